@@ -1,0 +1,48 @@
+"""One exception family for secbert-edge.
+
+Every error names the value that was wrong, the limit or expectation, and the fix. Subclasses also
+inherit the matching builtin so callers can catch either.
+"""
+
+from __future__ import annotations
+
+
+class SecbertEdgeError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class CheckpointError(SecbertEdgeError, ValueError):
+    """A checkpoint cannot be read or does not match the model it should load into."""
+
+
+class PackageError(SecbertEdgeError, ValueError):
+    """A model package (manifest, ONNX variants, tokenizer) is missing, corrupt or inconsistent."""
+
+
+class ParityError(SecbertEdgeError, ValueError):
+    """An exported variant disagrees with the PyTorch reference beyond its tolerance."""
+
+
+class InputError(SecbertEdgeError, ValueError):
+    """One input item cannot be scored (empty, not text, invalid bytes, too large)."""
+
+
+class ProviderError(SecbertEdgeError, RuntimeError):
+    """An ONNX Runtime execution provider is unknown, unavailable, or was silently replaced."""
+
+
+class MissingDependencyError(SecbertEdgeError, ImportError):
+    """An optional dependency (an extra) is not installed."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import ``module`` late, or raise a MissingDependencyError with the install hint."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{purpose} needs the '{module}' package, which is not installed. "
+            f'Install the extra: pip install "secbert-edge[{extra}]"'
+        ) from err

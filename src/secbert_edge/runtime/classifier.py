@@ -1,0 +1,247 @@
+"""The runtime classifier: a model package + ONNX Runtime session -> one result per input, in order.
+
+Never imports torch or transformers: an edge box installs onnxruntime, tokenizers and numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, PackageError, ProviderError
+from ..manifest import Manifest, Precision
+from ..textio import BadItem
+from . import bucketing, providers
+from .tokenization import LongInputPolicy, TextEncoder, fit_sequence
+
+ort = providers.ort
+DEFAULT_MAX_CHARS = 4_000_000  # ~4 MB of text; far beyond any prompt, small enough to tokenize in ~1 s
+_SURROGATE = re.compile("[\udc80-\udcff]")  # what surrogateescape leaves for bytes that are not UTF-8
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    """How a package is run. Validated as a whole when built."""
+
+    precision: Precision = Precision.FP32
+    providers: tuple[str, ...] | None = None  # None = auto: tensorrt > cuda > cpu where available
+    strict_providers: bool = False
+    threads: int | None = None  # intra-op threads; None = physical cores
+    long_inputs: LongInputPolicy = LongInputPolicy.TRUNCATE
+    max_batch_size: int = 32
+    token_budget: int = 16384  # rows x padded length per batch
+    bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
+    max_chars: int = DEFAULT_MAX_CHARS
+
+    def __post_init__(self):
+        object.__setattr__(self, "precision", Precision(self.precision))
+        object.__setattr__(self, "long_inputs", LongInputPolicy(self.long_inputs))
+        if isinstance(self.providers, str):
+            object.__setattr__(self, "providers", (self.providers,))
+        for name in ("max_batch_size", "token_budget", "max_chars"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.bucket_edges is not None:
+            edges = tuple(int(e) for e in self.bucket_edges)
+            if not edges or list(edges) != sorted(set(edges)) or edges[0] < 1:
+                raise ValueError(f"bucket_edges must be strictly increasing positive integers, got {self.bucket_edges}")
+            object.__setattr__(self, "bucket_edges", edges)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """The result for one input. ``error`` is set (and the rest None) when that input could not be scored."""
+
+    index: int
+    score: float | None = None
+    label: str | None = None
+    threshold: float | None = None
+    n_tokens: int | None = None  # tokens of the whole input, [CLS] and [SEP] included, before any cut
+    truncated: bool | None = None  # True when the long-input policy dropped tokens
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.error is not None:
+            return {"index": self.index, "error": self.error}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "error"}
+
+
+def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Return ``item`` if it can be classified, else raise InputError saying what is wrong and what to do."""
+    if isinstance(item, BadItem):
+        raise InputError(item.reason)
+    if item is None:
+        raise InputError("input is None; expected a str")
+    if isinstance(item, (bytes, bytearray)):
+        raise InputError("input is bytes; decode it to str first (e.g. data.decode('utf-8'))")
+    if not isinstance(item, str):
+        raise InputError(f"input is {type(item).__name__}; expected a str")
+    if len(item) > max_chars:
+        raise InputError(f"input has {len(item):,} characters, over the limit of {max_chars:,} (max_chars); split it")
+    bad = _SURROGATE.search(item)
+    if bad:
+        byte = ord(bad.group()) - 0xDC00
+        raise InputError(
+            f"input contains bytes that are not valid UTF-8 (0x{byte:02x} at character {bad.start()}); "
+            "re-encode the source as UTF-8"
+        )
+    if not item.strip():
+        raise InputError("input is empty or whitespace only; nothing to classify")
+    return item
+
+
+class Classifier:
+    """A loaded model package. Build it with :func:`load`."""
+
+    def __init__(self, package_dir: str | Path, config: RuntimeConfig | None = None):
+        self.package_dir = Path(package_dir)
+        self.config = config or RuntimeConfig()
+        self.manifest = Manifest.read(self.package_dir)
+        self.manifest.verify_files(self.package_dir)
+        self.variant = self.manifest.variant(self.config.precision)
+        tok = self.manifest.tokenizer
+        self.encoder = TextEncoder(self.package_dir / tok["file"], self.manifest.vocab_size)
+        self.cls_id, self.sep_id, self.pad_id = tok["cls_id"], tok["sep_id"], tok["pad_id"]
+        self.edges = self.config.bucket_edges or bucketing.bucket_edges(self.manifest.max_length)
+        if self.edges[-1] < self.manifest.max_length:
+            raise ValueError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
+        self.requested_providers = providers.resolve_providers(
+            self.config.providers, strict=self.config.strict_providers
+        )
+        self.session = self._session()
+        self.providers = providers.check_session_providers(
+            self.session, self.requested_providers, strict=self.config.strict_providers
+        )
+        self._inputs = {i.name: i.type for i in self.session.get_inputs()}
+        if not {"input_ids", "attention_mask"} <= set(self._inputs) or "probability" not in {
+            o.name for o in self.session.get_outputs()
+        }:
+            raise PackageError(
+                f"{self.variant.file} does not look like a secbert-edge export (inputs {sorted(self._inputs)}, "
+                "expected input_ids/attention_mask and a 'probability' output); re-export the package"
+            )
+
+    def _session(self):
+        path = self.package_dir / self.variant.file
+        try:
+            return ort.InferenceSession(
+                str(path), providers.session_options(self.config.threads), providers=self.requested_providers
+            )
+        except ProviderError:
+            raise
+        except Exception as err:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail, ...)
+            raise PackageError(f"ONNX Runtime could not load {path}: {err}. Re-export the package.") from err
+
+    # ---- thresholds ---------------------------------------------------------------------------
+    def threshold(self, choice: str | float | None = None) -> float:
+        return self.manifest.threshold(choice)
+
+    # ---- inference ----------------------------------------------------------------------------
+    def _run(self, sequences: list[list[int]]) -> np.ndarray:
+        """P(positive) for each sequence (already with specials), bucketed and batched, in input order."""
+        scores = np.empty(len(sequences), dtype=np.float64)
+        lengths = [len(s) for s in sequences]
+        plan = bucketing.plan_batches(
+            lengths, self.edges, max_batch_size=self.config.max_batch_size, token_budget=self.config.token_budget
+        )
+        for batch in plan:
+            ids, mask, types = bucketing.pad_batch([sequences[i] for i in batch.indices], batch.pad_to, self.pad_id)
+            arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            feeds = {
+                name: arrays[name].astype(np.int32) if kind == "tensor(int32)" else arrays[name]
+                for name, kind in self._inputs.items()
+            }
+            (prob,) = self.session.run(["probability"], feeds)
+            scores[list(batch.indices)] = prob
+        return scores
+
+    def predict(self, texts: Iterable[object], *, threshold: str | float | None = None) -> list[Prediction]:
+        """One Prediction per input, in input order. A bad input gets an ``error`` and costs no other input."""
+        items = list(texts) if not isinstance(texts, str) else [texts]
+        tau = self.threshold(threshold)
+        results: list[Prediction | None] = [None] * len(items)
+        valid: list[int] = []
+        for i, item in enumerate(items):
+            try:
+                check_text(item, self.config.max_chars)
+                valid.append(i)
+            except InputError as err:
+                results[i] = Prediction(index=i, error=str(err))
+        token_ids = self._encode([items[i] for i in valid])
+        sequences, owners, meta = [], [], {}
+        for i, ids in zip(valid, token_ids):
+            if isinstance(ids, Exception):
+                results[i] = Prediction(index=i, error=f"tokenization failed: {ids}")
+                continue
+            if not ids:
+                results[i] = Prediction(
+                    index=i, error="input has no tokens after normalisation (only control or zero-width characters)"
+                )
+                continue
+            seqs, cut = fit_sequence(ids, self.manifest.max_length, self.config.long_inputs, self.cls_id, self.sep_id)
+            meta[i] = (len(ids) + 2, cut)
+            sequences.extend(seqs)
+            owners.extend([i] * len(seqs))
+        if sequences:
+            seg_scores = self._run(sequences)
+            best: dict[int, float] = {}
+            for owner, s in zip(owners, seg_scores):
+                best[owner] = max(best.get(owner, -1.0), float(s))  # windows: max over a text's windows
+            for i, score in best.items():
+                n_tokens, cut = meta[i]
+                label = self.manifest.positive_label if score >= tau else self.manifest.negative_label
+                results[i] = Prediction(i, score, label, tau, n_tokens, cut)
+        return results  # type: ignore[return-value]
+
+    def _encode(self, texts: list[str]) -> list[list[int] | Exception]:
+        try:
+            return self.encoder.encode(texts)
+        except Exception:  # one text broke the batch call: encode one by one so only that text fails
+            out: list[list[int] | Exception] = []
+            for text in texts:
+                try:
+                    out.extend(self.encoder.encode([text]))
+                except Exception as err:
+                    out.append(err)
+            return out
+
+    def score(self, texts: Sequence[str], *, threshold: str | float | None = None) -> np.ndarray:
+        """P(positive) for each text as an array; raises InputError naming every bad input."""
+        results = self.predict(texts, threshold=threshold)
+        bad = [f"#{r.index}: {r.error}" for r in results if not r.ok]
+        if bad:
+            raise InputError(f"{len(bad)} of {len(results)} inputs could not be scored: " + "; ".join(bad))
+        return np.array([r.score for r in results], dtype=np.float64)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "package": str(self.package_dir),
+            "precision": self.variant.precision.value,
+            "providers": self.providers,
+            "threads": self.session.get_session_options().intra_op_num_threads,
+            "long_inputs": self.config.long_inputs.value,
+            "bucket_edges": list(self.edges),
+        }
+
+
+def load(package_dir: str | Path, **options: Any) -> Classifier:
+    """Open a model package: checks the manifest and every file's sha256, then builds the ORT session.
+
+    Options are :class:`RuntimeConfig` fields: precision, providers, strict_providers, threads, long_inputs,
+    max_batch_size, token_budget, bucket_edges, max_chars.
+    """
+    try:
+        config = RuntimeConfig(**options)
+    except TypeError as err:
+        fields = ", ".join(f.name for f in dataclasses.fields(RuntimeConfig))
+        raise TypeError(f"{err}; load() accepts: {fields}") from err
+    return Classifier(package_dir, config)
