@@ -76,6 +76,8 @@ def bert_wordpiece_tokenizer(vocab_file: str | Path, lowercase: bool = False, st
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tok.decoder = decoders.WordPiece(prefix="##")
+    # The Python BertTokenizer never splits its special tokens: "[SEP]" typed in a prompt is the [SEP] id.
+    tok.add_special_tokens(list(SPECIAL_TOKENS))
     return tok
 
 

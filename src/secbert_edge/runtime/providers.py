@@ -57,10 +57,10 @@ def resolve_providers(
     CPU always ends the chain, so a session can always be built.
     """
     available = list(available) if available is not None else available_providers()
-    if requested is None or requested == AUTO or requested == [AUTO]:
+    names = [AUTO] if requested is None else [requested] if isinstance(requested, str) else list(requested)
+    if names == [AUTO]:
         chain = [short for short in PROVIDERS if PROVIDERS[short] in available]
     else:
-        names = [requested] if isinstance(requested, str) else list(requested)
         if not names:
             raise ProviderError("empty provider list; pass at least one of " + ", ".join(PROVIDERS))
         chain = []
