@@ -36,13 +36,13 @@ CORPUS = [
 
 
 def train_vocab(texts, vocab_size: int = 600) -> list[str]:
-    from tokenizers import BertWordPieceTokenizer
+    import tempfile
 
-    tok = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True)
-    tok.train_from_iterator(
-        texts, vocab_size=vocab_size, min_frequency=1, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    )
-    return [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])]
+    from secbert_edge.export.tokenizer import train_wordpiece_vocab
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = train_wordpiece_vocab(texts, vocab_size, Path(tmp) / "vocab.txt", min_frequency=1)
+        return path.read_text(encoding="utf-8").splitlines()
 
 
 def write_backbone(folder: Path, vocab: list[str], *, hidden=32, layers=2, heads=2, intermediate=64) -> Path:
@@ -98,3 +98,27 @@ def classifier(tiny_package):
     from secbert_edge.runtime import load
 
     return load(tiny_package)
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory):
+    """A tiny prompt classifier and a tiny response judge, *trained* briefly on synthetic pt-BR data.
+
+    Returns {task: (run_dir, backbone_dir, splits)}. Probabilities spread over [0, 1], unlike random weights.
+    """
+    from secbert_edge import synthetic
+    from secbert_edge.data import stratified_split
+    from secbert_edge.training import TrainConfig, train, write_scratch_backbone
+
+    root = tmp_path_factory.mktemp("trained")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(train_vocab(synthetic.corpus(0, n=600), vocab_size=800)) + "\n", encoding="utf-8")
+    runs = {}
+    for task, examples in (("prompt", synthetic.generate_prompts(360, seed=1)),
+                           ("response", synthetic.generate_responses(360, seed=2))):
+        backbone = write_scratch_backbone(root / f"{task}-backbone", vocab, layers=2, hidden=32, heads=2, intermediate=64)
+        splits = stratified_split(examples, seed=0)
+        config = TrainConfig(lr=2e-3, batch_size=16, max_steps=150, eval_every=15, task=task, max_length=128)
+        train(splits.train, splits.validation, backbone, root / task, config, test_set=splits.test)
+        runs[task] = (root / task, backbone, splits)
+    return runs

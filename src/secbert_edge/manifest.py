@@ -41,6 +41,10 @@ class Precision(str, enum.Enum):
     FP16 = "fp16"
 
 
+# Variant names a package may hold (the runtime's and CLI's --precision choices).
+VARIANT_NAMES = ("fp32", "int8", "int8-static", "fp16")
+
+
 DEFAULT_LABELS = {
     Task.PROMPT: ("harmful", "benign"),
     Task.RESPONSE: ("unsafe", "safe"),
@@ -65,6 +69,8 @@ class Variant:
     opset: int
     parity: dict[str, Any]  # max_abs_diff, mean_abs_diff vs PyTorch, and the shapes it was checked on
     options: dict[str, Any] = dataclasses.field(default_factory=dict)  # e.g. fused, quantization recipe
+    # Thresholds re-fitted for this variant by `verify` (same FPR as the reference at tau*), when known.
+    thresholds: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,21 +172,27 @@ class Manifest:
                 + ". Re-export the package (or restore the original files)."
             )
 
-    def variant(self, precision: str | Precision) -> Variant:
-        key = Precision(precision).value
+    def variant(self, name: str | Precision) -> Variant:
+        """A variant by name: fp32, int8 (dynamic), int8-static (QDQ), fp16."""
+        key = name.value if isinstance(name, Precision) else str(name)
         if key not in self.variants:
+            hint = "--precision int8 --static" if key == "int8-static" else f"--precision {key}"
             raise PackageError(
                 f"this package has no {key} variant (it has: {', '.join(sorted(self.variants))}). "
-                f"Add one with `secbert-edge quantize --precision {key}`, or pick one it has."
+                f"Add one with `secbert-edge quantize --model DIR {hint}`, or pick one it has."
             )
         return self.variants[key]
 
-    def threshold(self, choice: str | float | None) -> float:
-        """Resolve a threshold: None -> the default, 'ks' -> tau* (the KS-optimal one), or a number."""
+    def threshold(self, choice: str | float | None, variant: Variant | None = None) -> float:
+        """Resolve a threshold: None -> the default, 'ks' -> tau* (the KS-optimal one), or a number.
+
+        With a variant whose tau* was re-fitted by verify, 'ks' gives that variant's own tau*.
+        """
         if choice is None or choice == "default":
             return float(self.thresholds["default"])
         if choice in ("ks", "ks_optimal"):
-            tau = self.thresholds.get("ks_optimal")
+            refit = variant.thresholds.get("ks_optimal") if variant is not None else None
+            tau = refit if refit is not None else self.thresholds.get("ks_optimal")
             if tau is None:
                 raise PackageError(
                     "this package records no KS-optimal threshold (tau*). Pass a number with --threshold, "

@@ -72,3 +72,11 @@ def _read_delimited(text: str, delimiter: str, column: str, path: Path) -> list[
     if column not in fields:
         raise InputError(f"{path} has no column {column!r} (columns: {fields}); pass --text-column NAME")
     return [row[column] if row[column] is not None else BadItem("row has too few fields") for row in reader]
+
+
+def read_pair_file(path: str | Path, prompt_column: str = "prompt", response_column: str = "response") -> list[tuple]:
+    """(prompt, response) per row of a .jsonl/.csv/.tsv file; unreadable cells come back as BadItem."""
+    path = Path(path)
+    if path.suffix.lower() == ".txt":
+        raise InputError(f"{path}: pairs need named columns; use .jsonl, .csv or .tsv with --prompt-column/--response-column")
+    return list(zip(read_text_file(path, prompt_column), read_text_file(path, response_column)))

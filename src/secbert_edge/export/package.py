@@ -7,6 +7,7 @@ beside it and renamed into place, so a failed export never leaves a half-written
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from .. import __version__
 from ..errors import PackageError
 from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Precision, Task, Variant, sha256_file
 from ..modeling import load_reference_model, torch, transformers
-from . import onnx_export
+from . import onnx_export, quantize
 from .tokenizer import build_tokenizer, check_tokenizer_parity
 
 MODEL_FILE = "model.onnx"
@@ -36,8 +37,15 @@ def _check_target(out: Path, force: bool) -> None:
         )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def replace_dir(tmp: Path, out: Path) -> None:
     """Move ``tmp`` to ``out``; an existing ``out`` is moved aside first and deleted only after the swap."""
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; a package should get the usual directory permissions
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{_dt.datetime.now().strftime('%Y%m%d%H%M%S%f')}")
@@ -63,6 +71,7 @@ def export_package(
     ks_threshold: float | None = None,
     default_threshold: float = 0.5,
     tolerance: float = onnx_export.FP32_TOLERANCE,
+    fuse: bool = True,
     force: bool = False,
     progress: Callable[[str], None] = _noop,
 ) -> Manifest:
@@ -99,6 +108,12 @@ def export_package(
     try:
         progress("exporting to ONNX")
         onnx_path = onnx_export.export_onnx(model, tmp / MODEL_FILE, opset=opset)
+        fused = {}
+        if fuse:
+            progress("fusing the transformer graph (ONNX Runtime optimizer)")
+            plain = onnx_path.rename(tmp / "model.unfused.onnx")
+            fused = quantize.fuse(plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
+            plain.unlink()
         progress("validating ONNX against PyTorch")
         parity = onnx_export.validate_against_torch(
             model, onnx_path, vocab_size=config.vocab_size, max_length=max_length, tolerance=tolerance
@@ -121,7 +136,7 @@ def export_package(
                     sha256=sha256_file(onnx_path),
                     opset=onnx_export.graph_opset(onnx_path),
                     parity=parity,
-                    options={"fused": False},
+                    options={"fused": fused},
                 )
             },
             tokenizer={

@@ -157,3 +157,16 @@ def check_tokenizer_parity(fast: Tokenizer, backbone: str | Path, texts=PARITY_C
             "texts: " + " | ".join(problems)
         )
     return len(texts)
+
+
+def train_wordpiece_vocab(texts, vocab_size: int, out_file: str | Path, min_frequency: int = 2) -> Path:
+    """Train a cased WordPiece vocabulary (BERTimbau's settings) on ``texts`` and write it as vocab.txt."""
+    from tokenizers import BertWordPieceTokenizer
+
+    tok = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True)
+    tok.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=min_frequency,
+                            special_tokens=list(SPECIAL_TOKENS), show_progress=False)
+    vocab = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])]
+    out_file = Path(out_file)
+    out_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return out_file

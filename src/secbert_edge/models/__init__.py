@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 DEFAULT_PROMPT_MODEL = "secbert-pt-demo"
+DEFAULT_RESPONSE_MODEL = "response-judge-demo"
 
 
 def models_dir() -> Path:

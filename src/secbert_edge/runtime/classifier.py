@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PackageError, ProviderError
-from ..manifest import Manifest, Precision
+from ..manifest import VARIANT_NAMES, Manifest, Precision, Task
 from ..textio import BadItem
 from . import bucketing, providers
-from .tokenization import LongInputPolicy, TextEncoder, fit_sequence
+from .tokenization import LongInputPolicy, TextEncoder, fit_pair, fit_sequence
 
 ort = providers.ort
 DEFAULT_MAX_CHARS = 4_000_000  # ~4 MB of text; far beyond any prompt, small enough to tokenize in ~1 s
@@ -28,7 +28,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")  # what surrogateescape leaves for by
 class RuntimeConfig:
     """How a package is run. Validated as a whole when built."""
 
-    precision: Precision = Precision.FP32
+    precision: str = "fp32"  # the variant to run: fp32, int8, int8-static, fp16
     providers: tuple[str, ...] | None = None  # None = auto: tensorrt > cuda > cpu where available
     strict_providers: bool = False
     threads: int | None = None  # intra-op threads; None = physical cores
@@ -39,7 +39,10 @@ class RuntimeConfig:
     max_chars: int = DEFAULT_MAX_CHARS
 
     def __post_init__(self):
-        object.__setattr__(self, "precision", Precision(self.precision))
+        precision = self.precision.value if isinstance(self.precision, Precision) else str(self.precision)
+        if precision not in VARIANT_NAMES:
+            raise ValueError(f"precision {precision!r} is not one of {', '.join(VARIANT_NAMES)}")
+        object.__setattr__(self, "precision", precision)
         object.__setattr__(self, "long_inputs", LongInputPolicy(self.long_inputs))
         if isinstance(self.providers, str):
             object.__setattr__(self, "providers", (self.providers,))
@@ -108,6 +111,10 @@ class Classifier:
         self.manifest = Manifest.read(self.package_dir)
         self.manifest.verify_files(self.package_dir)
         self.variant = self.manifest.variant(self.config.precision)
+        # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
+        # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
+        self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
+        self.max_batch_size = 1 if self.dynamic_scales else self.config.max_batch_size
         tok = self.manifest.tokenizer
         self.encoder = TextEncoder(self.package_dir / tok["file"], self.manifest.vocab_size)
         self.cls_id, self.sep_id, self.pad_id = tok["cls_id"], tok["sep_id"], tok["pad_id"]
@@ -143,18 +150,21 @@ class Classifier:
 
     # ---- thresholds ---------------------------------------------------------------------------
     def threshold(self, choice: str | float | None = None) -> float:
-        return self.manifest.threshold(choice)
+        """None/'default', 'ks' (tau*, re-fitted for this variant by verify when it has been), or a number."""
+        return self.manifest.threshold(choice, self.variant)
 
     # ---- inference ----------------------------------------------------------------------------
-    def _run(self, sequences: list[list[int]]) -> np.ndarray:
+    def _run(self, sequences: list[list[int]], type_ids: list[list[int]]) -> np.ndarray:
         """P(positive) for each sequence (already with specials), bucketed and batched, in input order."""
         scores = np.empty(len(sequences), dtype=np.float64)
         lengths = [len(s) for s in sequences]
         plan = bucketing.plan_batches(
-            lengths, self.edges, max_batch_size=self.config.max_batch_size, token_budget=self.config.token_budget
+            lengths, self.edges, max_batch_size=self.max_batch_size, token_budget=self.config.token_budget
         )
         for batch in plan:
-            ids, mask, types = bucketing.pad_batch([sequences[i] for i in batch.indices], batch.pad_to, self.pad_id)
+            ids, mask, types = bucketing.pad_batch(
+                [sequences[i] for i in batch.indices], batch.pad_to, self.pad_id, [type_ids[i] for i in batch.indices]
+            )
             arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             feeds = {
                 name: arrays[name].astype(np.int32) if kind == "tensor(int32)" else arrays[name]
@@ -165,34 +175,73 @@ class Classifier:
         return scores
 
     def predict(self, texts: Iterable[object], *, threshold: str | float | None = None) -> list[Prediction]:
-        """One Prediction per input, in input order. A bad input gets an ``error`` and costs no other input."""
-        items = list(texts) if not isinstance(texts, str) else [texts]
+        """One Prediction per input, in input order. A bad input gets an ``error`` and costs no other input.
+
+        For a response-judge package, each text is scored as a response alone (see :meth:`predict_pairs`).
+        """
+        items = [texts] if isinstance(texts, str) else list(texts)
+        return self._predict([None] * len(items), items, threshold)
+
+    def predict_pairs(
+        self, prompts: Iterable[object], responses: Iterable[object], *, threshold: str | float | None = None
+    ) -> list[Prediction]:
+        """Score LLM responses with their prompts as BERT sentence pairs (response-judge packages).
+
+        A prompt that is None or blank scores its response alone.
+        """
+        if self.manifest.task is not Task.RESPONSE:
+            raise InputError(
+                f"{self.package_dir} is a {self.manifest.task.value} classifier; pairs need a response-judge "
+                "package (exported with --task response). Use predict() for prompts."
+            )
+        prompts, responses = list(prompts), list(responses)
+        if len(prompts) != len(responses):
+            raise InputError(f"got {len(prompts)} prompts but {len(responses)} responses; they must pair up")
+        return self._predict(prompts, responses, threshold)
+
+    def _predict(self, prompts: list[object], texts: list[object], threshold) -> list[Prediction]:
         tau = self.threshold(threshold)
-        results: list[Prediction | None] = [None] * len(items)
+        results: list[Prediction | None] = [None] * len(texts)
         valid: list[int] = []
-        for i, item in enumerate(items):
+        for i, (prompt, item) in enumerate(zip(prompts, texts)):
             try:
                 check_text(item, self.config.max_chars)
+                if prompt is not None and not (isinstance(prompt, str) and not prompt.strip()):
+                    check_text(prompt, self.config.max_chars)
+                else:
+                    prompts[i] = None
                 valid.append(i)
             except InputError as err:
                 results[i] = Prediction(index=i, error=str(err))
-        token_ids = self._encode([items[i] for i in valid])
-        sequences, owners, meta = [], [], {}
-        for i, ids in zip(valid, token_ids):
-            if isinstance(ids, Exception):
-                results[i] = Prediction(index=i, error=f"tokenization failed: {ids}")
+        text_ids = self._encode([texts[i] for i in valid])
+        paired = [i for i in valid if prompts[i] is not None]
+        prompt_ids = dict(zip(paired, self._encode([prompts[i] for i in paired])))
+        sequences, types, owners, meta = [], [], [], {}
+        for i, ids in zip(valid, text_ids):
+            p_ids = prompt_ids.get(i, [])
+            failed = next((x for x in (ids, p_ids) if isinstance(x, Exception)), None)
+            if failed is not None:
+                results[i] = Prediction(index=i, error=f"tokenization failed: {failed}")
                 continue
             if not ids:
                 results[i] = Prediction(
                     index=i, error="input has no tokens after normalisation (only control or zero-width characters)"
                 )
                 continue
-            seqs, cut = fit_sequence(ids, self.manifest.max_length, self.config.long_inputs, self.cls_id, self.sep_id)
-            meta[i] = (len(ids) + 2, cut)
+            max_length, policy = self.manifest.max_length, self.config.long_inputs
+            if prompts[i] is None:
+                seqs, cut = fit_sequence(ids, max_length, policy, self.cls_id, self.sep_id)
+                seq_types = [[0] * len(s) for s in seqs]
+                meta[i] = (len(ids) + 2, cut)
+            else:
+                pairs, cut = fit_pair(p_ids, ids, max_length, policy, self.cls_id, self.sep_id)
+                seqs, seq_types = [p[0] for p in pairs], [p[1] for p in pairs]
+                meta[i] = (len(p_ids) + len(ids) + 3, cut)
             sequences.extend(seqs)
+            types.extend(seq_types)
             owners.extend([i] * len(seqs))
         if sequences:
-            seg_scores = self._run(sequences)
+            seg_scores = self._run(sequences, types)
             best: dict[int, float] = {}
             for owner, s in zip(owners, seg_scores):
                 best[owner] = max(best.get(owner, -1.0), float(s))  # windows: max over a text's windows
@@ -225,11 +274,12 @@ class Classifier:
     def describe(self) -> dict[str, Any]:
         return {
             "package": str(self.package_dir),
-            "precision": self.variant.precision.value,
+            "precision": self.config.precision,
             "providers": self.providers,
             "threads": self.session.get_session_options().intra_op_num_threads,
             "long_inputs": self.config.long_inputs.value,
             "bucket_edges": list(self.edges),
+            "max_batch_size": self.max_batch_size,
         }
 
 

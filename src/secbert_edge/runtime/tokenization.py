@@ -26,25 +26,50 @@ class LongInputPolicy(str, enum.Enum):
     WINDOWS = "windows"
 
 
+def fit_tokens(ids: list[int], room: int, policy: LongInputPolicy) -> tuple[list[list[int]], bool]:
+    """Cut ``ids`` into pieces of at most ``room`` tokens under ``policy``: (pieces, whether tokens were dropped)."""
+    if room < 1:
+        raise ValueError(f"no room for text (room {room}); raise the max length")
+    if len(ids) <= room:
+        return [list(ids)], False
+    policy = LongInputPolicy(policy)
+    if policy is LongInputPolicy.TRUNCATE:
+        return [list(ids[:room])], True
+    if policy is LongInputPolicy.HEAD_TAIL:
+        head = room // 4
+        return [[*ids[:head], *ids[len(ids) - (room - head):]]], True
+    stride = max(1, room // 2)
+    starts = list(range(0, len(ids) - room, stride)) + [len(ids) - room]
+    return [list(ids[s:s + room]) for s in starts], False
+
+
 def fit_sequence(
     ids: list[int], max_length: int, policy: LongInputPolicy, cls_id: int, sep_id: int
 ) -> tuple[list[list[int]], bool]:
     """The model inputs for one text under ``policy``: (sequences with specials, whether tokens were dropped)."""
-    room = max_length - 2
-    if room < 1:
-        raise ValueError(f"max_length {max_length} leaves no room for text between [CLS] and [SEP]")
-    if len(ids) <= room:
-        return [[cls_id, *ids, sep_id]], False
-    policy = LongInputPolicy(policy)
-    if policy is LongInputPolicy.TRUNCATE:
-        return [[cls_id, *ids[:room], sep_id]], True
-    if policy is LongInputPolicy.HEAD_TAIL:
-        head = room // 4
-        tail = room - head
-        return [[cls_id, *ids[:head], *ids[-tail:], sep_id]], True
-    stride = max(1, room // 2)
-    starts = list(range(0, len(ids) - room, stride)) + [len(ids) - room]
-    return [[cls_id, *ids[s:s + room], sep_id] for s in starts], False
+    pieces, cut = fit_tokens(ids, max_length - 2, policy)
+    return [[cls_id, *piece, sep_id] for piece in pieces], cut
+
+
+def fit_pair(
+    prompt_ids: list[int], response_ids: list[int], max_length: int, policy: LongInputPolicy, cls_id: int, sep_id: int
+) -> tuple[list[tuple[list[int], list[int]]], bool]:
+    """[CLS] prompt [SEP] response [SEP] with token types 0/1, keeping as much of the *response* as possible.
+
+    The response gets the whole room (max_length - 3) under ``policy``; the prompt gets what is left, and keeps
+    its *last* tokens (the part next to the response, where a jailbreak's actual request usually sits).
+    Returns ([(input_ids, token_type_ids), ...], whether any token of either text was dropped).
+    """
+    room = max_length - 3
+    pieces, cut = fit_tokens(response_ids, room, policy)
+    out = []
+    for piece in pieces:
+        keep = room - len(piece)
+        prompt = prompt_ids[len(prompt_ids) - keep:] if keep > 0 else []
+        cut = cut or len(prompt) < len(prompt_ids)
+        ids = [cls_id, *prompt, sep_id, *piece, sep_id]
+        out.append((ids, [0] * (len(prompt) + 2) + [1] * (len(piece) + 1)))
+    return out, cut
 
 
 class TextEncoder:

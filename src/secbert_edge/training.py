@@ -1,0 +1,247 @@
+"""SecBERT-PT's training recipe (export extra: torch + transformers).
+
+Defaults are the paper's: AdamW, lr 2e-5, batch 20, max length 512, linear warm-up over 10% of the steps
+then linear decay, early stopping on validation loss with patience 20 (counted in evaluations). Full
+fine-tuning, or ``freeze_backbone`` to train the MLP head only. The backbone is a local folder (with weights
+to fine-tune, as BERTimbau) or a BertConfig built here for from-scratch training.
+
+Inputs are encoded with the package's own tokenizer and the runtime's own fitting functions, so training
+and inference see identical token sequences. The result is ``best_model.pth`` in exactly the layout
+``load_checkpoint`` reads, plus ``metrics.json`` with the validation curve and the tau* found on validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import metrics
+from .data import Example
+from .errors import CheckpointError, InputError
+from .export.tokenizer import build_tokenizer
+from .manifest import Task
+from .modeling import BertMLPClassifier, load_backbone_config, torch, transformers
+from .runtime.bucketing import pad_batch
+from .runtime.tokenization import LongInputPolicy, fit_pair, fit_sequence
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    lr: float = 2e-5
+    batch_size: int = 20
+    max_length: int = 512
+    warmup_fraction: float = 0.1
+    epochs: int = 3
+    max_steps: int | None = None  # overrides epochs when set
+    eval_every: int = 50  # steps between validation evaluations
+    patience: int = 20  # evaluations without a better validation loss before stopping
+    weight_decay: float = 0.01
+    freeze_backbone: bool = False
+    num_labels: int = 1  # 1: sigmoid head (the paper's maths); 2: softmax head (its usage code)
+    head_hidden: int = 128
+    seed: int = 42
+    task: Task = Task.PROMPT
+
+    def __post_init__(self):
+        object.__setattr__(self, "task", Task(self.task))
+        checks = {
+            "lr": self.lr > 0, "batch_size": self.batch_size >= 1, "max_length": self.max_length >= 8,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1, "epochs": self.epochs >= 1,
+            "eval_every": self.eval_every >= 1, "patience": self.patience >= 1, "num_labels": self.num_labels in (1, 2),
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+
+
+def write_scratch_backbone(
+    folder: str | Path, vocab_file: str | Path, *, layers: int, hidden: int, heads: int,
+    intermediate: int | None = None, max_position: int = 512,
+) -> Path:
+    """A backbone folder for from-scratch training: config.json + vocab.txt + tokenizer_config.json (cased)."""
+    folder = Path(folder)
+    if hidden % heads:
+        raise ValueError(f"hidden size {hidden} must be divisible by the number of heads {heads}")
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = Path(vocab_file).read_text(encoding="utf-8").splitlines()
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}), encoding="utf-8")
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        intermediate_size=intermediate or 4 * hidden, max_position_embeddings=max_position,
+    )
+    config.to_json_file(str(folder / "config.json"))
+    return folder
+
+
+def build_model(backbone: str | Path, config: TrainConfig) -> tuple[BertMLPClassifier, bool]:
+    """The classifier, with the backbone folder's pretrained weights when it has them. (model, pretrained)."""
+    backbone = Path(backbone)
+    bert_config = load_backbone_config(backbone)
+    torch.manual_seed(config.seed)
+    model = BertMLPClassifier(bert_config, head_hidden=config.head_hidden, num_labels=config.num_labels)
+    pretrained = any((backbone / name).is_file() for name in WEIGHT_FILES)
+    if pretrained:
+        # A local folder path, never a hub id: nothing is downloaded.
+        loaded = transformers.BertModel.from_pretrained(
+            str(backbone), local_files_only=True, attn_implementation="eager", add_pooling_layer=True
+        )
+        missing, unexpected = model.bert.load_state_dict(loaded.state_dict(), strict=False)
+        if missing or unexpected:
+            raise CheckpointError(f"{backbone}: backbone weights do not fit its config: missing {missing}, unexpected {unexpected}")
+    if config.freeze_backbone:
+        for p in model.bert.parameters():
+            p.requires_grad_(False)
+    return model, pretrained
+
+
+def encode_examples(examples: Sequence[Example], backbone: str | Path, max_length: int) -> list[tuple[list[int], list[int]]]:
+    """(input_ids, token_type_ids) per example, exactly as the runtime encodes them (policy: truncate)."""
+    tokenizer, settings = build_tokenizer(backbone)
+    cls, sep = settings["cls_id"], settings["sep_id"]
+    texts = tokenizer.encode_batch([e.text for e in examples], add_special_tokens=False)
+    paired = [i for i, e in enumerate(examples) if e.prompt]
+    prompts = dict(zip(paired, tokenizer.encode_batch([examples[i].prompt for i in paired], add_special_tokens=False)))
+    out = []
+    for i, enc in enumerate(texts):
+        if not enc.ids:
+            raise InputError(f"example {i} has no tokens (empty text); clean the dataset")
+        if i in prompts:
+            (pair,), _ = fit_pair(prompts[i].ids, enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
+            out.append(pair)
+        else:
+            (seq,), _ = fit_sequence(enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
+            out.append((seq, [0] * len(seq)))
+    return out
+
+
+def _batches(encoded, labels, batch_size: int, rng: random.Random | None):
+    order = list(range(len(encoded)))
+    if rng is not None:
+        rng.shuffle(order)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        seqs = [encoded[i][0] for i in idx]
+        ids, mask, types = pad_batch(seqs, max(len(s) for s in seqs), 0, [encoded[i][1] for i in idx])
+        yield (torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types),
+               torch.tensor([labels[i] for i in idx], dtype=torch.float32))
+
+
+def _loss(model: BertMLPClassifier, logits, y):
+    if model.num_labels == 1:
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y)
+    return torch.nn.functional.cross_entropy(logits, y.long())
+
+
+def evaluate(model: BertMLPClassifier, encoded, labels, batch_size: int = 64) -> tuple[float, list[float]]:
+    """(mean loss, P(positive) per example)."""
+    model.eval()
+    total, scores = 0.0, []
+    with torch.no_grad():
+        for ids, mask, types, y in _batches(encoded, labels, batch_size, None):
+            logits = model(ids, mask, types)
+            total += float(_loss(model, logits, y)) * len(y)
+            scores.extend(model.probability(logits).tolist())
+    return total / len(labels), scores
+
+
+def train(
+    train_set: Sequence[Example],
+    validation_set: Sequence[Example],
+    backbone: str | Path,
+    out: str | Path,
+    config: TrainConfig = TrainConfig(),
+    *,
+    test_set: Sequence[Example] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """Train, keep the weights of the best validation loss, write best_model.pth + metrics.json; return metrics."""
+    for name, part in (("training", train_set), ("validation", validation_set)):
+        if len({e.label for e in part}) < 2:
+            raise InputError(f"the {name} set needs both classes (has {len(part)} examples, labels {sorted({e.label for e in part})})")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    model, pretrained = build_model(backbone, config)
+    max_length = min(config.max_length, model.config.max_position_embeddings)
+    train_enc = encode_examples(train_set, backbone, max_length)
+    val_enc = encode_examples(validation_set, backbone, max_length)
+    train_y, val_y = [e.label for e in train_set], [e.label for e in validation_set]
+
+    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    total_steps = config.max_steps or steps_per_epoch * config.epochs
+    warmup = int(total_steps * config.warmup_fraction)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+
+    initial_loss, _ = evaluate(model, val_enc, val_y)
+    history = [{"step": 0, "train_loss": None, "val_loss": initial_loss}]
+    best_loss, best_state, best_step, stale, step = math.inf, None, 0, 0, 0
+    started = time.perf_counter()
+    stopped_early = False
+    while step < total_steps and not stopped_early:
+        for ids, mask, types, y in _batches(train_enc, train_y, config.batch_size, rng):
+            model.train()
+            loss = _loss(model, model(ids, mask, types), y)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            loss_value = loss.item()
+            if progress:
+                progress(step, total_steps, loss_value)
+            if step % config.eval_every == 0 or step == total_steps:
+                val_loss, _ = evaluate(model, val_enc, val_y)
+                history.append({"step": step, "train_loss": loss_value, "val_loss": val_loss})
+                if val_loss < best_loss:
+                    best_loss, best_step, stale = val_loss, step, 0
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    stale += 1
+                    if stale >= config.patience:
+                        stopped_early = True
+                        break
+            if step >= total_steps:
+                break
+    seconds = time.perf_counter() - started
+    model.load_state_dict(best_state)
+    torch.save(model.state_dict(), out / "best_model.pth")
+
+    _, val_scores = evaluate(model, val_enc, val_y)
+    ks_stat, tau_star = metrics.ks(val_y, val_scores)
+    result = {
+        "config": {**dataclasses.asdict(config), "task": config.task.value},
+        "backbone": str(backbone),
+        "pretrained_backbone": pretrained,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "train_examples": len(train_set),
+        "validation_examples": len(validation_set),
+        "steps": step,
+        "best_step": best_step,
+        "stopped_early": stopped_early,
+        "initial_val_loss": initial_loss,
+        "best_val_loss": best_loss,
+        "train_seconds": round(seconds, 1),
+        "ks_threshold": tau_star,
+        "history": history,
+        "validation": metrics.summary(val_y, val_scores, {"default": 0.5, "ks_optimal": tau_star}),
+    }
+    if test_set:
+        test_enc = encode_examples(test_set, backbone, max_length)
+        test_y = [e.label for e in test_set]
+        _, test_scores = evaluate(model, test_enc, test_y)
+        result["test"] = metrics.summary(test_y, test_scores, {"default": 0.5, "ks_optimal": tau_star})
+    (out / "metrics.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
