@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import inspect
 import platform
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -134,7 +135,14 @@ def quantize_int8_static(
     )
     if "calibration_providers" in inspect.signature(q.quantize_static).parameters:
         kwargs["calibration_providers"] = ["CPUExecutionProvider"]
-    q.quantize_static(str(src), str(dst), _Calibration(feeds), **kwargs)
+    onnx = require("onnx", "export", "int8 quantization")
+    symbolic = require("onnxruntime.tools.symbolic_shape_infer", "export", "int8 quantization")
+    with tempfile.TemporaryDirectory() as tmp:
+        # ONNX's own shape inference does not know the fused contrib ops (Attention, SkipLayerNormalization), and
+        # the QDQ quantizer silently skips every tensor whose type it cannot infer: ORT's symbolic inference does.
+        inferred = Path(tmp) / "inferred.onnx"
+        onnx.save(symbolic.SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(inferred))
+        q.quantize_static(str(inferred), str(dst), _Calibration(feeds), **kwargs)
     return {"method": "static", "format": "QDQ", "calibration": CalibrationMethod(method).value,
             "calibration_texts": len(feeds), "per_channel": True, "target": Target(target).value, **recipe,
             "activation_scales": "static"}
@@ -142,10 +150,11 @@ def quantize_int8_static(
 
 def convert_fp16(src: str | Path, dst: str | Path) -> dict:
     onnx = require("onnx", "export", "fp16 conversion")
-    float16 = require("onnxruntime.transformers.float16", "export", "fp16 conversion")
-    model = onnx.load(str(src))
-    converted = float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=FP16_KEEP_FP32)
-    onnx.save(converted, str(dst))
+    onnx_model = require("onnxruntime.transformers.onnx_model", "export", "fp16 conversion")
+    # OnnxModel's converter (not the bare float16 helper) inserts the casts a blocked op's fp16 neighbours need.
+    model = onnx_model.OnnxModel(onnx.load(str(src)))
+    model.convert_float_to_float16(keep_io_types=True, op_block_list=FP16_KEEP_FP32)
+    model.save_model_to_file(str(dst))
     return {"method": "float16", "keep_io_types": True, "fp32_ops": FP16_KEEP_FP32}
 
 

@@ -1,0 +1,157 @@
+"""Fusion, int8 (dynamic and static QDQ) and fp16 variants on a *trained* tiny model, and the verify gate:
+real variants pass, a damaged one fails with a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+
+from secbert_edge.cli import main
+from secbert_edge.data import write_jsonl
+from secbert_edge.errors import PackageError
+from secbert_edge.export import export_package
+from secbert_edge.export.quantize import Target, add_variant, detect_target
+from secbert_edge.manifest import Manifest, sha256_file
+from secbert_edge.runtime import load
+from secbert_edge.verify import verify
+
+# Batch invariance per variant: |score alone - score inside a mixed, bucketed batch|.
+INVARIANCE = {"fp32": 1e-5, "int8": 0.0, "int8-static": 1e-5, "fp16": 2e-3}
+
+
+@pytest.fixture(scope="module")
+def quantized(trained_runs, tmp_path_factory):
+    """A trained tiny prompt package with every variant, plus its checkpoint, backbone and test data."""
+    run, backbone, splits = trained_runs["prompt"]
+    root = tmp_path_factory.mktemp("quantized")
+    metrics = json.loads((run / "metrics.json").read_text())
+    package = root / "pkg"
+    export_package(run / "best_model.pth", backbone, package, ks_threshold=metrics["ks_threshold"])
+    add_variant(package, "int8")
+    add_variant(package, "fp16")
+    add_variant(package, "int8", static=True, calibration_texts=[e.text for e in splits.train[:100]])
+    data = write_jsonl(root / "test.jsonl", splits.test)
+    return package, run / "best_model.pth", backbone, data, splits
+
+
+def test_detect_target():
+    assert detect_target("flags\t: fpu sse avx2 fma", "x86_64") is Target.AVX2
+    assert detect_target("flags\t: avx2 avx512f avx512bw", "x86_64") is Target.AVX512
+    assert detect_target("flags\t: avx2 avx512f avx512bw avx512_vnni", "x86_64") is Target.VNNI
+    assert detect_target("flags\t: avx2 avx_vnni", "x86_64") is Target.VNNI
+    assert detect_target("", "aarch64") is Target.ARM64
+
+
+def test_fp32_variant_is_fused(quantized):
+    package = quantized[0]
+    fused = Manifest.read(package).variants["fp32"].options["fused"]
+    assert fused["Attention"] == 2 and fused["SkipLayerNormalization"] == 4 and fused["EmbedLayerNormalization"] == 1
+    ops = {n.op_type for n in onnx.load(str(package / "model.onnx")).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops
+
+
+def test_variants_are_recorded(quantized):
+    package = quantized[0]
+    manifest = Manifest.read(package)
+    assert set(manifest.variants) == {"fp32", "int8", "int8-static", "fp16"}
+    for name, v in manifest.variants.items():
+        assert v.sha256 == sha256_file(package / v.file)
+        assert v.parity["max_abs_diff"] >= 0
+    assert manifest.variants["int8"].options["activation_scales"] == "dynamic"
+    assert manifest.variants["int8"].options["reduce_range"] is (detect_target() in (Target.AVX2, Target.AVX512))
+    assert manifest.variants["int8-static"].options["format"] == "QDQ"
+    assert manifest.variants["fp16"].parity["max_abs_diff"] <= 1e-2
+    assert (package / "model.int8.onnx").stat().st_size < 0.5 * (package / "model.onnx").stat().st_size
+
+
+@pytest.mark.parametrize("variant", sorted(INVARIANCE))
+def test_every_variant_is_batch_invariant(quantized, variant):
+    package, _, _, _, splits = quantized
+    texts = [e.text for e in splits.test[:24]] + ["Oi", "palavra " * 300]
+    clf = load(package, precision=variant)
+    alone = np.array([clf.score([t])[0] for t in texts])
+    together = clf.score(texts)
+    assert np.max(np.abs(alone - together)) <= INVARIANCE[variant]
+    if variant == "int8":
+        assert clf.max_batch_size == 1
+
+
+def test_verify_passes_real_variants_and_stores_refits(quantized, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECBERT_EDGE_CACHE", str(tmp_path / "cache"))
+    package, checkpoint, backbone, data, _ = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    report = verify(copy, checkpoint, backbone, data)
+    assert report["passed"], {k: v["failures"] for k, v in report["variants"].items()}
+    assert report["variants"]["fp32"]["max_abs_diff"] <= 1e-4
+    assert report["reference"]["from_cache"] is False
+    manifest = Manifest.read(copy)
+    for name in manifest.variants:
+        assert manifest.variants[name].thresholds["ks_optimal"] == report["variants"][name]["refit"]["ks_optimal"]
+    assert load(copy, precision="int8").threshold("ks") == manifest.variants["int8"].thresholds["ks_optimal"]
+    again = verify(copy, checkpoint, backbone, data, update_manifest=False)
+    assert again["reference"]["from_cache"] is True
+
+
+def _damage(package, variant_file):
+    """Replace a variant with the fp32 graph whose weights are perturbed, keeping the manifest's sha256 right."""
+    model = onnx.load(str(package / "model.onnx"))
+    rng = np.random.default_rng(0)
+    for init in model.graph.initializer:
+        if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 2:
+            w = onnx.numpy_helper.to_array(init)
+            init.CopyFrom(onnx.numpy_helper.from_array(w + rng.normal(0, 0.5 * w.std(), w.shape).astype(w.dtype), init.name))
+    onnx.save(model, str(package / variant_file))
+    data = json.loads((package / "manifest.json").read_text())
+    name = next(k for k, v in data["variants"].items() if v["file"] == variant_file)
+    data["variants"][name]["sha256"] = sha256_file(package / variant_file)
+    (package / "manifest.json").write_text(json.dumps(data))
+    return name
+
+
+def test_cli_verify_fails_a_damaged_variant(quantized, tmp_path, monkeypatch):
+    monkeypatch.setenv("SECBERT_EDGE_CACHE", str(tmp_path / "cache"))
+    package, checkpoint, backbone, data, _ = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    damaged = _damage(copy, "model.int8-static.onnx")
+    report_path = tmp_path / "verify.md"
+    args = ["verify", "--model", str(copy), "--checkpoint", str(checkpoint), "--backbone", str(backbone),
+            "--data", str(data), "--report", str(report_path), "--no-update-manifest"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    report = json.loads(report_path.with_suffix(".json").read_text())
+    assert report["passed"] is False and report["variants"][damaged]["passed"] is False
+    assert report["variants"]["int8"]["passed"] and report["variants"]["fp32"]["passed"]
+    failures = report["variants"][damaged]["failures"]
+    assert failures and all("drift" in f or "flip rate" in f for f in failures)
+    assert f"FAIL: {failures[0]}" in report_path.read_text()
+    # Loosening that variant's tolerances by flag makes the same run pass.
+    loose = CliRunner().invoke(main, args + ["--max-drift", f"{damaged}=100", "--max-flips", f"{damaged}=1"])
+    assert loose.exit_code == 0, loose.output
+
+
+def test_verify_refuses_another_checkpoint(quantized, trained_runs, tmp_path):
+    package, _, backbone, data, _ = quantized
+    other = trained_runs["response"][0] / "best_model.pth"
+    with pytest.raises(PackageError, match="not the checkpoint this package was exported from"):
+        verify(package, other, backbone, data)
+
+
+def test_quantize_cli_errors(quantized):
+    package = quantized[0]
+    runner = CliRunner()
+    static = runner.invoke(main, ["quantize", "--model", str(package), "--precision", "int8", "--static"])
+    assert static.exit_code == 2 and "--calibration" in static.output
+    with pytest.raises(PackageError, match="written by `secbert-edge export`"):
+        add_variant(package, "fp32")
+
+
+def test_missing_static_variant_names_the_command(tiny_package):
+    with pytest.raises(PackageError, match=r"no int8-static variant.*--precision int8 --static"):
+        load(tiny_package, precision="int8-static")
