@@ -18,10 +18,13 @@ from pathlib import Path
 from . import __version__, synthetic
 from .data import Example, stratified_split, write_jsonl
 from .export import export_package
+from .errors import ParityError
+from .export.quantize import add_variant
 from .export.tokenizer import train_wordpiece_vocab
 from .manifest import Task
 from .models import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
 from .training import TrainConfig, train, write_scratch_backbone
+from .verify import verify
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,9 +92,17 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, log: Callable[[str], None] =
         source / "best_model.pth", backbone, models_dir / spec.name, task=spec.task,
         ks_threshold=round(result["ks_threshold"], 4), force=True,
     )
+    log(f"[{spec.name}] adding the int8 variant and gating it with verify")
+    add_variant(models_dir / spec.name, "int8")
+    gate = verify(models_dir / spec.name, source / "best_model.pth", backbone, source / "test.jsonl", use_cache=False)
+    if not gate["passed"]:
+        failures = {k: v["failures"] for k, v in gate["variants"].items() if v["failures"]}
+        raise ParityError(f"{spec.name}: a variant failed the verify gate: {failures}")
+    result["verify"] = {name: {k: v[k] for k in ("max_abs_diff", "mean_abs_diff", "flip_rate", "drift_pp")}
+                        for name, v in gate["variants"].items()}
     result["build_seconds"] = round(time.perf_counter() - started, 1)
     result["package"] = {
-        "files": {p.name: p.stat().st_size for p in sorted((models_dir / spec.name).iterdir())},
+        "files": {p.name: p.stat().st_size for p in sorted((models_dir / spec.name).iterdir()) if p.name != "README.md"},
         "fp32_parity": manifest.variants["fp32"].parity["max_abs_diff"],
         "secbert_edge": __version__,
     }
@@ -113,6 +124,12 @@ def write_model_card(spec: DemoSpec, result: dict, path: Path) -> None:
         for name, m in test["at"].items()
     )
     files = "\n".join(f"- `{name}`: {size / 1e6:.2f} MB" for name, size in result["package"]["files"].items())
+    gate = "\n".join(
+        f"  - {name}: max |dP| {v['max_abs_diff']:.1e}, mean {v['mean_abs_diff']:.1e}, label flips "
+        f"{100 * v['flip_rate']['tau']:.2f}% at 0.5 and {100 * v['flip_rate']['tau*']:.2f}% at tau*, F1 drift "
+        f"{v['drift_pp']['f1@tau']:+.2f} pp, AUC drift {v['drift_pp']['auc']:+.2f} pp"
+        for name, v in result["verify"].items()
+    )
     what = "pt-BR prompts (harmful / benign)" if spec.task is Task.PROMPT else "LLM responses with their prompts (unsafe / safe)"
     path.write_text(
         f"""# {spec.name} — a demo of the secbert-edge pipeline
@@ -134,7 +151,9 @@ a real trained model to run on a machine with nothing downloaded. Its scores on 
   early stopping on validation loss (patience {spec.train.patience} evaluations every {spec.train.eval_every} steps);
   best step {result['best_step']} of {result['steps']}, {result['train_seconds']} s on 2 CPU cores.
 - tau* (KS-optimal on validation): {result['ks_threshold']:.4f}.
-- Package: fp32 ONNX, max |dP| vs PyTorch {result['package']['fp32_parity']:.1e} on the export's validation shapes.
+- Package: fp32 (fused) ONNX, max |dP| vs PyTorch {result['package']['fp32_parity']:.1e} on the export's validation
+  shapes; int8 (dynamic, per-channel, fused graph). Verified on the test split against the PyTorch model:
+{gate}
 {files}
 
 ## Held-out test metrics ({test['n']} examples, {test['positives']} positive)

@@ -51,6 +51,14 @@ DEFAULT_LABELS = {
 }
 
 
+def read_json(path: str | Path, error: type[Exception] = PackageError, fix: str = "") -> Any:
+    """Parse a JSON file, raising ``error`` that names the file (and ``fix``) when it is not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise error(f"{path} is not valid JSON ({err}).{' ' + fix if fix else ''}") from err
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -147,11 +155,7 @@ class Manifest:
                 f"{path} is missing: {str(directory)!r} is not a secbert-edge model package. "
                 "Create one with `secbert-edge export --checkpoint ... --backbone ... --out DIR`."
             )
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise PackageError(f"{path} is not valid JSON ({err}). Re-export the package.") from err
-        return cls.from_dict(data, where=str(path))
+        return cls.from_dict(read_json(path, fix="Re-export the package."), where=str(path))
 
     # ---- integrity ----------------------------------------------------------------------------
     def verify_files(self, directory: str | Path) -> None:

@@ -12,13 +12,12 @@ Published checkpoints do not document their key names, so ``load_checkpoint`` fi
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointError, require
-from .manifest import HeadType, sha256_file
+from .manifest import HeadType, read_json, sha256_file
 
 torch = require("torch", "export", "Loading a PyTorch checkpoint")
 transformers = require("transformers", "export", "Building the reference BERT model")
@@ -78,10 +77,7 @@ def load_backbone_config(backbone: str | Path):
             f"backbone {str(backbone)!r} has no config.json. Pass the local folder of the backbone "
             "(e.g. a copy of neuralmind/bert-base-portuguese-cased with config.json and vocab.txt)."
         )
-    try:
-        data = json.loads(config_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{config_file} is not valid JSON: {err}") from err
+    data = read_json(config_file, CheckpointError)
     model_type = data.get("model_type", "bert")
     if model_type != "bert":
         raise CheckpointError(f"{config_file}: model_type is {model_type!r}; secbert-edge exports BERT models only")

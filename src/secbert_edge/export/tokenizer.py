@@ -9,13 +9,13 @@ corpus before it is written into a package.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordPiece
 
 from ..errors import PackageError, require
+from ..manifest import read_json
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -46,12 +46,7 @@ PARITY_CORPUS = (
 
 def _read_tokenizer_config(backbone: Path) -> dict:
     path = backbone / "tokenizer_config.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PackageError(f"{path} is not valid JSON: {err}") from err
+    return read_json(path) if path.is_file() else {}
 
 
 def bert_wordpiece_tokenizer(vocab_file: str | Path, lowercase: bool = False, strip_accents: bool | None = None) -> Tokenizer:

@@ -1,0 +1,1 @@
+"""Benchmark helpers: timing statistics and typed latency records (numpy only)."""
