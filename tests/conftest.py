@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+DEMO_VOCAB = Path(__file__).resolve().parents[1] / "models" / "demo-vocab.txt"
 SHARED_VOCAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bertimbau-base-portuguese-cased-vocab.txt"
 
 CORPUS = [
@@ -111,8 +112,7 @@ def trained_runs(tmp_path_factory):
     from secbert_edge.training import TrainConfig, train, write_scratch_backbone
 
     root = tmp_path_factory.mktemp("trained")
-    vocab = root / "vocab.txt"
-    vocab.write_text("\n".join(train_vocab(synthetic.corpus(0, n=600), vocab_size=800)) + "\n", encoding="utf-8")
+    vocab = DEMO_VOCAB  # pinned: `tokenizers`' trainer is not deterministic across processes, training here is
     runs = {}
     for task, examples in (("prompt", synthetic.generate_prompts(360, seed=1)),
                            ("response", synthetic.generate_responses(360, seed=2))):

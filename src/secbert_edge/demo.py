@@ -62,8 +62,24 @@ def balanced_unique(examples: list[Example], seed: int) -> list[Example]:
     return out
 
 
-def build_demo(spec: DemoSpec, models_dir: Path, *, log: Callable[[str], None] = print) -> dict:
-    """Generate data, train vocab + model, export the package to models_dir/<name>; returns the metrics."""
+PINNED_VOCAB = "demo-vocab.txt"
+
+
+def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 4000, seed: int = 7) -> Path:
+    """The demos' WordPiece vocabulary, pinned in models/demo-vocab.txt.
+
+    `tokenizers`' WordPiece trainer breaks frequency ties in hash-map order, which changes from process to
+    process, so retraining gives a slightly different vocabulary each time. It is trained once (``retrain``)
+    and pinned, which makes every rebuild of the demos deterministic.
+    """
+    path = models_dir / PINNED_VOCAB
+    if retrain or not path.is_file():
+        train_wordpiece_vocab(synthetic.corpus(seed), size, path)
+    return path
+
+
+def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False, log: Callable[[str], None] = print) -> dict:
+    """Generate data, train the model on the pinned vocabulary, export to models_dir/<name>; returns the metrics."""
     started = time.perf_counter()
     source = models_dir / "src" / spec.name  # what verify needs later: checkpoint, backbone folder, data splits
     if source.exists():
@@ -76,12 +92,11 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, log: Callable[[str], None] =
         write_jsonl(source / f"{part}.jsonl", getattr(splits, part))
     log(f"[{spec.name}] {len(examples)} examples: {len(splits.train)} train / {len(splits.validation)} validation "
         f"/ {len(splits.test)} test")
-    vocab = train_wordpiece_vocab(synthetic.corpus(spec.seed), spec.vocab_size, source / "vocab-trained.txt")
+    vocab = demo_vocab(models_dir, retrain=retrain_vocab, size=spec.vocab_size)
     backbone = write_scratch_backbone(
         source / "backbone", vocab, layers=spec.layers, hidden=spec.hidden, heads=spec.heads,
         intermediate=spec.intermediate,
     )
-    (source / "vocab-trained.txt").unlink()
 
     def progress(step, total, loss):
         if step % 50 == 0 or step == total:
@@ -142,7 +157,8 @@ a real trained model to run on a machine with nothing downloaded. Its scores on 
 - Data: `secbert_edge.synthetic` (seed {spec.seed}), {spec.generated} generated, de-duplicated and balanced to
   {result['train_examples'] + result['validation_examples'] + test['n']} examples; stratified 75% / 25% train+validation / test,
   validation = 10% of the whole for early stopping. Splits: `models/src/{spec.name}/*.jsonl`.
-- Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the generator's text.
+- Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the generator's text and
+  pinned in `models/demo-vocab.txt` (the trainer is not deterministic across processes).
 - Model: BertMLPClassifier — BERT {spec.layers} layers, hidden {spec.hidden}, {spec.heads} heads, intermediate
   {spec.intermediate}, max length 512; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) + sigmoid;
   {result['parameters']:,} parameters.
@@ -171,5 +187,7 @@ Rebuild (deterministic for a given machine and library versions): `python models
     )
 
 
-def build_all(models_dir: Path, names=None, log: Callable[[str], None] = print) -> dict:
+def build_all(models_dir: Path, names=None, *, retrain_vocab: bool = False, log: Callable[[str], None] = print) -> dict:
+    if retrain_vocab:
+        demo_vocab(models_dir, retrain=True)
     return {name: build_demo(DEMOS[name], models_dir, log=log) for name in (names or DEMOS)}

@@ -223,7 +223,7 @@ def train(
     ks_stat, tau_star = metrics.ks(val_y, val_scores)
     result = {
         "config": {**dataclasses.asdict(config), "task": config.task.value},
-        "backbone": str(backbone),
+        "backbone": Path(backbone).name,
         "pretrained_backbone": pretrained,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_examples": len(train_set),

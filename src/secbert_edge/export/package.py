@@ -154,6 +154,7 @@ def export_package(
                 "layers": config.num_hidden_layers,
                 "hidden": config.hidden_size,
                 "heads": config.num_attention_heads,
+                "intermediate": config.intermediate_size,
                 "torch": torch.__version__,
                 "transformers": transformers.__version__,
                 "onnx": onnx_export.onnx.__version__,
