@@ -1,0 +1,328 @@
+"""``secbert-edge bench``: latency, throughput, cold start and memory of a package's variants, with PyTorch
+eager as the baseline and the machine's measured GEMM peaks as the ceiling, all in one run.
+
+Everything is kept as typed records (raw samples included); the report and plots are derived from them.
+Ctrl-C stops the run and keeps what was measured (``interrupted`` is then set in the result).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..manifest import Manifest
+from ..runtime import bucketing, load
+from ..runtime.tokenization import LongInputPolicy, fit_sequence
+from . import hardware
+from .timing import LatencyStats, time_call
+from .workload import Workload, mixed_workload
+
+MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchConfig:
+    precisions: tuple[str, ...] = ("fp32", "int8")
+    providers: tuple[str, ...] = ("cpu",)
+    lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
+    batch_sizes: tuple[int, ...] = (32,)
+    bucketing: str = "both"  # on | off | both: the runtime's bucketing, and/or the two unbucketed modes
+    workload_size: int = 200
+    threads: int | None = None
+    repeats: int = 20
+    budget_s: float = 15.0  # per latency cell, at most
+    seed: int = 0
+    cold_start: bool = True
+    gemm: bool = True
+
+    def __post_init__(self):
+        if self.bucketing not in ("on", "off", "both"):
+            raise ValueError(f"bucketing must be on, off or both, got {self.bucketing!r}")
+        if not self.precisions or not self.lengths or not self.batch_sizes:
+            raise ValueError("precisions, lengths and batch sizes must not be empty")
+        if min(self.batch_sizes) < 1 or self.repeats < 1 or self.workload_size < 1:
+            raise ValueError("batch sizes, repeats and workload size must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencyRecord:
+    scorer: str  # e.g. "onnxruntime int8" or "pytorch fp32 eager"
+    precision: str
+    providers: tuple[str, ...]
+    length: int
+    stats: LatencyStats
+    gflop: float
+    floor_ms: float | None  # FLOPs / measured GEMM peak for this precision
+    fraction_of_floor: float | None  # floor / p50: 1.0 = at the hardware limit
+
+
+@dataclasses.dataclass(frozen=True)
+class ThroughputRecord:
+    scorer: str
+    precision: str
+    mode: str  # pad_to_max | dynamic_arrival | bucketed
+    batch_size: int
+    texts: int
+    seconds: float
+    texts_per_s: float
+    tokens_per_s: float  # real (unpadded) tokens
+    padding_efficiency: float  # real tokens / tokens computed
+    tokenize_share: float | None  # share of the time spent tokenizing (bucketed mode)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessRecord:
+    precision: str
+    cold_start_s: float  # fresh interpreter: import -> first result
+    wall_s: float  # including interpreter start-up
+    peak_rss_mb: float  # after scoring a slice of the workload
+
+
+def _sequences(clf, texts: Sequence[str]) -> list[list[int]]:
+    ids = clf.encoder.encode(list(texts))
+    return [fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.cls_id, clf.sep_id)[0][0] for x in ids]
+
+
+def _run_batches(run: Callable, sequences, batches: Sequence[tuple[Sequence[int], int]], pad_id: int) -> int:
+    computed = 0
+    for indices, pad_to in batches:
+        ids, mask, types = bucketing.pad_batch([sequences[i] for i in indices], pad_to, pad_id)
+        run(ids, mask, types)
+        computed += len(indices) * pad_to
+    return computed
+
+
+def _plans(lengths: Sequence[int], batch_size: int, max_length: int, edges, mode: str):
+    if mode == "pad_to_max":
+        return [(range(s, min(s + batch_size, len(lengths))), max_length) for s in range(0, len(lengths), batch_size)]
+    if mode == "dynamic_arrival":
+        return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s:s + batch_size]))
+                for s in range(0, len(lengths), batch_size)]
+    plan = bucketing.plan_batches(lengths, edges, max_batch_size=batch_size, token_budget=batch_size * max(edges))
+    return [(b.indices, b.pad_to) for b in plan]
+
+
+def _throughput(scorer, precision, mode, batch_size, run, sequences, plans, pad_id, tokenize_s=None) -> ThroughputRecord:
+    lengths = [len(s) for s in sequences]
+    _run_batches(run, sequences, plans[:1], pad_id)  # warm-up
+    t0 = time.perf_counter()
+    computed = _run_batches(run, sequences, plans, pad_id)
+    seconds = time.perf_counter() - t0 + (tokenize_s or 0.0)
+    real = sum(lengths)
+    return ThroughputRecord(scorer, precision, mode, batch_size, len(sequences), seconds, len(sequences) / seconds,
+                            real / seconds, real / computed, (tokenize_s / seconds) if tokenize_s else None)
+
+
+def _process_probe(package: Path, precision: str, texts: Sequence[str], threads: int | None) -> ProcessRecord:
+    code = (
+        "import time, resource, json, sys\n"
+        "t0 = time.perf_counter()\n"
+        "from secbert_edge.runtime import load\n"
+        f"clf = load({str(package)!r}, precision={precision!r}, providers=('cpu',), threads={threads!r})\n"
+        "clf.score(['Olá, tudo bem?'])\n"
+        "cold = time.perf_counter() - t0\n"
+        "clf.predict(json.loads(sys.stdin.read()))\n"
+        "print(json.dumps({'cold': cold, 'rss_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+    )
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(list(texts)), capture_output=True, text=True,
+                         timeout=600, check=True)
+    wall = time.perf_counter() - t0
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return ProcessRecord(precision, data["cold"], wall, data["rss_kb"] / 1024)
+
+
+def run_bench(
+    package: str | Path,
+    config: BenchConfig = BenchConfig(),
+    *,
+    workload: Workload | None = None,
+    reference: tuple[Path, Path] | None = None,  # (checkpoint, backbone) for the PyTorch eager baseline
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict:
+    import onnxruntime as ort
+
+    package = Path(package)
+    manifest = Manifest.read(package)
+    for p in config.precisions:
+        manifest.variant(p)  # fail fast, naming the quantize command, before measuring anything
+    result: dict = {
+        "meta": {"package": str(package), "date": dt.datetime.now().isoformat(timespec="seconds"),
+                 "secbert_edge": __version__, "onnxruntime": ort.__version__, "cpu": hardware.cpu_description(),
+                 "config": dataclasses.asdict(config), "model": manifest.source},
+        "latency": [], "throughput": [], "process": [], "interrupted": False,
+    }
+    src = manifest.source
+    dims = dict(hidden=src.get("hidden", 768), layers=src.get("layers", 12),
+                intermediate=src.get("intermediate", 4 * src.get("hidden", 768)))
+    try:
+        probe = load(package, precision=config.precisions[0], providers=config.providers, threads=config.threads)
+        threads = probe.session.get_session_options().intra_op_num_threads
+        result["meta"]["threads"] = threads
+        count = lambda texts: [len(x) for x in probe.encoder.encode(list(texts))]  # noqa: E731
+        workload = workload or mixed_workload(config.workload_size, count, seed=config.seed)
+        result["meta"]["workload"] = workload.description
+        peaks = {}
+        if config.gemm:
+            progress("measuring GEMM peaks")
+            peaks = hardware.gemm_rates(threads)
+            result["meta"]["gemm"] = peaks
+        rng = np.random.default_rng(config.seed)
+        scorers = []
+        for precision in config.precisions:
+            clf = load(package, precision=precision, providers=config.providers, threads=config.threads)
+            session = clf.session
+            names = {i.name for i in session.get_inputs()}
+
+            def run(ids, mask, types, session=session, names=names):
+                feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+                return session.run(["probability"], {k: v for k, v in feeds.items() if k in names})
+
+            scorers.append((f"onnxruntime {precision}", precision, tuple(clf.providers), run, clf))
+        if reference is not None:
+            scorers.append(_torch_scorer(*reference, threads))
+        lengths = [min(x, manifest.max_length) for x in config.lengths]
+        for scorer, precision, providers, run, clf in scorers:
+            peak = peaks.get("int8_gops" if precision.startswith("int8") else "fp32_gflops")
+            for length in lengths:
+                progress(f"latency {scorer} L={length}")
+                ids = rng.integers(5, manifest.vocab_size, (1, length)).astype(np.int64)
+                mask, types = np.ones_like(ids), np.zeros_like(ids)
+                stats = time_call(lambda: run(ids, mask, types), repeats=config.repeats, budget_s=config.budget_s)
+                flops = hardware.bert_flops(length, **dims)
+                floor = flops / (peak * 1e9) * 1e3 if peak else None
+                result["latency"].append(LatencyRecord(scorer, precision, providers, length, stats, flops / 1e9, floor,
+                                                       floor / stats.p50_ms if floor else None))
+        probe_clf = scorers[0][4]
+        t0 = time.perf_counter()
+        sequences = _sequences(probe_clf, workload.texts)
+        tokenize_s = time.perf_counter() - t0
+        seq_lengths = [len(s) for s in sequences]
+        modes = {"on": ("bucketed",), "off": ("pad_to_max", "dynamic_arrival"), "both": MODES}[config.bucketing]
+        for scorer, precision, _, run, clf in scorers:
+            for batch_size in config.batch_sizes:
+                for mode in modes:
+                    # Dynamic int8 runs one text at a time in the runtime (batch invariance): bucketed = batch 1.
+                    size = 1 if (mode == "bucketed" and clf is not None and clf.max_batch_size == 1) else batch_size
+                    progress(f"throughput {scorer} {mode} batch {size}")
+                    plans = _plans(seq_lengths, size, manifest.max_length, probe_clf.edges, mode)
+                    result["throughput"].append(_throughput(
+                        scorer, precision, mode, size, run, sequences, plans, probe_clf.pad_id,
+                        tokenize_s if mode == "bucketed" else None))
+        if config.cold_start:
+            sample = list(workload.texts[:64])
+            for precision in config.precisions:
+                progress(f"cold start and memory {precision}")
+                result["process"].append(_process_probe(package, precision, sample, config.threads))
+    except KeyboardInterrupt:
+        result["interrupted"] = True
+    return result
+
+
+def _torch_scorer(checkpoint: Path, backbone: Path, threads: int):
+    from ..modeling import load_reference_model, torch
+
+    torch.set_num_threads(threads)
+    model, _ = load_reference_model(checkpoint, backbone)
+
+    def run(ids, mask, types):
+        with torch.no_grad():
+            logits = model(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types))
+            return model.probability(logits)
+
+    return ("pytorch fp32 eager", "fp32", ("torch-cpu",), run, None)
+
+
+def to_json(result: dict) -> str:
+    def default(obj):
+        if dataclasses.is_dataclass(obj):
+            return dataclasses.asdict(obj)
+        raise TypeError(type(obj))
+
+    return json.dumps(result, indent=2, default=default)
+
+
+def to_markdown(result: dict) -> str:
+    meta = result["meta"]
+    cpu = meta["cpu"]
+    lines = [f"# secbert-edge bench — {meta['date']}", "",
+             f"Package `{meta['package']}`; CPU {cpu.get('model_name', cpu.get('model'))} "
+             f"({', '.join(cpu.get('flags', []))}), {meta.get('threads')} threads; onnxruntime {meta['onnxruntime']}."]
+    if "gemm" in meta:
+        g = meta["gemm"]
+        lines.append(f"Measured GEMM peaks ({'x'.join(map(str, g['shape']))}): fp32 {g['fp32_gflops']:.0f} GFLOP/s, "
+                     f"int8 {g['int8_gops']:.0f} GOP/s.")
+    if "workload" in meta:
+        lines.append(f"Workload {meta['workload']}.")
+    if result["interrupted"]:
+        lines.append("**Interrupted**: the tables hold what was measured before Ctrl-C.")
+    if result["latency"]:
+        lines += ["", "## Batch-1 latency (ms)", "",
+                  "| scorer | tokens | p50 | p95 | p99 | GFLOP | floor ms | floor / p50 |", "|---|---|---|---|---|---|---|---|"]
+        for r in result["latency"]:
+            floor = f"{r.floor_ms:.1f} | {100 * r.fraction_of_floor:.0f}%" if r.floor_ms else "- | -"
+            lines.append(f"| {r.scorer} | {r.length} | {r.stats.p50_ms:.1f} | {r.stats.p95_ms:.1f} | {r.stats.p99_ms:.1f} "
+                         f"| {r.gflop:.2f} | {floor} |")
+    if result["throughput"]:
+        lines += ["", "## Throughput on the workload", "",
+                  "| scorer | mode | batch | texts/s | real tokens/s | padding efficiency | tokenization share |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in result["throughput"]:
+            share = f"{100 * r.tokenize_share:.1f}%" if r.tokenize_share is not None else "-"
+            lines.append(f"| {r.scorer} | {r.mode} | {r.batch_size} | {r.texts_per_s:.1f} | {r.tokens_per_s:.0f} | "
+                         f"{100 * r.padding_efficiency:.0f}% | {share} |")
+    if result["process"]:
+        lines += ["", "## Cold start and memory", "", "| variant | import -> first result (s) | with interpreter (s) | peak RSS (MB) |",
+                  "|---|---|---|---|"]
+        for r in result["process"]:
+            lines.append(f"| {r.precision} | {r.cold_start_s:.2f} | {r.wall_s:.2f} | {r.peak_rss_mb:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, directory: Path) -> list[Path]:
+    """PNG plots: latency vs length per scorer; throughput per mode. Needs matplotlib (the bench extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    if result["latency"]:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for scorer in dict.fromkeys(r.scorer for r in result["latency"]):
+            rows = [r for r in result["latency"] if r.scorer == scorer]
+            ax.plot([r.length for r in rows], [r.stats.p50_ms for r in rows], marker="o", label=scorer)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("tokens")
+        ax.set_ylabel("batch-1 latency p50 (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        written.append(directory / "latency.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    if result["throughput"]:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        rows = result["throughput"]
+        labels = [f"{r.scorer}\n{r.mode} b{r.batch_size}" for r in rows]
+        ax.barh(range(len(rows)), [r.texts_per_s for r in rows])
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+        ax.set_xlabel("texts/s on the workload")
+        fig.tight_layout()
+        written.append(directory / "throughput.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
