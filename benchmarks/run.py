@@ -1,6 +1,6 @@
 """The project's benchmark suite, one command:
 
-    python benchmarks/run.py [--workload-size 64] [--repeats 15] [--budget 12]
+    python benchmarks/run.py [--workload-size 32] [--repeats 15] [--budget 12]
 
 Builds the BERTimbau-base architecture (exact config, random weights: speed does not depend on weight values)
 with the real BERTimbau vocabulary from ../shared/data when present (else a generated vocabulary of the same
@@ -66,7 +66,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", type=int, nargs="+", default=[16, 64, 128, 256, 512])
     parser.add_argument("--precisions", nargs="+", default=["fp32", "int8", "int8-static", "fp16"])
-    parser.add_argument("--workload-size", type=int, default=64)
+    parser.add_argument("--throughput-precisions", nargs="+", default=["fp32", "int8"])
+    parser.add_argument("--workload-size", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--budget", type=float, default=12.0, help="seconds per latency cell, at most")
@@ -75,7 +76,8 @@ def main() -> None:
     from secbert_edge.benchmarks.runner import BenchConfig, plot, run_bench, to_json, to_markdown
 
     package, checkpoint, backbone, vocab_source = build_package(HERE / ".cache" / "bertimbau-base")
-    config = BenchConfig(precisions=tuple(args.precisions), lengths=tuple(args.lengths),
+    config = BenchConfig(precisions=tuple(args.precisions), throughput_precisions=tuple(args.throughput_precisions),
+                         lengths=tuple(args.lengths),
                          batch_sizes=(args.batch_size,), workload_size=args.workload_size, repeats=args.repeats,
                          budget_s=args.budget)
     result = run_bench(package, config, reference=(checkpoint, backbone),

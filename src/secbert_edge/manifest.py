@@ -158,11 +158,13 @@ class Manifest:
         return cls.from_dict(read_json(path, fix="Re-export the package."), where=str(path))
 
     # ---- integrity ----------------------------------------------------------------------------
-    def verify_files(self, directory: str | Path) -> None:
-        """Check every listed file exists and has the recorded sha256; report all problems at once."""
+    def verify_files(self, directory: str | Path, variants: list[str] | None = None) -> None:
+        """Check the tokenizer and the variants' files (all, or those named) exist and have the recorded sha256;
+        report all problems at once."""
         directory = Path(directory)
         expected = {self.tokenizer["file"]: self.tokenizer["sha256"]}
-        expected.update({v.file: v.sha256 for v in self.variants.values()})
+        chosen = self.variants if variants is None else {n: self.variant(n) for n in variants}
+        expected.update({v.file: v.sha256 for v in chosen.values()})
         problems = []
         for name, digest in expected.items():
             path = directory / name

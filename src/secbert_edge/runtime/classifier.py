@@ -109,8 +109,9 @@ class Classifier:
         self.package_dir = Path(package_dir)
         self.config = config or RuntimeConfig()
         self.manifest = Manifest.read(self.package_dir)
-        self.manifest.verify_files(self.package_dir)
         self.variant = self.manifest.variant(self.config.precision)
+        # Integrity of what this session uses (info and verify check every file).
+        self.manifest.verify_files(self.package_dir, [self.config.precision])
         # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
         # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
