@@ -42,6 +42,32 @@ def _model_option(f):
     )(f)
 
 
+def _gpu_options(f):
+    """Options that matter only on GPU providers (CUDA / TensorRT); harmless on CPU."""
+    for decorator in reversed([
+        click.option("--device-id", type=int, default=0, show_default=True, help="GPU to run on (CUDA/TensorRT)."),
+        click.option("--gpu-mem-limit", "gpu_mem_limit_mb", type=int, default=None,
+                     help="Cap the CUDA memory arena, in MB [default: no cap]."),
+        click.option("--trt-cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE or ~/.cache/secbert-edge]; "
+                          "entries are keyed by the model's sha256 and the ORT/TensorRT versions."),
+        click.option("--trt-per-bucket-profiles", is_flag=True,
+                     help="One TensorRT optimisation profile per bucket edge instead of one spanning all shapes."),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def _gpu_kwargs(kwargs: dict) -> dict:
+    keys = ("device_id", "gpu_mem_limit_mb", "cache_dir", "trt_per_bucket_profiles")
+    return {k: kwargs.pop(k) for k in keys if k in kwargs}
+
+
+def _provider_list(value: str) -> tuple[str, ...] | None:
+    names = tuple(p.strip() for p in value.split(",") if p.strip())
+    return None if names in ((), ("auto",)) else names
+
+
 def _resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
     if model_dir is not None:
         return model_dir
@@ -87,9 +113,13 @@ def main() -> None:
               help="KS-optimal threshold tau* if known (SecBERT-PT: 0.72); enables --threshold ks.")
 @click.option("--tolerance", type=float, default=1e-4, show_default=True,
               help="Max |P(ONNX) - P(PyTorch)| allowed; export fails above it.")
+@click.option("--tensorrt", is_flag=True,
+              help="Also keep the unfused graph (standard ONNX ops) as the 'tensorrt' variant: TensorRT cannot parse "
+                   "ONNX Runtime's fused ops, and makes its own fp16/int8 engines from this graph.")
 @click.option("--force", is_flag=True, help="Replace an existing package at --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the written manifest as JSON.")
-def export(checkpoint, backbone, out, task, max_length, opset, default_threshold, ks_threshold, tolerance, force, as_json):
+def export(checkpoint, backbone, out, task, max_length, opset, default_threshold, ks_threshold, tolerance, tensorrt,
+           force, as_json):
     """Export a checkpoint to a validated ONNX model package (needs the export extra).
 
     \b
@@ -103,7 +133,7 @@ def export(checkpoint, backbone, out, task, max_length, opset, default_threshold
         manifest = export_package(
             checkpoint, backbone, out, task=task, max_length=max_length, opset=opset,
             default_threshold=default_threshold, ks_threshold=ks_threshold, tolerance=tolerance, force=force,
-            progress=lambda step: click.echo(f"[export] {step}", err=True),
+            tensorrt=tensorrt, progress=lambda step: click.echo(f"[export] {step}", err=True),
         )
     except SecbertEdgeError as err:
         raise _fail(err) from err
@@ -224,7 +254,10 @@ def train(data, preset, text_column, label_column, prompt_column, backbone, voca
               help="Calibration method for --static.")
 @click.option("--target", type=click.Choice(["avx2", "avx512", "vnni", "arm64"]), default=None,
               help="int8 kernel target [default: detected from this CPU]; sets reduce_range.")
-def quantize(model_dir, precision, static, calibration, text_column, method, target):
+@click.option("--tensorrt", is_flag=True,
+              help="With --precision int8 --static: QDQ on the package's unfused 'tensorrt' graph with TensorRT's "
+                   "int8 rules (symmetric int8) -> the 'tensorrt-int8' variant.")
+def quantize(model_dir, precision, static, calibration, text_column, method, target, tensorrt):
     """Add an int8 or fp16 variant to a package, checked against its fp32 variant (needs the export extra).
 
     int8 (dynamic): per-channel int8 weights on the fused graph; run one text at a time by the runtime so a
@@ -236,6 +269,7 @@ def quantize(model_dir, precision, static, calibration, text_column, method, tar
       secbert-edge quantize --model models/secbert-pt --precision int8
       secbert-edge quantize --model models/secbert-pt --precision int8 --static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --precision fp16
+      secbert-edge quantize --model models/secbert-pt --precision int8 --static --tensorrt --calibration prompts.txt
     """
     from .textio import read_text_file
 
@@ -247,10 +281,10 @@ def quantize(model_dir, precision, static, calibration, text_column, method, tar
         texts = [t for t in read_text_file(calibration, text_column) if isinstance(t, str)] if calibration else []
         path = _resolve_model(model_dir)
         manifest = add_variant(path, precision, static=static, calibration_texts=texts, method=method, target=target,
-                               log=lambda m: click.echo(f"[quantize] {m}", err=True))
+                               tensorrt=tensorrt, log=lambda m: click.echo(f"[quantize] {m}", err=True))
     except (SecbertEdgeError, ValueError) as err:
         raise _fail(err) from err
-    name = "int8-static" if static else precision
+    name = "tensorrt-int8" if tensorrt else "int8-static" if static else precision
     v = manifest.variants[name]
     click.echo(f"added {name} variant {v.file} ({(path / v.file).stat().st_size / 1e6:.1f} MB) to {path}: max |dP| vs "
                f"fp32 {v.parity['max_abs_diff']:.2e}; gate it on labelled data with `secbert-edge verify`")
@@ -337,8 +371,11 @@ def _ints(value: str) -> tuple[int, ...]:
 @main.command()
 @_model_option
 @click.option("--precision", "precisions", default="fp32,int8", show_default=True,
-              help="Comma-separated variants to measure (fp32,int8,int8-static,fp16).")
-@click.option("--providers", default="cpu", show_default=True, help="Comma-separated execution providers.")
+              help="Comma-separated variants to measure (fp32,int8,int8-static,fp16; TensorRT maps them to its graphs).")
+@click.option("--providers", default="cpu", show_default=True,
+              help="Comma-separated execution providers in order (tensorrt,cuda,cpu) or 'auto'.")
+@click.option("--strict-providers", is_flag=True, help="Fail instead of falling back when a provider is missing.")
+@_gpu_options
 @click.option("--batch-sizes", default="32", show_default=True, help="Comma-separated batch sizes for throughput.")
 @click.option("--lengths", default="16,64,128,256,512", show_default=True, help="Token lengths for batch-1 latency.")
 @click.option("--workload", default="mix", show_default=True,
@@ -358,8 +395,9 @@ def _ints(value: str) -> tuple[int, ...]:
               help="Write the typed records as JSON here.")
 @click.option("--report", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write report.md, results.json and PNG plots into this folder.")
-def bench(model_dir, precisions, providers, batch_sizes, lengths, workload, workload_size, text_column, threads,
-          bucketing, repeats, budget, checkpoint, backbone, no_cold_start, json_path, report):
+def bench(model_dir, precisions, providers, strict_providers, batch_sizes, lengths, workload, workload_size,
+          text_column, threads, bucketing, repeats, budget, checkpoint, backbone, no_cold_start, json_path, report,
+          **gpu):
     """Measure latency, throughput, cold start and memory of a package's variants.
 
     PyTorch eager (with --checkpoint/--backbone) and the machine's measured GEMM peaks are measured in
@@ -370,6 +408,7 @@ def bench(model_dir, precisions, providers, batch_sizes, lengths, workload, work
     Examples:
       secbert-edge bench --model models/secbert-pt --precision fp32,int8 --report bench-out
       secbert-edge bench --precision int8 --lengths 128 --bucketing on --workload prompts.txt --json b.json
+      secbert-edge bench --model models/secbert-pt --providers tensorrt,cuda,cpu --precision fp16,int8-static
     """
     from .benchmarks.runner import BenchConfig, plot, run_bench, to_json, to_markdown
     from .benchmarks.workload import file_workload
@@ -381,7 +420,7 @@ def bench(model_dir, precisions, providers, batch_sizes, lengths, workload, work
         path = _resolve_model(model_dir)
         config = BenchConfig(
             precisions=tuple(p.strip() for p in precisions.split(",") if p.strip()),
-            providers=tuple(p.strip() for p in providers.split(",") if p.strip()),
+            providers=_provider_list(providers), strict_providers=strict_providers, **_gpu_kwargs(gpu),
             lengths=_ints(lengths), batch_sizes=_ints(batch_sizes), bucketing=bucketing,
             workload_size=workload_size, threads=threads, repeats=repeats, budget_s=budget,
             cold_start=not no_cold_start,
@@ -401,7 +440,7 @@ def bench(model_dir, precisions, providers, batch_sizes, lengths, workload, work
             if texts is not None:
                 from .runtime import load
 
-                probe = load(path, precision=config.precisions[0], providers=config.providers)
+                probe = load(path, precision=config.precisions[0], **config.load_options())
                 wl = file_workload(texts, lambda t: [len(x) for x in probe.encoder.encode(list(t))], Path(workload).name)
             result = run_bench(path, config, workload=wl,
                                reference=(checkpoint, backbone) if checkpoint else None, progress=progress)
@@ -448,10 +487,13 @@ def _read_stdin() -> list[str]:
 @click.option("--strict-providers", is_flag=True, help="Fail instead of falling back when a provider is missing.")
 @click.option("--threads", type=int, default=None, help="Intra-op threads [default: physical cores].")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Max texts per batch.")
+@_gpu_options
+@click.option("--warmup", is_flag=True,
+              help="Run every batch shape once before scoring (GPU: builds TensorRT engines / picks CUDA kernels).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per line: index, score, label, threshold, n_tokens, truncated (or error).")
 def predict(texts, model_dir, file_, text_column, pairs, prompt_column, response_column, threshold, long_inputs,
-            precision, providers, strict_providers, threads, batch_size, as_json):
+            precision, providers, strict_providers, threads, batch_size, warmup, as_json, **gpu):
     """Classify texts given as arguments, in a --file, or one per line on stdin.
 
     Exit status: 0 when every input was scored, 1 when some inputs could not be (they are reported,
@@ -489,10 +531,13 @@ def predict(texts, model_dir, file_, text_column, pairs, prompt_column, response
             raise click.UsageError("nothing to classify: pass texts as arguments, --file PATH, or pipe lines to stdin")
         clf = load(
             _resolve_model(model_dir, pairs), precision=precision, long_inputs=long_inputs, threads=threads,
-            providers=tuple(p.strip() for p in providers.split(",") if p.strip()), strict_providers=strict_providers,
-            max_batch_size=batch_size,
+            providers=_provider_list(providers), strict_providers=strict_providers,
+            max_batch_size=batch_size, **_gpu_kwargs(gpu),
         )
         tau = clf.threshold(threshold)
+        if warmup:
+            t = clf.warmup()
+            click.echo(f"warmed up {t['warmup_shapes']} shapes in {t['warmup_s']:.2f} s on {clf.providers[0]}", err=True)
     except (SecbertEdgeError, ValueError) as err:
         raise _fail(err) from err
     failed = 0
@@ -529,13 +574,22 @@ def _human(record: dict, item: object) -> str:
 
 @main.command()
 @_model_option
+@click.option("--providers", default=None,
+              help="Also open a session with these providers (e.g. tensorrt,cuda,cpu or auto) and show which it "
+                   "really uses, the variant it runs and how long the session (TensorRT: engine) took to build.")
+@click.option("--precision", type=click.Choice(list(VARIANT_NAMES)), default="fp32", show_default=True,
+              help="With --providers: the variant to open.")
+@click.option("--strict-providers", is_flag=True, help="With --providers: fail instead of falling back.")
+@click.option("--warmup", is_flag=True, help="With --providers: also run every batch shape once and time it.")
+@_gpu_options
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
-def info(model_dir, as_json):
+def info(model_dir, providers, precision, strict_providers, warmup, as_json, **gpu):
     """Show a package's manifest, its variants, and the providers this machine offers.
 
     \b
-    Example:
+    Examples:
       secbert-edge info --model models/secbert-pt --json
+      secbert-edge info --model models/secbert-pt --providers tensorrt,cuda,cpu --precision fp16 --warmup
     """
     from .manifest import Manifest
     from .runtime import available_providers
@@ -547,6 +601,17 @@ def info(model_dir, as_json):
     except SecbertEdgeError as err:
         raise _fail(err) from err
     data = {"package": str(path), "manifest": manifest.to_dict(), "available_providers": available_providers()}
+    if providers is not None:
+        from .runtime import load
+
+        try:
+            clf = load(path, precision=precision, providers=_provider_list(providers),
+                       strict_providers=strict_providers, **_gpu_kwargs(gpu))
+            if warmup:
+                clf.warmup()
+        except (SecbertEdgeError, ValueError) as err:
+            raise _fail(err) from err
+        data["session"] = clf.describe()
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -558,9 +623,16 @@ def info(model_dir, as_json):
     click.echo(f"source         {m.source.get('checkpoint')} (sha256 {str(m.source.get('checkpoint_sha256'))[:12]}...)")
     for name, v in m.variants.items():
         click.echo(
-            f"variant {name:<6} {v.file}  opset {v.opset}  max |dP| {v.parity.get('max_abs_diff', float('nan')):.2e}"
+            f"variant {name:<13} {v.file}  opset {v.opset}  max |dP| {v.parity.get('max_abs_diff', float('nan')):.2e}"
         )
     click.echo(f"providers      {', '.join(available_providers())}")
+    if "session" in data:
+        d = data["session"]
+        fell_back = f"  (FELL BACK from {d['fallback_from']})" if d["fallback_from"] else ""
+        click.echo(f"session        {d['variant']} ({d['file']}) on {', '.join(d['providers'])}{fell_back}")
+        click.echo(f"               built in {d['timings']['session_s']:.2f} s"
+                   + (f", warm-up of {d['timings']['warmup_shapes']} shapes {d['timings']['warmup_s']:.2f} s"
+                      if "warmup_s" in d["timings"] else "") + f"; IO binding {'on' if d['io_binding'] else 'off'}")
     click.echo(f"integrity      all {len(m.variants) + 1} files match their sha256")
 
 

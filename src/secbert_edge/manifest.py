@@ -41,8 +41,13 @@ class Precision(str, enum.Enum):
     FP16 = "fp16"
 
 
-# Variant names a package may hold (the runtime's and CLI's --precision choices).
-VARIANT_NAMES = ("fp32", "int8", "int8-static", "fp16")
+# Variant names a package may hold (the runtime's and CLI's --precision choices). The tensorrt ones are the
+# exported graph before ORT's fusions (standard ONNX ops only, which TensorRT parses), fp32 and QDQ int8.
+VARIANT_NAMES = ("fp32", "int8", "int8-static", "fp16", "tensorrt", "tensorrt-int8")
+TENSORRT_VARIANTS = ("tensorrt", "tensorrt-int8")
+
+# The graph's inputs, in order: the export contract every variant follows.
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
 DEFAULT_LABELS = {
@@ -179,13 +184,18 @@ class Manifest:
             )
 
     def variant(self, name: str | Precision) -> Variant:
-        """A variant by name: fp32, int8 (dynamic), int8-static (QDQ), fp16."""
+        """A variant by name: fp32, int8 (dynamic), int8-static (QDQ), fp16, tensorrt, tensorrt-int8."""
         key = name.value if isinstance(name, Precision) else str(name)
         if key not in self.variants:
-            hint = "--precision int8 --static" if key == "int8-static" else f"--precision {key}"
+            how = {
+                "int8-static": "`secbert-edge quantize --model DIR --precision int8 --static --calibration FILE`",
+                "tensorrt": "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
+                "tensorrt-int8": "`secbert-edge quantize --model DIR --precision int8 --static --tensorrt "
+                                 "--calibration FILE`",
+            }.get(key, f"`secbert-edge quantize --model DIR --precision {key}`")
             raise PackageError(
                 f"this package has no {key} variant (it has: {', '.join(sorted(self.variants))}). "
-                f"Add one with `secbert-edge quantize --model DIR {hint}`, or pick one it has."
+                f"Add one with {how}, or pick one it has."
             )
         return self.variants[key]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from . import metrics
 from .data import Columns, Example, load_examples
 from .errors import PackageError
 from .manifest import Manifest, sha256_file
+from .runtime.providers import cache_root
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,15 +39,15 @@ DEFAULT_TOLERANCES = {
     "fp16": Tolerance(1e-2, 0.2, 0.005),
     "int8": Tolerance(None, 0.5, 0.01),
     "int8-static": Tolerance(None, 0.5, 0.01),
+    # TensorRT's graphs, gated on CPU here (TensorRT's own fp16/int8 kernels differ: gate on the GPU too).
+    "tensorrt": Tolerance(1e-4, 0.05, 0.0),
+    "tensorrt-int8": Tolerance(None, 0.5, 0.01),
 }
 DRIFT_METRICS = ("accuracy@tau", "f1@tau", "accuracy@tau*", "f1@tau*", "auc", "ks")
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("SECBERT_EDGE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "secbert-edge"
-    )
-    return Path(base) / "reference-scores"
+    return cache_root() / "reference-scores"
 
 
 def _examples_key(examples: Sequence[Example], data_sha: str) -> str:

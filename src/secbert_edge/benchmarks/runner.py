@@ -33,7 +33,7 @@ MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
 class BenchConfig:
     precisions: tuple[str, ...] = ("fp32", "int8")
     throughput_precisions: tuple[str, ...] | None = None  # None: the same as precisions
-    providers: tuple[str, ...] = ("cpu",)
+    providers: tuple[str, ...] | None = ("cpu",)  # None = auto (tensorrt > cuda > cpu where available)
     lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
     batch_sizes: tuple[int, ...] = (32,)
     bucketing: str = "both"  # on | off | both: the runtime's bucketing, and/or the two unbucketed modes
@@ -44,14 +44,41 @@ class BenchConfig:
     seed: int = 0
     cold_start: bool = True
     gemm: bool = True
+    strict_providers: bool = False
+    # GPU session settings, passed to load() (RuntimeConfig fields).
+    device_id: int = 0
+    gpu_mem_limit_mb: int | None = None
+    cache_dir: str | None = None
+    trt_per_bucket_profiles: bool = False
+
+    def load_options(self) -> dict:
+        return dict(providers=self.providers, threads=self.threads, strict_providers=self.strict_providers,
+                    device_id=self.device_id, gpu_mem_limit_mb=self.gpu_mem_limit_mb, cache_dir=self.cache_dir,
+                    trt_per_bucket_profiles=self.trt_per_bucket_profiles)
 
     def __post_init__(self):
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", str(self.cache_dir))
         if self.bucketing not in ("on", "off", "both"):
             raise ValueError(f"bucketing must be on, off or both, got {self.bucketing!r}")
         if not self.precisions or not self.lengths or not self.batch_sizes:
             raise ValueError("precisions, lengths and batch sizes must not be empty")
         if min(self.batch_sizes) < 1 or self.repeats < 1 or self.workload_size < 1:
             raise ValueError("batch sizes, repeats and workload size must be >= 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionRecord:
+    """What a variant's session really ran on: a provider that fell back shows here, not just in a warning."""
+
+    precision: str
+    variant: str  # the package variant used (TensorRT runs the tensorrt graphs)
+    requested_providers: tuple[str, ...]
+    providers: tuple[str, ...]  # session.get_providers()
+    fallback_from: str | None  # the provider asked for first, when the session does not run on it
+    io_binding: bool
+    session_s: float  # building the session (TensorRT: includes engine build or cache load)
+    warmup_s: float | None  # running every shape once (GPU only)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,13 +129,14 @@ def _run_batches(run: Callable, sequences, batches: Sequence[tuple[Sequence[int]
     return computed
 
 
-def _plans(lengths: Sequence[int], batch_size: int, max_length: int, edges, mode: str):
+def _plans(lengths: Sequence[int], batch_size: int, max_length: int, edges, mode: str, pad_to_edge: bool = False):
     if mode == "pad_to_max":
         return [(range(s, min(s + batch_size, len(lengths))), max_length) for s in range(0, len(lengths), batch_size)]
     if mode == "dynamic_arrival":
         return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s:s + batch_size]))
                 for s in range(0, len(lengths), batch_size)]
-    plan = bucketing.plan_batches(lengths, edges, max_batch_size=batch_size, token_budget=batch_size * max(edges))
+    plan = bucketing.plan_batches(lengths, edges, max_batch_size=batch_size, token_budget=batch_size * max(edges),
+                                  pad_to_edge=pad_to_edge)
     return [(b.indices, b.pad_to) for b in plan]
 
 
@@ -163,13 +191,13 @@ def run_bench(
         "meta": {"package": str(package), "date": dt.datetime.now().isoformat(timespec="seconds"),
                  "secbert_edge": __version__, "onnxruntime": ort.__version__, "cpu": hardware.cpu_description(),
                  "config": dataclasses.asdict(config), "model": manifest.source},
-        "latency": [], "throughput": [], "process": [], "interrupted": False,
+        "sessions": [], "latency": [], "throughput": [], "process": [], "interrupted": False,
     }
     src = manifest.source
     dims = dict(hidden=src.get("hidden", 768), layers=src.get("layers", 12),
                 intermediate=src.get("intermediate", 4 * src.get("hidden", 768)))
     try:
-        probe = load(package, precision=config.precisions[0], providers=config.providers, threads=config.threads)
+        probe = load(package, precision=config.precisions[0], **config.load_options())
         threads = probe.session.get_session_options().intra_op_num_threads
         result["meta"]["threads"] = threads
         count = lambda texts: [len(x) for x in probe.encoder.encode(list(texts))]  # noqa: E731
@@ -183,13 +211,17 @@ def run_bench(
         rng = np.random.default_rng(config.seed)
         scorers = []
         for precision in config.precisions:
-            clf = load(package, precision=precision, providers=config.providers, threads=config.threads)
-            session = clf.session
-            names = {i.name for i in session.get_inputs()}
+            clf = load(package, precision=precision, **config.load_options())
+            if clf.device == "cuda":
+                progress(f"warming up {precision} on {clf.providers[0]} ({len(clf.shapes())} shapes)")
+                clf.warmup()
+            result["sessions"].append(SessionRecord(
+                precision, clf.variant_name, tuple(clf.requested_providers), tuple(clf.providers), clf.fallback,
+                clf.io_binding,
+                clf.timings["session_s"], clf.timings.get("warmup_s")))
 
-            def run(ids, mask, types, session=session, names=names):
-                feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-                return session.run(["probability"], {k: v for k, v in feeds.items() if k in names})
+            def run(ids, mask, types, clf=clf):
+                return clf.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
 
             scorers.append((f"onnxruntime {precision}", precision, tuple(clf.providers), run, clf))
         if reference is not None:
@@ -221,7 +253,8 @@ def run_bench(
                     # Dynamic int8 runs one text at a time in the runtime (batch invariance): bucketed = batch 1.
                     size = 1 if (mode == "bucketed" and clf is not None and clf.max_batch_size == 1) else batch_size
                     progress(f"throughput {scorer} {mode} batch {size}")
-                    plans = _plans(seq_lengths, size, manifest.max_length, probe_clf.edges, mode)
+                    plans = _plans(seq_lengths, size, manifest.max_length, probe_clf.edges, mode,
+                                   pad_to_edge=clf is not None and clf.device == "cuda")
                     result["throughput"].append(_throughput(
                         scorer, precision, mode, size, run, sequences, plans, probe_clf.pad_id,
                         tokenize_s if mode == "bucketed" else None))
@@ -272,6 +305,14 @@ def to_markdown(result: dict) -> str:
         lines.append(f"Workload {meta['workload']}.")
     if result["interrupted"]:
         lines.append("**Interrupted**: the tables hold what was measured before Ctrl-C.")
+    if result.get("sessions"):
+        lines += ["", "## Sessions", "", "| precision | variant | requested | used | IO binding | session build s | warm-up s |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in result["sessions"]:
+            fell_back = f" (fell back from {r.fallback_from})" if r.fallback_from else ""
+            warm = f"{r.warmup_s:.2f}" if r.warmup_s is not None else "-"
+            lines.append(f"| {r.precision} | {r.variant} | {', '.join(r.requested_providers)} | "
+                         f"{', '.join(r.providers)}{fell_back} | {'yes' if r.io_binding else 'no'} | {r.session_s:.2f} | {warm} |")
     if result["latency"]:
         lines += ["", "## Batch-1 latency (ms)", "",
                   "| scorer | tokens | p50 | p95 | p99 | GFLOP | floor ms | floor / p50 |", "|---|---|---|---|---|---|---|---|"]

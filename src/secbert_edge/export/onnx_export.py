@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParityError, require
+from ..manifest import INPUT_NAMES
 
 torch = require("torch", "export", "Exporting to ONNX")
 onnx = require("onnx", "export", "Exporting to ONNX")
 
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAMES = ("logits", "probability")
 DYNAMIC_AXES = {
     **{name: {0: "batch", 1: "sequence"} for name in INPUT_NAMES},

@@ -21,6 +21,7 @@ from . import onnx_export, quantize
 from .tokenizer import build_tokenizer, check_tokenizer_parity
 
 MODEL_FILE = "model.onnx"
+TENSORRT_FILE = "model.tensorrt.onnx"  # the unfused graph, kept with --tensorrt
 
 
 def _noop(_: str) -> None:
@@ -72,6 +73,7 @@ def export_package(
     default_threshold: float = 0.5,
     tolerance: float = onnx_export.FP32_TOLERANCE,
     fuse: bool = True,
+    tensorrt: bool = False,
     force: bool = False,
     progress: Callable[[str], None] = _noop,
 ) -> Manifest:
@@ -109,15 +111,41 @@ def export_package(
         progress("exporting to ONNX")
         onnx_path = onnx_export.export_onnx(model, tmp / MODEL_FILE, opset=opset)
         fused = {}
+        plain = tmp / TENSORRT_FILE
         if fuse:
             progress("fusing the transformer graph (ONNX Runtime optimizer)")
-            plain = onnx_path.rename(tmp / "model.unfused.onnx")
+            onnx_path.rename(plain)
             fused = quantize.fuse(plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
-            plain.unlink()
+            if not tensorrt:
+                plain.unlink()
+        elif tensorrt:
+            shutil.copyfile(onnx_path, plain)
         progress("validating ONNX against PyTorch")
         parity = onnx_export.validate_against_torch(
             model, onnx_path, vocab_size=config.vocab_size, max_length=max_length, tolerance=tolerance
         )
+        variants = {
+            Precision.FP32.value: Variant(
+                precision=Precision.FP32,
+                file=MODEL_FILE,
+                sha256=sha256_file(onnx_path),
+                opset=onnx_export.graph_opset(onnx_path),
+                parity=parity,
+                options={"fused": fused},
+            )
+        }
+        if tensorrt:
+            progress("validating the unfused (TensorRT) graph against PyTorch")
+            variants["tensorrt"] = Variant(
+                precision=Precision.FP32,
+                file=TENSORRT_FILE,
+                sha256=sha256_file(plain),
+                opset=onnx_export.graph_opset(plain),
+                parity=onnx_export.validate_against_torch(
+                    model, plain, vocab_size=config.vocab_size, max_length=max_length, tolerance=tolerance
+                ),
+                options={"fused": {}, "graph": "standard ONNX ops only (for TensorRT; fp16/int8 by TensorRT flags)"},
+            )
         tokenizer.save(str(tmp / TOKENIZER_NAME))
         positive, negative = DEFAULT_LABELS[task]
         manifest = Manifest(
@@ -129,16 +157,7 @@ def export_package(
             positive_label=positive,
             negative_label=negative,
             thresholds={"default": default_threshold, "ks_optimal": ks_threshold},
-            variants={
-                Precision.FP32.value: Variant(
-                    precision=Precision.FP32,
-                    file=MODEL_FILE,
-                    sha256=sha256_file(onnx_path),
-                    opset=onnx_export.graph_opset(onnx_path),
-                    parity=parity,
-                    options={"fused": fused},
-                )
-            },
+            variants=variants,
             tokenizer={
                 "file": TOKENIZER_NAME,
                 "sha256": sha256_file(tmp / TOKENIZER_NAME),

@@ -30,7 +30,8 @@ import numpy as np
 from ..errors import PackageError, ParityError, require
 from ..manifest import Manifest, Precision, Variant, sha256_file
 
-VARIANT_FILES = {"int8": "model.int8.onnx", "int8-static": "model.int8-static.onnx", "fp16": "model.fp16.onnx"}
+VARIANT_FILES = {"int8": "model.int8.onnx", "int8-static": "model.int8-static.onnx", "fp16": "model.fp16.onnx",
+                 "tensorrt-int8": "model.tensorrt-int8.onnx"}
 FP16_KEEP_FP32 = ["LayerNormalization", "SkipLayerNormalization", "EmbedLayerNormalization", "SimplifiedLayerNormalization"]
 FP16_TOLERANCE = 1e-2
 
@@ -116,8 +117,16 @@ class _Calibration:
 
 
 def quantize_int8_static(
-    src: str | Path, dst: str | Path, feeds: list[dict[str, np.ndarray]], method: CalibrationMethod, target: Target
+    src: str | Path,
+    dst: str | Path,
+    feeds: list[dict[str, np.ndarray]],
+    method: CalibrationMethod,
+    target: Target,
+    *,
+    tensorrt: bool = False,
 ) -> dict:
+    """QDQ int8 with calibrated scales. ``tensorrt``: TensorRT's int8 rules -- signed int8 activations and
+    weights, both symmetric (zero point 0), full range -- on the unfused graph."""
     q = require("onnxruntime.quantization", "export", "int8 quantization")
     if not feeds:
         raise PackageError("static quantization needs calibration texts; pass --calibration FILE")
@@ -126,12 +135,12 @@ def quantize_int8_static(
         CalibrationMethod.ENTROPY: q.CalibrationMethod.Entropy,
         CalibrationMethod.PERCENTILE: q.CalibrationMethod.Percentile,
     }
-    recipe = INT8_RECIPES[Target(target)]
+    recipe = {"reduce_range": False, "symmetric": True} if tensorrt else INT8_RECIPES[Target(target)]
     kwargs = dict(
         quant_format=q.QuantFormat.QDQ, per_channel=True, reduce_range=recipe["reduce_range"],
-        activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
+        activation_type=q.QuantType.QInt8 if tensorrt else q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
         calibrate_method=methods[CalibrationMethod(method)], op_types_to_quantize=["MatMul", "Gemm"],
-        extra_options={"DefaultTensorType": 1},
+        extra_options={"DefaultTensorType": 1, **({"ActivationSymmetric": True, "WeightSymmetric": True} if tensorrt else {})},
     )
     if "calibration_providers" in inspect.signature(q.quantize_static).parameters:
         kwargs["calibration_providers"] = ["CPUExecutionProvider"]
@@ -144,7 +153,8 @@ def quantize_int8_static(
         onnx.save(symbolic.SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(inferred))
         q.quantize_static(str(inferred), str(dst), _Calibration(feeds), **kwargs)
     return {"method": "static", "format": "QDQ", "calibration": CalibrationMethod(method).value,
-            "calibration_texts": len(feeds), "per_channel": True, "target": Target(target).value, **recipe,
+            "calibration_texts": len(feeds), "per_channel": True,
+            "target": "tensorrt" if tensorrt else Target(target).value, **recipe,
             "activation_scales": "static"}
 
 
@@ -201,9 +211,13 @@ def add_variant(
     method: str | CalibrationMethod = CalibrationMethod.MINMAX,
     target: str | Target | None = None,
     check_texts: Sequence[str] = (),
+    tensorrt: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
-    """Add an int8 (dynamic or static) or fp16 variant to a package, checked against its fp32 variant."""
+    """Add an int8 (dynamic or static) or fp16 variant to a package, checked against its fp32 variant.
+
+    ``tensorrt`` (with static int8): QDQ on the package's unfused ``tensorrt`` graph -> ``tensorrt-int8``.
+    """
     from ..export.onnx_export import VALIDATION_SHAPES, graph_opset, validation_batch
     from ..export.tokenizer import PARITY_CORPUS
 
@@ -215,9 +229,13 @@ def add_variant(
         raise PackageError("the fp32 variant is written by `secbert-edge export`; quantize adds int8 or fp16")
     if static and precision is not Precision.INT8:
         raise PackageError("--static applies to int8 only")
+    if tensorrt and not (static and precision is Precision.INT8):
+        raise PackageError("--tensorrt builds TensorRT's int8 graph: use it with --precision int8 --static "
+                           "(TensorRT makes fp16 itself from the tensorrt variant: run it with --precision fp16)")
     target = Target(target) if target else detect_target()
     fp32 = package_dir / manifest.variant(Precision.FP32).file
-    key = "int8-static" if static else precision.value
+    source = package_dir / manifest.variant("tensorrt").file if tensorrt else fp32
+    key = "tensorrt-int8" if tensorrt else "int8-static" if static else precision.value
     dst = package_dir / VARIANT_FILES[key]
     tmp = dst.with_name(f".{dst.name}.tmp")
     try:
@@ -226,7 +244,7 @@ def add_variant(
             options = convert_fp16(fp32, tmp)
         elif static:
             feeds = text_feeds(package_dir, calibration_texts)
-            options = quantize_int8_static(fp32, tmp, feeds, CalibrationMethod(method), target)
+            options = quantize_int8_static(source, tmp, feeds, CalibrationMethod(method), target, tensorrt=tensorrt)
         else:
             options = quantize_int8_dynamic(fp32, tmp, target)
         log("comparing with the fp32 variant")

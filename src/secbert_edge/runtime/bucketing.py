@@ -47,9 +47,18 @@ def assign_bucket(length: int, edges: Sequence[int]) -> int:
 
 
 def plan_batches(
-    lengths: Sequence[int], edges: Sequence[int], *, max_batch_size: int = 32, token_budget: int = 16384
+    lengths: Sequence[int],
+    edges: Sequence[int],
+    *,
+    max_batch_size: int = 32,
+    token_budget: int = 16384,
+    pad_to_edge: bool = False,
 ) -> list[Batch]:
-    """Sort by length, bucket, and cut each bucket so rows x padded length <= token_budget."""
+    """Sort by length, bucket, and cut each bucket so rows x padded length <= token_budget.
+
+    ``pad_to_edge`` pads every batch to its bucket's edge rather than its longest member (GPU providers: a
+    fixed set of shapes, so TensorRT never meets an unseen shape and the CUDA arena reuses its blocks).
+    """
     if max_batch_size < 1 or token_budget < 1:
         raise ValueError(f"max_batch_size and token_budget must be >= 1 (got {max_batch_size}, {token_budget})")
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
@@ -59,12 +68,14 @@ def plan_batches(
 
     def flush():
         if current:
-            batches.append(Batch(tuple(current), max(lengths[i] for i in current), current_bucket))
+            pad_to = current_bucket if pad_to_edge else max(lengths[i] for i in current)
+            batches.append(Batch(tuple(current), pad_to, current_bucket))
 
     for i in order:
         bucket = assign_bucket(lengths[i], edges)
         # Sorted ascending, so lengths[i] is the longest in the batch if it joins: charge it for every row.
-        fits = len(current) < max_batch_size and (len(current) + 1) * lengths[i] <= token_budget
+        cost = bucket if pad_to_edge else lengths[i]
+        fits = len(current) < max_batch_size and (len(current) + 1) * cost <= token_budget
         if bucket != current_bucket or not fits:
             flush()
             current, current_bucket = [], bucket
@@ -92,3 +103,16 @@ def padding_efficiency(batches: Sequence[Batch], lengths: Sequence[int]) -> floa
     """Real tokens / padded tokens over a plan (1.0 = no padding)."""
     padded = sum(b.padded_tokens for b in batches)
     return sum(lengths) / padded if padded else 1.0
+
+
+def shape_grid(edges: Sequence[int], batch_sizes: Sequence[int]) -> list[tuple[int, int]]:
+    """Every (rows, length) a GPU session is sent when batches are padded to edges and to ``batch_sizes`` rows."""
+    return [(b, e) for e in sorted(set(edges)) for b in sorted(set(batch_sizes))]
+
+
+def pad_rows(n: int, batch_sizes: Sequence[int]) -> int:
+    """The smallest allowed row count that holds ``n`` rows."""
+    for size in sorted(batch_sizes):
+        if size >= n:
+            return size
+    raise ValueError(f"{n} rows exceed the largest batch size {max(batch_sizes)}")

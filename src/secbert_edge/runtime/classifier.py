@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, PackageError, ProviderError
-from ..manifest import VARIANT_NAMES, Manifest, Precision, Task
+from ..manifest import INPUT_NAMES, TENSORRT_VARIANTS, VARIANT_NAMES, Manifest, Precision, Task
 from ..textio import BadItem
 from . import bucketing, providers
 from .tokenization import LongInputPolicy, TextEncoder, fit_pair, fit_sequence
@@ -37,6 +39,12 @@ class RuntimeConfig:
     token_budget: int = 16384  # rows x padded length per batch
     bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
     max_chars: int = DEFAULT_MAX_CHARS
+    # GPU providers (ignored on CPU): device, CUDA arena cap, TensorRT caches and profiles, IO binding.
+    device_id: int = 0
+    gpu_mem_limit_mb: int | None = None  # None = no cap on the CUDA arena
+    cache_dir: str | Path | None = None  # TensorRT engine/timing caches; None = $SECBERT_EDGE_CACHE or ~/.cache
+    trt_per_bucket_profiles: bool = False  # one TensorRT profile per bucket edge instead of one spanning all
+    io_binding: bool | None = None  # None = on for GPU sessions; True also on CPU (same results)
 
     def __post_init__(self):
         precision = self.precision.value if isinstance(self.precision, Precision) else str(self.precision)
@@ -102,6 +110,31 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return item
 
 
+def select_variant(manifest: Manifest, precision: str, chain: list[str], *, strict: bool = False) -> tuple[str, bool, bool]:
+    """The variant a session runs for a precision and provider chain: (name, TensorRT fp16 flag, int8 flag).
+
+    TensorRT parses standard ONNX ops only, not ONNX Runtime's fused ones, and applies fp16/int8 itself: a
+    TensorRT-first chain runs the ``tensorrt`` graph (fp32, or fp16 by flag) or ``tensorrt-int8`` (QDQ).
+    Dynamic int8 has CPU kernels only, so on CUDA its nodes would run on the CPU: warned (raised if strict).
+    """
+    first = chain[0] if chain else providers.PROVIDERS["cpu"]
+    if first == providers.TENSORRT:
+        if precision in TENSORRT_VARIANTS:
+            name = precision
+        else:
+            name = "tensorrt-int8" if precision in ("int8", "int8-static") else "tensorrt"
+        if name not in manifest.variants:
+            manifest.variant(name)  # raises, saying how to add it
+        return name, precision == "fp16", name == "tensorrt-int8"
+    if first == providers.CUDA and precision == "int8":
+        message = ("the int8 (dynamic) variant has CPU kernels only: on CUDA its quantized nodes run on the CPU. "
+                   "Use --precision fp16 or fp32 on CUDA, or int8 through TensorRT (tensorrt-int8)")
+        if strict:
+            raise ProviderError(message)
+        warnings.warn(message, providers.ProviderFallbackWarning, stacklevel=3)
+    return precision, False, False
+
+
 class Classifier:
     """A loaded model package. Build it with :func:`load`."""
 
@@ -109,9 +142,17 @@ class Classifier:
         self.package_dir = Path(package_dir)
         self.config = config or RuntimeConfig()
         self.manifest = Manifest.read(self.package_dir)
-        self.variant = self.manifest.variant(self.config.precision)
+        self.requested_providers = providers.resolve_providers(
+            self.config.providers, strict=self.config.strict_providers
+        )
+        self.variant_name, trt_fp16, trt_int8 = select_variant(
+            self.manifest, self.config.precision, self.requested_providers, strict=self.config.strict_providers
+        )
+        self.variant = self.manifest.variant(self.variant_name)
         # Integrity of what this session uses (info and verify check every file).
-        self.manifest.verify_files(self.package_dir, [self.config.precision])
+        self.manifest.verify_files(self.package_dir, [self.variant_name])
+        self.device = providers.session_device(self.requested_providers)
+        self.io_binding = self.device == "cuda" if self.config.io_binding is None else bool(self.config.io_binding)
         # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
         # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
@@ -122,13 +163,27 @@ class Classifier:
         self.edges = self.config.bucket_edges or bucketing.bucket_edges(self.manifest.max_length)
         if self.edges[-1] < self.manifest.max_length:
             raise ValueError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
-        self.requested_providers = providers.resolve_providers(
-            self.config.providers, strict=self.config.strict_providers
+        # On a GPU, batches are padded to bucket edges and power-of-two row counts: a fixed set of shapes.
+        self.batch_sizes = (
+            providers.gpu_batch_sizes(self.max_batch_size) if self.device == "cuda" else tuple(range(1, self.max_batch_size + 1))
         )
+        self.provider_options = providers.provider_options(
+            self.requested_providers,
+            cuda=providers.cuda_options(self.config.device_id, self.config.gpu_mem_limit_mb),
+            tensorrt=providers.tensorrt_options(
+                model_sha256=self.variant.sha256, edges=self.edges, batch_sizes=self.batch_sizes,
+                input_names=INPUT_NAMES, device_id=self.config.device_id, fp16=trt_fp16, int8=trt_int8,
+                cache_dir=self.config.cache_dir, per_bucket_profiles=self.config.trt_per_bucket_profiles,
+            ) if providers.TENSORRT in self.requested_providers else None,
+        )
+        started = time.perf_counter()
         self.session = self._session()
+        self.timings = {"session_s": time.perf_counter() - started}
         self.providers = providers.check_session_providers(
             self.session, self.requested_providers, strict=self.config.strict_providers
         )
+        # Recorded for bench and info: the provider asked for first, when the session does not run on it.
+        self.fallback = providers.fallback_from(self.config.providers, self.providers)
         self._inputs = {i.name: i.type for i in self.session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= set(self._inputs) or "probability" not in {
             o.name for o in self.session.get_outputs()
@@ -142,7 +197,7 @@ class Classifier:
         path = self.package_dir / self.variant.file
         try:
             return ort.InferenceSession(
-                str(path), providers.session_options(self.config.threads), providers=self.requested_providers
+                str(path), providers.session_options(self.config.threads), providers=self.provider_options
             )
         except ProviderError:
             raise
@@ -159,21 +214,63 @@ class Classifier:
         """P(positive) for each sequence (already with specials), bucketed and batched, in input order."""
         scores = np.empty(len(sequences), dtype=np.float64)
         lengths = [len(s) for s in sequences]
+        gpu = self.device == "cuda"
         plan = bucketing.plan_batches(
-            lengths, self.edges, max_batch_size=self.max_batch_size, token_budget=self.config.token_budget
+            lengths, self.edges, max_batch_size=self.max_batch_size, token_budget=self.config.token_budget,
+            pad_to_edge=gpu,
         )
         for batch in plan:
-            ids, mask, types = bucketing.pad_batch(
-                [sequences[i] for i in batch.indices], batch.pad_to, self.pad_id, [type_ids[i] for i in batch.indices]
-            )
-            arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            feeds = {
-                name: arrays[name].astype(np.int32) if kind == "tensor(int32)" else arrays[name]
-                for name, kind in self._inputs.items()
-            }
-            (prob,) = self.session.run(["probability"], feeds)
-            scores[list(batch.indices)] = prob
+            rows = [sequences[i] for i in batch.indices]
+            types = [type_ids[i] for i in batch.indices]
+            if gpu:  # filler rows up to an allowed row count; their scores are dropped
+                filler = bucketing.pad_rows(len(rows), self.batch_sizes) - len(rows)
+                rows += [[self.cls_id, self.sep_id]] * filler
+                types += [[0, 0]] * filler
+            ids, mask, tt = bucketing.pad_batch(rows, batch.pad_to, self.pad_id, types)
+            prob = self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
+            scores[list(batch.indices)] = prob[: len(batch.indices)]
         return scores
+
+    def infer(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """One session call on a ready batch (input_ids, attention_mask, token_type_ids as int64 arrays) ->
+        P(positive) per row. With IO binding, inputs are bound on the session's device and only the
+        probability vector is copied back (logits are never fetched)."""
+        feeds = {
+            name: arrays[name].astype(np.int32) if kind == "tensor(int32)" else arrays[name]
+            for name, kind in self._inputs.items()
+        }
+        if not self.io_binding:
+            return self.session.run(["probability"], feeds)[0]
+        binding = self.session.io_binding()
+        device_id = self.config.device_id if self.device == "cuda" else 0
+        for name, array in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, self.device, device_id))
+        binding.bind_output("probability", "cpu")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+    def shapes(self) -> list[tuple[int, int]]:
+        """Every (rows, length) this runtime can send on a GPU (padded to bucket edges and allowed row counts)."""
+        out = []
+        for edge in self.edges:
+            most = max(1, min(self.max_batch_size, self.config.token_budget // edge))
+            out += [(rows, edge) for rows in sorted({bucketing.pad_rows(n, self.batch_sizes) for n in range(1, most + 1)})]
+        return out
+
+    def warmup(self, shapes: Sequence[tuple[int, int]] | None = None) -> dict[str, float]:
+        """Run every shape once so no request pays for a first-shape cost (a TensorRT engine build, CUDA
+        kernel selection, arena growth). Default: :meth:`shapes` on a GPU; one row per bucket edge on CPU.
+        Returns and records the seconds taken (``timings['warmup_s']``)."""
+        if shapes is None:
+            shapes = self.shapes() if self.device == "cuda" else [(1, edge) for edge in self.edges]
+        started = time.perf_counter()
+        for rows, length in shapes:
+            seq = [self.cls_id] + [self.sep_id] * (length - 1)
+            ids, mask, tt = bucketing.pad_batch([seq] * rows, length, self.pad_id)
+            self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
+        self.timings["warmup_s"] = time.perf_counter() - started
+        self.timings["warmup_shapes"] = len(shapes)
+        return dict(self.timings)
 
     def predict(self, texts: Iterable[object], *, threshold: str | float | None = None) -> list[Prediction]:
         """One Prediction per input, in input order. A bad input gets an ``error`` and costs no other input.
@@ -276,7 +373,14 @@ class Classifier:
         return {
             "package": str(self.package_dir),
             "precision": self.config.precision,
+            "variant": self.variant_name,
+            "file": self.variant.file,
+            "requested_providers": self.requested_providers,
+            "fallback_from": self.fallback,
             "providers": self.providers,
+            "device": self.device,
+            "io_binding": self.io_binding,
+            "timings": dict(self.timings),
             "threads": self.session.get_session_options().intra_op_num_threads,
             "long_inputs": self.config.long_inputs.value,
             "bucket_edges": list(self.edges),
@@ -288,7 +392,8 @@ def load(package_dir: str | Path, **options: Any) -> Classifier:
     """Open a model package: checks the manifest and every file's sha256, then builds the ORT session.
 
     Options are :class:`RuntimeConfig` fields: precision, providers, strict_providers, threads, long_inputs,
-    max_batch_size, token_budget, bucket_edges, max_chars.
+    max_batch_size, token_budget, bucket_edges, max_chars, and for GPUs device_id, gpu_mem_limit_mb,
+    cache_dir, trt_per_bucket_profiles, io_binding.
     """
     try:
         config = RuntimeConfig(**options)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..errors import ProviderError, require
 
@@ -97,6 +98,16 @@ def check_session_providers(session, requested: Sequence[str], *, strict: bool =
     return actual
 
 
+def fallback_from(asked: Sequence[str] | str | None, actual: Sequence[str]) -> str | None:
+    """The provider the user asked for first when the session does not run on it (else None); 'auto' never
+    falls back (it takes what is there)."""
+    names = [asked] if isinstance(asked, str) else list(asked or [])
+    if not names or names[0] == AUTO:
+        return None
+    wanted = PROVIDERS[_short(names[0])]
+    return wanted if not actual or actual[0] != wanted else None
+
+
 def physical_cores() -> int:
     """Physical cores (not hyper-threads) from /proc/cpuinfo, respecting the process's CPU affinity."""
     logical = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -127,3 +138,184 @@ def session_options(threads: int | None = None):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     return options
+
+
+# ---- GPU provider options ------------------------------------------------------------------------
+# Everything below only builds option dictionaries and cache keys (pure functions, unit-tested on CPU);
+# ONNX Runtime applies them when a CUDA or TensorRT session is built.
+
+TENSORRT = PROVIDERS["tensorrt"]
+CUDA = PROVIDERS["cuda"]
+GPU_PROVIDERS = (TENSORRT, CUDA)
+CACHE_ENV = "SECBERT_EDGE_CACHE"
+
+
+def cache_root() -> Path:
+    """The project's cache folder: $SECBERT_EDGE_CACHE, else $XDG_CACHE_HOME/secbert-edge or ~/.cache/secbert-edge."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "secbert-edge")
+    return Path(root).expanduser()
+
+
+def default_cache_dir() -> Path:
+    """Where TensorRT engines and timing caches go by default."""
+    return cache_root() / "tensorrt"
+
+
+def cuda_options(device_id: int = 0, gpu_mem_limit_mb: int | None = None) -> dict[str, str]:
+    """CUDA provider options that keep device memory bounded as input shapes vary.
+
+    ``kSameAsRequested`` grows the arena by exactly what a new shape needs instead of doubling it, and the
+    runtime pads GPU batches to bucket edges and power-of-two row counts, so only a fixed set of shapes (and
+    allocation sizes) ever reaches the arena. ``gpu_mem_limit_mb`` caps the arena outright.
+    """
+    if device_id < 0:
+        raise ProviderError(f"device_id must be >= 0, got {device_id}")
+    options = {
+        "device_id": str(device_id),
+        "arena_extend_strategy": "kSameAsRequested",
+        "do_copy_in_default_stream": "1",
+    }
+    if gpu_mem_limit_mb is not None:
+        if gpu_mem_limit_mb < 64:
+            raise ProviderError(f"gpu_mem_limit_mb must be >= 64 (MB), got {gpu_mem_limit_mb}")
+        options["gpu_mem_limit"] = str(int(gpu_mem_limit_mb) << 20)
+    return options
+
+
+def tensorrt_version() -> str | None:
+    """TensorRT's version as loaded by this process: the ``tensorrt`` module, else libnvinfer; None if absent."""
+    try:
+        import tensorrt  # type: ignore[import-not-found]
+
+        return str(tensorrt.__version__)
+    except Exception:  # not installed, or installed without working libraries
+        pass
+    import ctypes
+
+    for lib in ("libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so", "nvinfer.dll"):
+        try:
+            code = int(ctypes.CDLL(lib).getInferLibVersion())
+        except (OSError, AttributeError):
+            continue
+        # TensorRT 10 encodes major*10000 + minor*100 + patch; TensorRT 8 encodes major*1000 + minor*100 + patch.
+        major, rest = (code // 10000, code % 10000) if code >= 100000 else (code // 1000, code % 1000)
+        return f"{major}.{rest // 100}.{rest % 100}"
+    return None
+
+
+def trt_cache_key(model_sha256: str, *, ort_version: str, trt_version: str, flags: Sequence[str], profile: str) -> str:
+    """Name of the engine-cache folder: a new model, ORT or TensorRT version, precision flag or profile gets a
+    new folder, so an engine built for something else is never loaded (stale engines fail or mis-run)."""
+    import hashlib
+
+    detail = hashlib.sha256("|".join([ort_version, trt_version, *sorted(flags), profile]).encode()).hexdigest()[:12]
+    safe = lambda v: "".join(c if c.isalnum() or c in ".-" else "_" for c in v)  # noqa: E731
+    return f"{model_sha256[:16]}-ort{safe(ort_version)}-trt{safe(trt_version)}-{detail}"
+
+
+def gpu_batch_sizes(max_batch_size: int) -> tuple[int, ...]:
+    """Row counts GPU batches are padded to: powers of two up to, and including, ``max_batch_size``."""
+    if max_batch_size < 1:
+        raise ProviderError(f"max_batch_size must be >= 1, got {max_batch_size}")
+    sizes, n = [], 1
+    while n < max_batch_size:
+        sizes.append(n)
+        n *= 2
+    return (*sizes, max_batch_size)
+
+
+def trt_profile_shapes(
+    edges: Sequence[int], batch_sizes: Sequence[int], input_names: Sequence[str], *, per_bucket: bool = False
+) -> dict[str, str]:
+    """TensorRT optimisation profiles (``trt_profile_{min,opt,max}_shapes``) from bucket edges and batch sizes.
+
+    Default: one profile spanning (1, 1) .. (largest batch, largest edge), tuned (opt) for the largest batch at
+    the middle edge. Every shape the runtime sends lies inside it, so TensorRT never rebuilds an engine for a
+    new shape. ``per_bucket``: one profile per bucket instead, tiling the lengths (previous edge + 1 .. edge),
+    tuned at the edge (TensorRT tunes each length; ORT picks the profile) -- more build time and engine memory.
+    """
+    edges, batch_sizes = sorted(set(edges)), sorted(set(batch_sizes))
+    if not edges or not batch_sizes or edges[0] < 1 or batch_sizes[0] < 1:
+        raise ProviderError(f"profiles need positive bucket edges and batch sizes, got {edges} and {batch_sizes}")
+    b_max = batch_sizes[-1]
+    if per_bucket:
+        profiles = [((1, lo + 1), (b_max, e), (b_max, e)) for lo, e in zip([0, *edges[:-1]], edges)]
+    else:
+        profiles = [((1, 1), (b_max, edges[len(edges) // 2]), (b_max, edges[-1]))]
+    out = {}
+    for i, kind in enumerate(("min", "opt", "max")):
+        out[f"trt_profile_{kind}_shapes"] = ",".join(
+            f"{name}:{p[i][0]}x{p[i][1]}" for p in profiles for name in input_names
+        )
+    return out
+
+
+def tensorrt_options(
+    *,
+    model_sha256: str,
+    edges: Sequence[int],
+    batch_sizes: Sequence[int],
+    input_names: Sequence[str],
+    device_id: int = 0,
+    fp16: bool = False,
+    int8: bool = False,
+    cache_dir: str | Path | None = None,
+    per_bucket_profiles: bool = False,
+    ort_version: str | None = None,
+    trt_version: str | None = None,
+) -> dict[str, str]:
+    """TensorRT provider options: precision flags, explicit profiles, and engine + timing caches in a folder
+    keyed by the model's sha256 and the ORT/TensorRT versions. With the TensorRT version unknown the engine
+    cache is switched off (warned), since a stale engine could not be told apart."""
+    if device_id < 0:
+        raise ProviderError(f"device_id must be >= 0, got {device_id}")
+    profiles = trt_profile_shapes(edges, batch_sizes, input_names, per_bucket=per_bucket_profiles)
+    options = {
+        "device_id": str(device_id),
+        "trt_fp16_enable": "1" if fp16 else "0",
+        "trt_int8_enable": "1" if int8 else "0",
+        # int8 comes from the QDQ graph's own scales, never from a TensorRT calibration table.
+        "trt_int8_use_native_calibration_table": "0",
+        # LayerNorm's Pow/ReduceMean overflow in fp16: keep them in fp32.
+        "trt_layer_norm_fp32_fallback": "1" if fp16 else "0",
+        **profiles,
+    }
+    trt_version = trt_version if trt_version is not None else tensorrt_version()
+    ort_version = ort_version or ort.__version__
+    if trt_version is None:
+        warnings.warn("TensorRT's version could not be read; its engine cache is off, so every start builds the "
+                      "engine (install the tensorrt Python package to enable caching)", ProviderFallbackWarning,
+                      stacklevel=2)
+        return options
+    flags = [f for f, on in (("fp16", fp16), ("int8", int8)) if on]
+    key = trt_cache_key(model_sha256, ort_version=ort_version, trt_version=trt_version, flags=flags,
+                        profile=";".join(profiles.values()))
+    folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    folder = folder / key
+    options.update({
+        "trt_engine_cache_enable": "1",
+        "trt_engine_cache_path": str(folder),
+        "trt_timing_cache_enable": "1",
+        "trt_timing_cache_path": str(folder),
+    })
+    return options
+
+
+def provider_options(chain: Sequence[str], *, cuda: dict[str, str], tensorrt: dict[str, str] | None) -> list:
+    """``providers=`` for InferenceSession: each provider of the chain with its options (CPU takes none)."""
+    out: list = []
+    for name in chain:
+        if name == CUDA:
+            out.append((name, dict(cuda)))
+        elif name == TENSORRT:
+            if tensorrt is None:
+                raise ProviderError("TensorRT was requested but no TensorRT options were built")
+            out.append((name, dict(tensorrt)))
+        else:
+            out.append(name)
+    return out
+
+
+def session_device(chain: Sequence[str]) -> str:
+    """'cuda' when the session's first provider runs on the GPU, else 'cpu' (where inputs are bound)."""
+    return "cuda" if chain and chain[0] in GPU_PROVIDERS else "cpu"
