@@ -44,7 +44,11 @@ def test_mixed_workload_follows_the_mix(classifier):
     wl = mixed_workload(200, count, seed=1)
     lengths = np.array(wl.token_lengths)
     assert len(wl.texts) == 200 and mixed_workload(200, count, seed=1) == wl
-    assert 0.4 < np.mean(lengths <= 64) < 0.7 and np.mean(lengths > 256) > 0.05 and lengths.max() > 512
+    # Each bin holds exactly its share (give or take a text landing on a bin edge), whatever the workload size.
+    assert abs(np.sum(lengths <= 64) - 110) <= 2 and abs(np.sum(lengths > 256) - 30) <= 2 and lengths.max() > 512
+    small = np.array(mixed_workload(32, count, seed=0).token_lengths)
+    assert abs(np.sum(small <= 64) - 18) <= 1 and abs(np.sum(small > 256) - 5) <= 1
+    assert list(wl.token_lengths) != sorted(wl.token_lengths)  # arrival order mixes lengths
 
 
 def test_bench_on_the_tiny_model(tiny_package, tiny_backbone, tiny_checkpoint):
