@@ -151,16 +151,17 @@ def _throughput(scorer, precision, mode, batch_size, run, sequences, plans, pad_
                             real / seconds, real / computed, (tokenize_s / seconds) if tokenize_s else None)
 
 
-def _process_probe(package: Path, precision: str, texts: Sequence[str], threads: int | None) -> ProcessRecord:
+def _process_probe(package: Path, precision: str, texts: Sequence[str], options: dict) -> ProcessRecord:
     """A fresh interpreter: time from launch and from import to the first result, then peak RSS after scoring
-    ``texts``. RSS is read from /proc/self/status (VmHWM): getrusage's ru_maxrss survives fork+exec on Linux and
-    would report the (much larger) parent's peak."""
+    ``texts``, with the run's own load() options (providers included: a GPU cold start includes building or
+    loading the TensorRT engine). RSS is read from /proc/self/status (VmHWM): getrusage's ru_maxrss survives
+    fork+exec on Linux and would report the (much larger) parent's peak."""
     code = (
         "import time, json, sys\n"
         "launched = float(sys.argv[1])\n"
         "t0 = time.perf_counter()\n"
         "from secbert_edge.runtime import load\n"
-        f"clf = load({str(package)!r}, precision={precision!r}, providers=('cpu',), threads={threads!r})\n"
+        f"clf = load({str(package)!r}, precision={precision!r}, **{options!r})\n"
         "clf.score(['Olá, tudo bem?'])\n"
         "cold, wall = time.perf_counter() - t0, time.time() - launched\n"
         "clf.predict(json.loads(sys.stdin.read()))\n"
@@ -267,7 +268,7 @@ def run_bench(
             sample = list(workload.texts[:16])
             for precision in config.precisions:
                 progress(f"cold start and memory {precision}")
-                result["process"].append(_process_probe(package, precision, sample, config.threads))
+                result["process"].append(_process_probe(package, precision, sample, config.load_options()))
     except KeyboardInterrupt:
         result["interrupted"] = True
     return result
