@@ -15,7 +15,7 @@ from secbert_edge.cli import main
 from secbert_edge.data import write_jsonl
 from secbert_edge.errors import PackageError
 from secbert_edge.export import export_package
-from secbert_edge.export.quantize import Target, add_variant, detect_target
+from secbert_edge.export.quantize import Target, add_variant, detect_target, prune_to_cls
 from secbert_edge.manifest import Manifest, sha256_file
 from secbert_edge.runtime import load
 from secbert_edge.verify import verify
@@ -53,6 +53,21 @@ def test_fp32_variant_is_fused(quantized):
     assert fused["Attention"] == 2 and fused["SkipLayerNormalization"] == 4 and fused["EmbedLayerNormalization"] == 1
     ops = {n.op_type for n in onnx.load(str(package / "model.onnx")).graph.node}
     assert {"Attention", "SkipLayerNormalization"} <= ops
+
+
+def test_last_layer_runs_for_cls_only(quantized, tmp_path):
+    """The fused fp32 graph computes the last layer's output for [CLS] alone (checked against PyTorch at export,
+    like every fp32 graph); a graph without the fused pattern is left alone."""
+    package = quantized[0]
+    assert Manifest.read(package).variants["fp32"].options["cls_only_last_layer"] is True
+    slices = [n for n in onnx.load(str(package / "model.onnx")).graph.node if n.name.startswith("cls_only_")]
+    assert len(slices) == 2 and all(n.op_type == "Slice" for n in slices)
+    plain = tmp_path / "plain.onnx"
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+                                   [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
+    onnx.save(onnx.helper.make_model(graph), str(plain))
+    assert prune_to_cls(plain, tmp_path / "out.onnx") is False and not (tmp_path / "out.onnx").exists()
 
 
 def test_variants_are_recorded(quantized):

@@ -110,12 +110,14 @@ def export_package(
     try:
         progress("exporting to ONNX")
         onnx_path = onnx_export.export_onnx(model, tmp / MODEL_FILE, opset=opset)
-        fused = {}
+        fused, cls_only = {}, False
         plain = tmp / TENSORRT_FILE
         if fuse:
             progress("fusing the transformer graph (ONNX Runtime optimizer)")
             onnx_path.rename(plain)
             fused = quantize.fuse(plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
+            progress("computing the last layer for [CLS] only")
+            cls_only = quantize.prune_to_cls(onnx_path, onnx_path)
             if not tensorrt:
                 plain.unlink()
         elif tensorrt:
@@ -131,7 +133,7 @@ def export_package(
                 sha256=sha256_file(onnx_path),
                 opset=onnx_export.graph_opset(onnx_path),
                 parity=parity,
-                options={"fused": fused},
+                options={"fused": fused, "cls_only_last_layer": bool(fuse and cls_only)},
             )
         }
         if tensorrt:
