@@ -92,7 +92,7 @@ def main() -> None:
         f"BERTimbau-base architecture (benchmarks/run.py's checkpoint), batch 1, {args.length} tokens, "
         f"{threads} threads, CPU provider, onnxruntime {ort.__version__}. {args.rounds} interleaved rounds, "
         f"p50 of {args.repeats} runs each.", "",
-        "- secbert-edge int8: fused graph (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), "
+        "- secbert-edge int8: fused graph (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), last layer for [CLS] only, "
         "s8 per-channel weights, reduce_range on AVX2.",
         "- optimum avx2 recipe: unfused graph, u8 symmetric per-channel weights, no reduce_range, all "
         "IntegerOps op types (reproduced with ORT's quantize_dynamic; optimum not installed).", "",
