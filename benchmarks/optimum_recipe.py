@@ -55,7 +55,7 @@ def main() -> None:
 
     from secbert_edge.benchmarks.timing import time_call
     from secbert_edge.manifest import Manifest
-    from secbert_edge.runtime.providers import physical_cores
+    from secbert_edge.runtime.providers import physical_cores, session_options
 
     cache = HERE / ".cache" / "bertimbau-base"
     package = cache / "package"
@@ -67,11 +67,8 @@ def main() -> None:
     ids = rng.integers(1000, 29000, (1, args.length)).astype(np.int64)
     feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
 
-    def session(path: Path):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    def session(path: Path):  # the runtime's own session settings, for both models
+        return ort.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
 
     with tempfile.TemporaryDirectory() as tmp:
         print("exporting the unfused graph and applying optimum's avx2 recipe...", file=sys.stderr)

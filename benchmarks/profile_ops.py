@@ -25,12 +25,12 @@ HERE = Path(__file__).resolve().parent
 def profile(model: Path, feeds: dict, runs: int, threads: int) -> dict[str, float]:
     import onnxruntime as ort
 
+    from secbert_edge.runtime.providers import session_options
+
     with tempfile.TemporaryDirectory() as tmp:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options = session_options(threads)  # the runtime's own settings, plus the profiler
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(tmp) / "prof")
-        options.log_severity_level = 3
         session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         for _ in range(2 + runs):
             session.run(["probability"], feeds)

@@ -42,11 +42,9 @@ def cpu_description() -> dict:
 def _session(model, threads: int):
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    from ..runtime.providers import session_options
+
+    return ort.InferenceSession(model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"])
 
 
 def gemm_rates(threads: int, shape=GEMM_SHAPE, repeats: int = 10) -> dict:

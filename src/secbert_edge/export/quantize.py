@@ -123,8 +123,8 @@ def prune_to_cls(src: str | Path, dst: str | Path) -> bool:
             if node.op_type == "SkipLayerNormalization" and x in node.input:
                 skip = node
                 break
-            if node.name not in seen:
-                seen.add(node.name)
+            if id(node) not in seen:
+                seen.add(id(node))
                 frontier.extend(node.output)
     if skip is None:
         return False

@@ -105,11 +105,6 @@ def padding_efficiency(batches: Sequence[Batch], lengths: Sequence[int]) -> floa
     return sum(lengths) / padded if padded else 1.0
 
 
-def shape_grid(edges: Sequence[int], batch_sizes: Sequence[int]) -> list[tuple[int, int]]:
-    """Every (rows, length) a GPU session is sent when batches are padded to edges and to ``batch_sizes`` rows."""
-    return [(b, e) for e in sorted(set(edges)) for b in sorted(set(batch_sizes))]
-
-
 def pad_rows(n: int, batch_sizes: Sequence[int]) -> int:
     """The smallest allowed row count that holds ``n`` rows."""
     for size in sorted(batch_sizes):

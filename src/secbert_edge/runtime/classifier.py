@@ -123,8 +123,7 @@ def select_variant(manifest: Manifest, precision: str, chain: list[str], *, stri
             name = precision
         else:
             name = "tensorrt-int8" if precision in ("int8", "int8-static") else "tensorrt"
-        if name not in manifest.variants:
-            manifest.variant(name)  # raises, saying how to add it
+        manifest.variant(name)  # raises if missing, saying how to add it
         return name, precision == "fp16", name == "tensorrt-int8"
     if first == providers.CUDA and precision == "int8":
         message = ("the int8 (dynamic) variant has CPU kernels only: on CUDA its quantized nodes run on the CPU. "
@@ -164,9 +163,7 @@ class Classifier:
         if self.edges[-1] < self.manifest.max_length:
             raise ValueError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
         # On a GPU, batches are padded to bucket edges and power-of-two row counts: a fixed set of shapes.
-        self.batch_sizes = (
-            providers.gpu_batch_sizes(self.max_batch_size) if self.device == "cuda" else tuple(range(1, self.max_batch_size + 1))
-        )
+        self.batch_sizes = providers.gpu_batch_sizes(self.max_batch_size)
         self.provider_options = providers.provider_options(
             self.requested_providers,
             cuda=providers.cuda_options(self.config.device_id, self.config.gpu_mem_limit_mb),
