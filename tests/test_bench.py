@@ -72,13 +72,14 @@ def test_bench_on_the_tiny_model(tiny_package, tiny_backbone, tiny_checkpoint):
 
 
 def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
-    args = ["bench", "--model", str(tiny_package), "--precision", "fp32", "--lengths", "8", "--batch-sizes", "2",
+    args = ["bench", "--model", str(tiny_package), "--variant", "fp32", "--lengths", "8", "--batch-sizes", "2",
             "--workload-size", "10", "--repeats", "2", "--budget", "1", "--no-cold-start", "--bucketing", "on",
-            "--json", str(tmp_path / "b.json"), "--report", str(tmp_path / "report")]
+            "--json", "--report", str(tmp_path / "report")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    data = json.loads((tmp_path / "b.json").read_text())
+    data = json.loads(result.stdout)
+    assert json.loads((tmp_path / "report" / "results.json").read_text()) == data
     assert data["latency"][0]["stats"]["n"] >= 1 and data["throughput"][0]["mode"] == "bucketed"
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "latency.png").is_file()
-    missing = CliRunner().invoke(main, ["bench", "--model", str(tiny_package), "--precision", "int8"])
-    assert missing.exit_code == 1 and "no int8 variant" in missing.output
+    missing = CliRunner().invoke(main, ["bench", "--model", str(tiny_package), "--variant", "int8"])
+    assert missing.exit_code == 2 and "no int8 variant" in missing.output

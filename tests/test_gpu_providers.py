@@ -4,6 +4,8 @@ GPUs are in test_gpu.py (markers cuda / tensorrt, deselected by default)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import warnings
 
 import numpy as np
@@ -168,15 +170,19 @@ def test_io_binding_matches_plain_run(tiny_package):
 
 def test_select_variant_for_tensorrt_and_cuda(tiny_package):
     manifest = Manifest.read(tiny_package)
-    assert select_variant(manifest, "fp16", [CPU]) == ("fp16", False, False)
+    assert select_variant(manifest, "fp32", [CPU]) == ("fp32", False, False)
+    assert select_variant(manifest, None, [CPU]) == ("fp32", False, False)  # the package's default
+    with pytest.raises(PackageError, match="no fp16 variant.*--variant fp16"):
+        select_variant(manifest, "fp16", [CPU])
     with pytest.raises(PackageError, match="export ... --tensorrt"):
         select_variant(manifest, "fp32", [TENSORRT, CUDA, CPU])
-    with pytest.raises(PackageError, match="--static --tensorrt"):
+    with pytest.raises(PackageError, match="--variant tensorrt-int8 --calibration"):
         select_variant(manifest, "int8-static", [TENSORRT, CPU])
+    with_int8 = dataclasses.replace(manifest, variants={**manifest.variants, "int8": manifest.variants["fp32"]})
     with pytest.warns(ProviderFallbackWarning, match="CPU kernels only"):
-        assert select_variant(manifest, "int8", [CUDA, CPU]) == ("int8", False, False)
+        assert select_variant(with_int8, "int8", [CUDA, CPU]) == ("int8", False, False)
     with pytest.raises(ProviderError, match="CPU kernels only"):
-        select_variant(manifest, "int8", [CUDA, CPU], strict=True)
+        select_variant(with_int8, "int8", [CUDA, CPU], strict=True)
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +212,8 @@ def test_tensorrt_variants(trt_package):
     assert all(n.domain in ("", "ai.onnx") for n in qdq.node)
     texts = [e.text for e in splits.test[:40]]
     fp32 = load(package).score(texts)
-    assert np.max(np.abs(load(package, precision="tensorrt").score(texts) - fp32)) <= 1e-4
-    assert np.max(np.abs(load(package, precision="tensorrt-int8").score(texts) - fp32)) <= 0.1
+    assert np.max(np.abs(load(package, variant="tensorrt").score(texts) - fp32)) <= 1e-4
+    assert np.max(np.abs(load(package, variant="tensorrt-int8").score(texts) - fp32)) <= 0.1
 
 
 def test_cli_reports_fallback_and_strict_fails(tiny_package):
@@ -219,4 +225,4 @@ def test_cli_reports_fallback_and_strict_fails(tiny_package):
     assert "FELL BACK from CUDAExecutionProvider" in shown.output
     strict = runner.invoke(main, ["predict", "--model", str(tiny_package), "--providers", "cuda",
                                   "--strict-providers", "oi"])
-    assert strict.exit_code == 1 and "onnxruntime-gpu" in strict.output
+    assert strict.exit_code == 2 and "onnxruntime-gpu" in strict.output

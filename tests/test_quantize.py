@@ -161,12 +161,14 @@ def test_verify_refuses_another_checkpoint(quantized, trained_runs, tmp_path):
 def test_quantize_cli_errors(quantized):
     package = quantized[0]
     runner = CliRunner()
-    static = runner.invoke(main, ["quantize", "--model", str(package), "--precision", "int8", "--static"])
+    static = runner.invoke(main, ["quantize", "--model", str(package), "--variant", "int8-static"])
     assert static.exit_code == 2 and "--calibration" in static.output
+    unnamed = runner.invoke(main, ["quantize", "--model", str(package)])
+    assert unnamed.exit_code == 2 and "--variant" in unnamed.output
     with pytest.raises(PackageError, match="written by `secbert-edge export`"):
         add_variant(package, "fp32")
 
 
 def test_missing_static_variant_names_the_command(tiny_package):
-    with pytest.raises(PackageError, match=r"no int8-static variant.*--precision int8 --static"):
-        load(tiny_package, precision="int8-static")
+    with pytest.raises(PackageError, match=r"no int8-static variant.*--variant int8-static --calibration"):
+        load(tiny_package, variant="int8-static")

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
-from secbert_edge.errors import InputError, PackageError, ProviderError
+from secbert_edge.errors import ConfigError, InputError, PackageError, ProviderError
 from secbert_edge.manifest import Manifest, sha256_file
 from secbert_edge.runtime import LongInputPolicy, ProviderFallbackWarning, load, resolve_providers
 from secbert_edge.runtime.providers import check_session_providers, physical_cores, session_options
@@ -107,7 +107,7 @@ def test_unsupported_format_version(package_copy):
 def test_wrong_model_file(package_copy, tmp_path):
     (package_copy / "model.onnx").write_bytes(b"this is not an onnx model")
     _rewrite_manifest(package_copy, variants__fp32__sha256=sha256_file(package_copy / "model.onnx"))
-    with pytest.raises(PackageError, match="could not load"):
+    with pytest.raises(PackageError, match="not a readable ONNX model"):
         load(package_copy)
 
 
@@ -129,13 +129,13 @@ def test_onnx_with_other_inputs_is_rejected(package_copy):
 def test_mismatched_tokenizer_is_rejected(package_copy):
     manifest = Manifest.read(package_copy)
     _rewrite_manifest(package_copy, vocab_size=manifest.vocab_size + 7)
-    with pytest.raises(PackageError, match=r"tokenizer does not belong to this model"):
+    with pytest.raises(PackageError, match=r"tokenizer does not belong to this graph"):
         load(package_copy)
 
 
 def test_missing_variant_names_the_fix(tiny_package):
     with pytest.raises(PackageError, match="no int8 variant.*secbert-edge quantize"):
-        load(tiny_package, precision="int8")
+        load(tiny_package, variant="int8")
 
 
 # ---- scoring ----------------------------------------------------------------------------------
@@ -164,9 +164,9 @@ def test_thresholds(classifier):
     assert classifier.threshold() == 0.5 and classifier.threshold("ks") == 0.6 and classifier.threshold("0.9") == 0.9
     (always,) = classifier.predict(["Oi"], threshold=0.0)
     assert always.label == "harmful"
-    with pytest.raises(PackageError, match="outside"):
+    with pytest.raises(ConfigError, match="outside"):
         classifier.threshold(1.5)
-    with pytest.raises(PackageError, match="not a number"):
+    with pytest.raises(ConfigError, match="not a number"):
         classifier.threshold("high")
 
 

@@ -5,9 +5,8 @@ The top level imports nothing heavy. ``load`` opens a model package with ONNX Ru
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .errors import (
     CheckpointError,
     InputError,
     MissingDependencyError,
@@ -30,8 +29,8 @@ __all__ = [
 ]
 
 
-def load(package_dir, **kwargs):
+def load(package_dir, config=None, **overrides):  # type: ignore[no-untyped-def]
     """Open a model package for inference; see :func:`secbert_edge.runtime.load`."""
     from .runtime import load as _load
 
-    return _load(package_dir, **kwargs)
+    return _load(package_dir, config, **overrides)

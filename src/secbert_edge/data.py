@@ -7,15 +7,15 @@ as strings, so an empty TSV cell is "" — never NaN.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
+import enum
 import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InputError, require
+from .errors import ConfigError, InputError
+from .textio import SURROGATE, BadItem, iter_rows
 
 DATA_FORMATS = (".csv", ".tsv", ".jsonl", ".parquet")
 
@@ -47,6 +47,14 @@ class Columns:
     fallback_text: str | None = None  # used when ``text`` is empty (WildJailbreak: adversarial -> vanilla)
 
 
+class Preset(str, enum.Enum):
+    """Column layouts of the datasets this project reads."""
+
+    TEXT = "text"
+    WILDJAILBREAK = "wildjailbreak"
+    RESPONSE = "response"
+
+
 PRESETS = {
     # Generic: one text column and one label column.
     "text": Columns(),
@@ -58,6 +66,13 @@ PRESETS = {
 }
 
 
+def columns_for(preset: str | Preset, *, text: str | None = None, label: str | None = None,
+                prompt: str | None = None) -> Columns:
+    """A preset's columns with any of them overridden (``None`` keeps the preset's)."""
+    overrides = {k: v for k, v in (("text", text), ("label", label), ("prompt", prompt)) if v}
+    return dataclasses.replace(PRESETS[Preset(preset).value], **overrides)
+
+
 def parse_label(value: object) -> int:
     key = str(value).strip().lower()
     if key not in LABELS:
@@ -66,33 +81,26 @@ def parse_label(value: object) -> int:
 
 
 def read_rows(path: str | Path) -> list[dict]:
-    """Every row of a CSV/TSV/JSONL/Parquet file as a dict of column -> value (strings for CSV/TSV)."""
+    """Every row of a CSV/TSV/JSONL/Parquet file as a dict of column -> value (strings for CSV/TSV), in order.
+
+    Rows are split exactly as :mod:`secbert_edge.textio` splits them (on ``\\n`` only); labelled data must be clean,
+    so a row that cannot be read (invalid JSON, wrong field count, bytes that are not UTF-8) raises, naming it.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"data file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        pq = require("pyarrow.parquet", "data", "Reading Parquet files")
-        return pq.read_table(path).to_pylist()
-    if suffix not in DATA_FORMATS:
-        raise InputError(f"{path}: unsupported data format {suffix!r}; use one of {', '.join(DATA_FORMATS)}")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(
-            f"{path} is not valid UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start}); re-encode it as UTF-8"
-        ) from err
-    if suffix == ".jsonl":
-        rows = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{path}:{n} is not valid JSON ({err.msg})") from err
-        return rows
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-    return list(reader)
+    if path.suffix.lower() not in DATA_FORMATS:
+        if not path.is_file():
+            raise InputError(f"data file {path} does not exist")
+        raise InputError(f"{path}: unsupported data format {path.suffix.lower()!r}; use one of {', '.join(DATA_FORMATS)}")
+    rows = []
+    for number, row in iter_rows(path):
+        if isinstance(row, BadItem):
+            raise InputError(f"{path}: {row.reason}; fix the row (labelled data must be clean)")
+        bad = next((k for k, v in row.items() if isinstance(v, str) and SURROGATE.search(v)), None)
+        if bad is not None:
+            raise InputError(f"{path}: row {number}, column {bad!r} holds bytes that are not valid UTF-8; re-encode "
+                             "the file as UTF-8")
+        rows.append(row)
+    return rows
 
 
 def load_examples(path: str | Path, columns: Columns | str = "text") -> list[Example]:
@@ -139,7 +147,7 @@ def stratified_split(
 ) -> Splits:
     """Per-class shuffled split: ``test`` of each class to test, ``validation`` of each class to validation."""
     if not 0 < test < 1 or not 0 <= validation < 1 or test + validation >= 1:
-        raise ValueError(f"test ({test}) and validation ({validation}) fractions must be in (0,1) and sum below 1")
+        raise ConfigError(f"test ({test}) and validation ({validation}) fractions must be in (0,1) and sum below 1")
     rng = random.Random(seed)
     parts: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
     for label in sorted({e.label for e in examples}):

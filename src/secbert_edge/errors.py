@@ -23,6 +23,10 @@ class ParityError(SecbertEdgeError, ValueError):
     """An exported variant disagrees with the PyTorch reference beyond its tolerance."""
 
 
+class ConfigError(SecbertEdgeError, ValueError):
+    """An option or setting is out of range, of the wrong type, or does not combine with another."""
+
+
 class InputError(SecbertEdgeError, ValueError):
     """One input item cannot be scored (empty, not text, invalid bytes, too large)."""
 

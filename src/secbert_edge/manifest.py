@@ -11,10 +11,13 @@ import dataclasses
 import enum
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from .errors import PackageError
+from .errors import ConfigError, PackageError
+from .paths import cache_root
+from .variants import Precision, VariantName, spec
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -35,17 +38,6 @@ class HeadType(str, enum.Enum):
     SOFTMAX = "softmax"
 
 
-class Precision(str, enum.Enum):
-    FP32 = "fp32"
-    INT8 = "int8"
-    FP16 = "fp16"
-
-
-# Variant names a package may hold (the runtime's and CLI's --precision choices). The tensorrt ones are the
-# exported graph before ORT's fusions (standard ONNX ops only, which TensorRT parses), fp32 and QDQ int8.
-VARIANT_NAMES = ("fp32", "int8", "int8-static", "fp16", "tensorrt", "tensorrt-int8")
-TENSORRT_VARIANTS = ("tensorrt", "tensorrt-int8")
-
 # The graph's inputs, in order: the export contract every variant follows.
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -64,12 +56,45 @@ def read_json(path: str | Path, error: type[Exception] = PackageError, fix: str 
         raise error(f"{path} is not valid JSON ({err}).{' ' + fix if fix else ''}") from err
 
 
+def _probability(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified_sha256(path: str | Path) -> str:
+    """sha256 of a file, remembered between processes so a cold start does not re-hash hundreds of MB.
+
+    The digest is cached under ``<cache>/digests`` keyed by the file's absolute path, device, inode, size, mtime and
+    ctime (ctime changes on every write and cannot be set back by a user), so a file changed in place or replaced is
+    hashed again. A cache that cannot be read or written is ignored.
+    """
+    path = Path(path).resolve()
+    st = path.stat()
+    key = {"path": str(path), "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
+           "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+    entry = cache_root() / "digests" / (hashlib.sha256(str(path).encode()).hexdigest()[:32] + ".json")
+    try:
+        cached = json.loads(entry.read_text(encoding="utf-8"))
+        if {k: cached.get(k) for k in key} == key and isinstance(cached.get("sha256"), str):
+            return cached["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = sha256_file(path)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**key, "sha256": digest}), encoding="utf-8")
+        tmp.replace(entry)
+    except OSError:
+        pass
+    return digest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +127,9 @@ class Manifest:
     package_version: str
     format_version: int = FORMAT_VERSION
     created: str = ""
+    # The variant `load()` runs when none is named: picked by measured speed and verified parity (see the model card);
+    # None = fp32.
+    default_variant: str | None = None
 
     # ---- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -132,14 +160,67 @@ class Manifest:
             unknown = sorted(set(data) - fields)
             if unknown:
                 raise PackageError(f"{where}: unknown fields {unknown}; was it written by a newer secbert-edge?")
-            manifest = cls(**{**data, "task": Task(data["task"]), "head": HeadType(data["head"]), "variants": variants})
+            task, head = data.get("task"), data.get("head")
+            if task not in {t.value for t in Task}:
+                raise PackageError(f"{where}: task {task!r} is unknown; a package classifies "
+                                   f"{' or '.join(repr(t.value) for t in Task)}. Re-export with --task.")
+            if head not in {h.value for h in HeadType}:
+                raise PackageError(f"{where}: head {head!r} is unknown (expected sigmoid or softmax). Re-export the package.")
+            manifest = cls(**{**data, "task": Task(task), "head": HeadType(head), "variants": variants})
         except PackageError:
             raise
         except (KeyError, TypeError, ValueError) as err:
             raise PackageError(f"{where}: malformed manifest ({type(err).__name__}: {err}). Re-export the package.") from err
         if not manifest.variants:
             raise PackageError(f"{where}: lists no ONNX variants. Re-export the package.")
+        manifest.check(where)
         return manifest
+
+    def check(self, where: str = MANIFEST_NAME) -> None:
+        """The contract's rules that types alone do not enforce; every violation is reported at once."""
+        problems = []
+        pos, neg = self.positive_label, self.negative_label
+        if not isinstance(pos, str) or not pos.strip() or not isinstance(neg, str) or not neg.strip():
+            problems.append(f"positive_label {pos!r} / negative_label {neg!r}: both must be non-empty text "
+                            f"(defaults for a {self.task.value} package: {' / '.join(DEFAULT_LABELS[self.task])})")
+        elif pos == neg:
+            problems.append(f"positive_label and negative_label are both {pos!r}: a flagged text would be "
+                            f"indistinguishable from a passed one; set them to {' / '.join(DEFAULT_LABELS[self.task])}")
+        tau = self.thresholds.get("default") if isinstance(self.thresholds, dict) else None
+        if not _probability(tau):
+            problems.append(f"thresholds.default {tau!r} must be a number in [0, 1] (usually 0.5)")
+        star = self.thresholds.get("ks_optimal") if isinstance(self.thresholds, dict) else None
+        if star is not None and not _probability(star):
+            problems.append(f"thresholds.ks_optimal {star!r} must be a number in [0, 1] or null")
+        for name, variant in self.variants.items():
+            refit = variant.thresholds.get("ks_optimal")
+            if refit is not None and not _probability(refit):
+                problems.append(f"variants.{name}.thresholds.ks_optimal {refit!r} must be a number in [0, 1]; "
+                                "re-run `secbert-edge verify` to re-fit it")
+            if not isinstance(variant.file, str) or not variant.file or "/" in variant.file or "\\" in variant.file:
+                problems.append(f"variants.{name}.file {variant.file!r} must be a file name inside the package")
+        if not isinstance(self.max_length, int) or self.max_length < 3:
+            problems.append(f"max_length {self.max_length!r} must be an integer >= 3 ([CLS] text [SEP])")
+        if not isinstance(self.vocab_size, int) or self.vocab_size < 5:
+            problems.append(f"vocab_size {self.vocab_size!r} must be the tokenizer's vocabulary size")
+        if self.default_variant is not None and self.default_variant not in self.variants:
+            problems.append(f"default_variant {self.default_variant!r} is not one of the package's variants "
+                            f"({', '.join(sorted(self.variants))})")
+        if self.num_labels not in (1, 2) or (self.num_labels == 1) != (self.head is HeadType.SIGMOID):
+            problems.append(f"num_labels {self.num_labels!r} does not fit head {self.head.value!r} (sigmoid: 1, softmax: 2)")
+        if problems:
+            raise PackageError(f"{where} breaks the package contract: " + "; ".join(problems)
+                               + ". Fix these fields or re-export the package.")
+
+    def check_files_present(self, directory: str | Path) -> None:
+        """Every file the manifest lists exists (a cheap stat; :meth:`verify_files` also checks the digests)."""
+        directory = Path(directory)
+        missing = [f"{name} ({v.file})" for name, v in self.variants.items() if not (directory / v.file).is_file()]
+        if not (directory / self.tokenizer["file"]).is_file():
+            missing.append(f"tokenizer ({self.tokenizer['file']})")
+        if missing:
+            raise PackageError(f"model package {str(directory)!r} lacks files its manifest lists: {', '.join(missing)}. "
+                               "Restore them, re-export the package, or remove those variants from manifest.json.")
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / MANIFEST_NAME
@@ -175,7 +256,7 @@ class Manifest:
             path = directory / name
             if not path.is_file():
                 problems.append(f"{name}: missing")
-            elif sha256_file(path) != digest:
+            elif verified_sha256(path) != digest:
                 problems.append(f"{name}: sha256 differs from the manifest (file changed or corrupt)")
         if problems:
             raise PackageError(
@@ -183,21 +264,21 @@ class Manifest:
                 + ". Re-export the package (or restore the original files)."
             )
 
-    def variant(self, name: str | Precision) -> Variant:
-        """A variant by name: fp32, int8 (dynamic), int8-static (QDQ), fp16, tensorrt, tensorrt-int8."""
-        key = name.value if isinstance(name, Precision) else str(name)
+    def variant(self, name: str | enum.Enum | None = None) -> Variant:
+        """A variant by name (see :mod:`secbert_edge.variants`); None = the package's default variant."""
+        key = self.default_name if name is None else str(name.value if isinstance(name, enum.Enum) else name)
         if key not in self.variants:
-            how = {
-                "int8-static": "`secbert-edge quantize --model DIR --precision int8 --static --calibration FILE`",
-                "tensorrt": "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
-                "tensorrt-int8": "`secbert-edge quantize --model DIR --precision int8 --static --tensorrt "
-                                 "--calibration FILE`",
-            }.get(key, f"`secbert-edge quantize --model DIR --precision {key}`")
+            hint = spec(key).hint  # an unknown name raises ConfigError listing the known ones
             raise PackageError(
                 f"this package has no {key} variant (it has: {', '.join(sorted(self.variants))}). "
-                f"Add one with {how}, or pick one it has."
+                f"Add one with {hint}, or pick one it has."
             )
         return self.variants[key]
+
+    @property
+    def default_name(self) -> str:
+        """The variant run when none is named: ``default_variant`` if the package records one, else fp32."""
+        return self.default_variant or VariantName.FP32.value
 
     def threshold(self, choice: str | float | None, variant: Variant | None = None) -> float:
         """Resolve a threshold: None -> the default, 'ks' -> tau* (the KS-optimal one), or a number.
@@ -218,7 +299,7 @@ class Manifest:
         try:
             value = float(choice)
         except (TypeError, ValueError) as err:
-            raise PackageError(f"threshold {choice!r} is not a number, 'default' or 'ks'") from err
+            raise ConfigError(f"threshold {choice!r} is not a number in [0, 1], 'default' or 'ks'") from err
         if not 0.0 <= value <= 1.0:
-            raise PackageError(f"threshold {value} is outside [0, 1]; P(harmful) is a probability")
+            raise ConfigError(f"threshold {value} is outside [0, 1]; P(harmful) is a probability")
         return value

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import metrics
 from .data import Example
-from .errors import CheckpointError, InputError
+from .errors import CheckpointError, ConfigError, InputError
 from .export.tokenizer import build_tokenizer
 from .manifest import Task
 from .modeling import BertMLPClassifier, load_backbone_config, torch, transformers
@@ -58,7 +58,7 @@ class TrainConfig:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+            raise ConfigError(f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
 
 
 def write_scratch_backbone(
@@ -68,9 +68,9 @@ def write_scratch_backbone(
     """A backbone folder for from-scratch training: config.json + vocab.txt + tokenizer_config.json (cased)."""
     folder = Path(folder)
     if hidden % heads:
-        raise ValueError(f"hidden size {hidden} must be divisible by the number of heads {heads}")
+        raise ConfigError(f"hidden size {hidden} must be divisible by the number of heads {heads}")
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = Path(vocab_file).read_text(encoding="utf-8").splitlines()
+    vocab = Path(vocab_file).read_text(encoding="utf-8").removesuffix("\n").split("\n")  # one token per \n line
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}), encoding="utf-8")
     config = transformers.BertConfig(

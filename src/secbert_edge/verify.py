@@ -21,7 +21,7 @@ from . import metrics
 from .data import Columns, Example, load_examples
 from .errors import PackageError
 from .manifest import Manifest, sha256_file
-from .runtime.providers import cache_root
+from .paths import cache_root
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +167,7 @@ def verify(
     refits = {}
     for name in variants or list(manifest.variants):
         log(f"scoring with the {name} variant")
-        clf = load(package_dir, precision=name, providers=("cpu",))
+        clf = load(package_dir, variant=name, providers=("cpu",))
         results = (clf.predict_pairs([e.prompt for e in examples], [e.text for e in examples])
                    if any(e.prompt for e in examples) else clf.predict([e.text for e in examples]))
         bad = [r for r in results if not r.ok]

@@ -20,45 +20,34 @@ import numpy as np
 
 from .. import __version__
 from ..manifest import Manifest
-from ..runtime import bucketing, load
+from ..runtime import SessionConfig, bucketing, load
 from ..runtime.tokenization import LongInputPolicy, fit_sequence
 from . import hardware
 from .timing import LatencyStats, time_call
-from .workload import Workload, mixed_workload
+from .workload import Workload, file_workload, mixed_workload
 
 MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
 
 
 @dataclasses.dataclass(frozen=True)
 class BenchConfig:
-    precisions: tuple[str, ...] = ("fp32", "int8")
+    precisions: tuple[str, ...] = ("fp32", "int8")  # variant names
     throughput_precisions: tuple[str, ...] | None = None  # None: the same as precisions
-    providers: tuple[str, ...] | None = ("cpu",)  # None = auto (tensorrt > cuda > cpu where available)
+    session: SessionConfig = SessionConfig(providers=("cpu",))  # providers, threads, GPU settings (load()'s)
     lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
     batch_sizes: tuple[int, ...] = (32,)
     bucketing: str = "both"  # on | off | both: the runtime's bucketing, and/or the two unbucketed modes
     workload_size: int = 200
-    threads: int | None = None
     repeats: int = 20
     budget_s: float = 15.0  # per latency cell, at most
     seed: int = 0
     cold_start: bool = True
     gemm: bool = True
-    strict_providers: bool = False
-    # GPU session settings, passed to load() (RuntimeConfig fields).
-    device_id: int = 0
-    gpu_mem_limit_mb: int | None = None
-    cache_dir: str | None = None
-    trt_per_bucket_profiles: bool = False
 
     def load_options(self) -> dict:
-        return dict(providers=self.providers, threads=self.threads, strict_providers=self.strict_providers,
-                    device_id=self.device_id, gpu_mem_limit_mb=self.gpu_mem_limit_mb, cache_dir=self.cache_dir,
-                    trt_per_bucket_profiles=self.trt_per_bucket_profiles)
+        return {"session": self.session}
 
     def __post_init__(self):
-        if self.cache_dir is not None:
-            object.__setattr__(self, "cache_dir", str(self.cache_dir))
         if self.bucketing not in ("on", "off", "both"):
             raise ValueError(f"bucketing must be on, off or both, got {self.bucketing!r}")
         if not self.precisions or not self.lengths or not self.batch_sizes:
@@ -161,7 +150,7 @@ def _process_probe(package: Path, precision: str, texts: Sequence[str], options:
         "launched = float(sys.argv[1])\n"
         "t0 = time.perf_counter()\n"
         "from secbert_edge.runtime import load\n"
-        f"clf = load({str(package)!r}, precision={precision!r}, **{options!r})\n"
+        f"clf = load({str(package)!r}, variant={precision!r}, **json.loads({json.dumps(options)!r}))\n"
         "clf.score(['Olá, tudo bem?'])\n"
         "cold, wall = time.perf_counter() - t0, time.time() - launched\n"
         "clf.predict(json.loads(sys.stdin.read()))\n"
@@ -179,6 +168,8 @@ def run_bench(
     config: BenchConfig = BenchConfig(),
     *,
     workload: Workload | None = None,
+    workload_texts: Sequence[str] | None = None,
+    workload_name: str = "file",
     reference: tuple[Path, Path] | None = None,  # (checkpoint, backbone) for the PyTorch eager baseline
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict:
@@ -198,10 +189,12 @@ def run_bench(
     dims = dict(hidden=src.get("hidden", 768), layers=src.get("layers", 12),
                 intermediate=src.get("intermediate", 4 * src.get("hidden", 768)))
     try:
-        probe = load(package, precision=config.precisions[0], **config.load_options())
+        probe = load(package, variant=config.precisions[0], **config.load_options())
         threads = probe.session.get_session_options().intra_op_num_threads
         result["meta"]["threads"] = threads
         count = lambda texts: [len(x) for x in probe.encoder.encode(list(texts))]  # noqa: E731
+        if workload is None and workload_texts is not None:
+            workload = file_workload(workload_texts, count, workload_name)
         workload = workload or mixed_workload(config.workload_size, count, seed=config.seed)
         result["meta"]["workload"] = workload.description
         peaks = {}
@@ -212,7 +205,7 @@ def run_bench(
         rng = np.random.default_rng(config.seed)
         scorers = []
         for precision in config.precisions:
-            clf = load(package, precision=precision, **config.load_options())
+            clf = load(package, variant=precision, **config.load_options())
             if clf.device == "cuda":
                 progress(f"warming up {precision} on {clf.providers[0]} ({len(clf.shapes())} shapes)")
                 clf.warmup()
@@ -268,7 +261,7 @@ def run_bench(
             sample = list(workload.texts[:16])
             for precision in config.precisions:
                 progress(f"cold start and memory {precision}")
-                result["process"].append(_process_probe(package, precision, sample, config.load_options()))
+                result["process"].append(_process_probe(package, precision, sample, dataclasses.asdict(config.session)))
     except KeyboardInterrupt:
         result["interrupted"] = True
     return result

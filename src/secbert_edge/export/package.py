@@ -15,13 +15,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import PackageError
-from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Precision, Task, Variant, sha256_file
+from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Task, Variant, sha256_file
+from ..variants import SPECS, Precision, VariantName
 from ..modeling import load_reference_model, torch, transformers
 from . import onnx_export, quantize
 from .tokenizer import build_tokenizer, check_tokenizer_parity
 
-MODEL_FILE = "model.onnx"
-TENSORRT_FILE = "model.tensorrt.onnx"  # the unfused graph, kept with --tensorrt
+MODEL_FILE = SPECS[VariantName.FP32].file
+TENSORRT_FILE = SPECS[VariantName.TENSORRT].file  # the unfused graph, kept with --tensorrt
 
 
 def _noop(_: str) -> None:

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PackageError, ParityError, require
-from ..manifest import Manifest, Precision, Variant, sha256_file
+from ..manifest import Manifest, Variant, sha256_file
+from ..variants import Precision
 
 VARIANT_FILES = {"int8": "model.int8.onnx", "int8-static": "model.int8-static.onnx", "fp16": "model.fp16.onnx",
                  "tensorrt-int8": "model.tensorrt-int8.onnx"}

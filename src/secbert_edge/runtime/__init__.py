@@ -1,6 +1,6 @@
 """Runtime (onnxruntime, tokenizers, numpy only): load a model package and classify texts."""
 
-from .classifier import Classifier, Prediction, RuntimeConfig, check_text, load
+from .classifier import Classifier, Prediction, RuntimeConfig, SessionConfig, check_text, load
 from .providers import PROVIDERS, ProviderFallbackWarning, available_providers, resolve_providers
 from .tokenization import LongInputPolicy
 
@@ -11,6 +11,7 @@ __all__ = [
     "Prediction",
     "ProviderFallbackWarning",
     "RuntimeConfig",
+    "SessionConfig",
     "available_providers",
     "check_text",
     "load",

@@ -6,7 +6,6 @@ Never imports torch or transformers: an edge box installs onnxruntime, tokenizer
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -15,53 +14,97 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, PackageError, ProviderError
-from ..manifest import INPUT_NAMES, TENSORRT_VARIANTS, VARIANT_NAMES, Manifest, Precision, Task
-from ..textio import BadItem
-from . import bucketing, providers
+from ..errors import ConfigError, InputError, PackageError, ProviderError
+from .. import variants
+from ..manifest import INPUT_NAMES, Manifest, Task
+from ..textio import SURROGATE, BadItem
+from . import bucketing, graphinfo, providers
 from .tokenization import LongInputPolicy, TextEncoder, fit_pair, fit_sequence
 
 ort = providers.ort
 DEFAULT_MAX_CHARS = 4_000_000  # ~4 MB of text; far beyond any prompt, small enough to tokenize in ~1 s
-_SURROGATE = re.compile("[\udc80-\udcff]")  # what surrogateescape leaves for bytes that are not UTF-8
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionConfig:
+    """How an ONNX Runtime session is built: providers, threads and the GPU settings (ignored on CPU). Shared by the
+    runtime (RuntimeConfig) and bench (BenchConfig) so each setting is spelled once."""
+
+    providers: tuple[str, ...] | None = None  # None = auto: tensorrt > cuda > cpu where available
+    strict_providers: bool = False  # fail instead of falling back when a provider is missing or dropped
+    threads: int | None = None  # intra-op threads; None = physical cores
+    device_id: int = 0  # GPU to run on (CUDA/TensorRT)
+    gpu_mem_limit_mb: int | None = None  # cap on the CUDA arena; None = no cap
+    cache_dir: str | None = None  # TensorRT engine/timing caches; None = $SECBERT_EDGE_CACHE/tensorrt
+    trt_per_bucket_profiles: bool = False  # one TensorRT profile per bucket edge instead of one spanning all
+    io_binding: bool | None = None  # None = on for GPU sessions; True also on CPU (same results)
+
+    def __post_init__(self) -> None:
+        providers = self.providers
+        if isinstance(providers, str):
+            providers = (providers,)
+        if providers is not None:
+            providers = tuple(providers)
+            if providers in ((), ("auto",)):
+                providers = None
+        object.__setattr__(self, "providers", providers)
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", str(self.cache_dir))
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ConfigError(f"threads must be an integer >= 1, got {self.threads!r}")
+        if not isinstance(self.device_id, int) or self.device_id < 0:
+            raise ConfigError(f"device_id must be an integer >= 0, got {self.device_id!r}")
+        if self.gpu_mem_limit_mb is not None and self.gpu_mem_limit_mb < 64:
+            raise ConfigError(f"gpu_mem_limit_mb must be >= 64 (MB), got {self.gpu_mem_limit_mb}")
 
 
 @dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
     """How a package is run. Validated as a whole when built."""
 
-    precision: str = "fp32"  # the variant to run: fp32, int8, int8-static, fp16
-    providers: tuple[str, ...] | None = None  # None = auto: tensorrt > cuda > cpu where available
-    strict_providers: bool = False
-    threads: int | None = None  # intra-op threads; None = physical cores
+    variant: str | None = None  # see secbert_edge.variants; None = the package's default variant
+    session: SessionConfig = SessionConfig()
     long_inputs: LongInputPolicy = LongInputPolicy.TRUNCATE
     max_batch_size: int = 32
     token_budget: int = 16384  # rows x padded length per batch
     bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
     max_chars: int = DEFAULT_MAX_CHARS
-    # GPU providers (ignored on CPU): device, CUDA arena cap, TensorRT caches and profiles, IO binding.
-    device_id: int = 0
-    gpu_mem_limit_mb: int | None = None  # None = no cap on the CUDA arena
-    cache_dir: str | Path | None = None  # TensorRT engine/timing caches; None = $SECBERT_EDGE_CACHE or ~/.cache
-    trt_per_bucket_profiles: bool = False  # one TensorRT profile per bucket edge instead of one spanning all
-    io_binding: bool | None = None  # None = on for GPU sessions; True also on CPU (same results)
 
-    def __post_init__(self):
-        precision = self.precision.value if isinstance(self.precision, Precision) else str(self.precision)
-        if precision not in VARIANT_NAMES:
-            raise ValueError(f"precision {precision!r} is not one of {', '.join(VARIANT_NAMES)}")
-        object.__setattr__(self, "precision", precision)
-        object.__setattr__(self, "long_inputs", LongInputPolicy(self.long_inputs))
-        if isinstance(self.providers, str):
-            object.__setattr__(self, "providers", (self.providers,))
+    def __post_init__(self) -> None:
+        if self.variant is not None:
+            object.__setattr__(self, "variant", variants.spec(self.variant).name.value)
+        try:
+            object.__setattr__(self, "long_inputs", LongInputPolicy(self.long_inputs))
+        except ValueError as err:
+            choices = ", ".join(p.value for p in LongInputPolicy)
+            raise ConfigError(f"long_inputs {self.long_inputs!r} is not one of {choices}") from err
         for name in ("max_batch_size", "token_budget", "max_chars"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
         if self.bucket_edges is not None:
             edges = tuple(int(e) for e in self.bucket_edges)
             if not edges or list(edges) != sorted(set(edges)) or edges[0] < 1:
-                raise ValueError(f"bucket_edges must be strictly increasing positive integers, got {self.bucket_edges}")
+                raise ConfigError(f"bucket_edges must be strictly increasing positive integers, got {self.bucket_edges}")
             object.__setattr__(self, "bucket_edges", edges)
+
+    @classmethod
+    def build(cls, base: RuntimeConfig | None = None, **overrides: Any) -> RuntimeConfig:
+        """``base`` (default: the defaults) with ``overrides`` applied: RuntimeConfig fields, or SessionConfig fields
+        given flat (``providers=``, ``threads=``, ...). ``precision=`` is the deprecated spelling of ``variant=``."""
+        base = base or cls()
+        if "precision" in overrides:
+            warnings.warn("precision= is deprecated; use variant=", DeprecationWarning, stacklevel=3)
+            overrides.setdefault("variant", overrides.pop("precision"))
+            overrides.pop("precision", None)
+        own = {f.name for f in dataclasses.fields(cls)}
+        session_fields = {f.name for f in dataclasses.fields(SessionConfig)}
+        unknown = sorted(set(overrides) - own - session_fields)
+        if unknown:
+            raise ConfigError(f"unknown runtime option(s) {unknown}; accepted: {', '.join(sorted(own | session_fields))}")
+        session = {k: overrides.pop(k) for k in list(overrides) if k in session_fields}
+        if session:
+            overrides["session"] = dataclasses.replace(overrides.get("session", base.session), **session)
+        return dataclasses.replace(base, **overrides)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +141,7 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         raise InputError(f"input is {type(item).__name__}; expected a str")
     if len(item) > max_chars:
         raise InputError(f"input has {len(item):,} characters, over the limit of {max_chars:,} (max_chars); split it")
-    bad = _SURROGATE.search(item)
+    bad = SURROGATE.search(item)
     if bad:
         byte = ord(bad.group()) - 0xDC00
         raise InputError(
@@ -110,28 +153,28 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return item
 
 
-def select_variant(manifest: Manifest, precision: str, chain: list[str], *, strict: bool = False) -> tuple[str, bool, bool]:
-    """The variant a session runs for a precision and provider chain: (name, TensorRT fp16 flag, int8 flag).
+def select_variant(manifest: Manifest, name: str | None, chain: list[str], *, strict: bool = False
+                   ) -> tuple[str, bool, bool]:
+    """The variant a session runs for a requested variant and provider chain: (name, TensorRT fp16 flag, int8 flag).
 
     TensorRT parses standard ONNX ops only, not ONNX Runtime's fused ones, and applies fp16/int8 itself: a
-    TensorRT-first chain runs the ``tensorrt`` graph (fp32, or fp16 by flag) or ``tensorrt-int8`` (QDQ).
-    Dynamic int8 has CPU kernels only, so on CUDA its nodes would run on the CPU: warned (raised if strict).
+    TensorRT-first chain runs the asked variant's TensorRT counterpart (see ``variants.SPECS``). Dynamic int8 has CPU
+    kernels only, so on CUDA its nodes would run on the CPU: warned (raised if strict).
     """
+    asked = variants.spec(manifest.default_name if name is None else name)
     first = chain[0] if chain else providers.PROVIDERS["cpu"]
     if first == providers.TENSORRT:
-        if precision in TENSORRT_VARIANTS:
-            name = precision
-        else:
-            name = "tensorrt-int8" if precision in ("int8", "int8-static") else "tensorrt"
-        manifest.variant(name)  # raises if missing, saying how to add it
-        return name, precision == "fp16", name == "tensorrt-int8"
-    if first == providers.CUDA and precision == "int8":
+        run = variants.spec(asked.on_tensorrt)
+        manifest.variant(run.name.value)  # raises if missing, saying how to add it
+        return run.name.value, asked.trt_fp16, run.precision is variants.Precision.INT8
+    if first == providers.CUDA and asked.recipe is variants.Recipe.DYNAMIC_INT8:
         message = ("the int8 (dynamic) variant has CPU kernels only: on CUDA its quantized nodes run on the CPU. "
-                   "Use --precision fp16 or fp32 on CUDA, or int8 through TensorRT (tensorrt-int8)")
+                   "Use --variant fp16 or fp32 on CUDA, or int8 through TensorRT (tensorrt-int8)")
         if strict:
             raise ProviderError(message)
         warnings.warn(message, providers.ProviderFallbackWarning, stacklevel=3)
-    return precision, False, False
+    manifest.variant(asked.name.value)
+    return asked.name.value, False, False
 
 
 class Classifier:
@@ -142,16 +185,19 @@ class Classifier:
         self.config = config or RuntimeConfig()
         self.manifest = Manifest.read(self.package_dir)
         self.requested_providers = providers.resolve_providers(
-            self.config.providers, strict=self.config.strict_providers
+            self.config.session.providers, strict=self.config.session.strict_providers
         )
         self.variant_name, trt_fp16, trt_int8 = select_variant(
-            self.manifest, self.config.precision, self.requested_providers, strict=self.config.strict_providers
+            self.manifest, self.config.variant, self.requested_providers, strict=self.config.session.strict_providers
         )
         self.variant = self.manifest.variant(self.variant_name)
-        # Integrity of what this session uses (info and verify check every file).
+        # The contract: every listed file present; the digests of what this session uses (info and verify check every
+        # file's); the manifest's lengths and vocabulary against the graph itself.
         self.manifest.verify_files(self.package_dir, [self.variant_name])
+        self.manifest.check_files_present(self.package_dir)
+        self._check_graph()
         self.device = providers.session_device(self.requested_providers)
-        self.io_binding = self.device == "cuda" if self.config.io_binding is None else bool(self.config.io_binding)
+        self.io_binding = self.device == "cuda" if self.config.session.io_binding is None else bool(self.config.session.io_binding)
         # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
         # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
@@ -161,26 +207,26 @@ class Classifier:
         self.cls_id, self.sep_id, self.pad_id = tok["cls_id"], tok["sep_id"], tok["pad_id"]
         self.edges = self.config.bucket_edges or bucketing.bucket_edges(self.manifest.max_length)
         if self.edges[-1] < self.manifest.max_length:
-            raise ValueError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
+            raise ConfigError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
         # On a GPU, batches are padded to bucket edges and power-of-two row counts: a fixed set of shapes.
         self.batch_sizes = providers.gpu_batch_sizes(self.max_batch_size)
         self.provider_options = providers.provider_options(
             self.requested_providers,
-            cuda=providers.cuda_options(self.config.device_id, self.config.gpu_mem_limit_mb),
+            cuda=providers.cuda_options(self.config.session.device_id, self.config.session.gpu_mem_limit_mb),
             tensorrt=providers.tensorrt_options(
                 model_sha256=self.variant.sha256, edges=self.edges, batch_sizes=self.batch_sizes,
-                input_names=INPUT_NAMES, device_id=self.config.device_id, fp16=trt_fp16, int8=trt_int8,
-                cache_dir=self.config.cache_dir, per_bucket_profiles=self.config.trt_per_bucket_profiles,
+                input_names=INPUT_NAMES, device_id=self.config.session.device_id, fp16=trt_fp16, int8=trt_int8,
+                cache_dir=self.config.session.cache_dir, per_bucket_profiles=self.config.session.trt_per_bucket_profiles,
             ) if providers.TENSORRT in self.requested_providers else None,
         )
         started = time.perf_counter()
         self.session = self._session()
         self.timings = {"session_s": time.perf_counter() - started}
         self.providers = providers.check_session_providers(
-            self.session, self.requested_providers, strict=self.config.strict_providers
+            self.session, self.requested_providers, strict=self.config.session.strict_providers
         )
         # Recorded for bench and info: the provider asked for first, when the session does not run on it.
-        self.fallback = providers.fallback_from(self.config.providers, self.providers)
+        self.fallback = providers.fallback_from(self.config.session.providers, self.providers)
         self._inputs = {i.name: i.type for i in self.session.get_inputs()}
         if not {"input_ids", "attention_mask"} <= set(self._inputs) or "probability" not in {
             o.name for o in self.session.get_outputs()
@@ -190,11 +236,31 @@ class Classifier:
                 "expected input_ids/attention_mask and a 'probability' output); re-export the package"
             )
 
+    def _check_graph(self) -> None:
+        path = self.package_dir / self.variant.file
+        try:
+            rows = graphinfo.embedding_rows(path)
+        except (OSError, ValueError) as err:
+            raise PackageError(f"{path} is not a readable ONNX model ({err}); re-export the package") from err
+        m = self.manifest
+        if rows.positions is not None and m.max_length > rows.positions:
+            raise PackageError(
+                f"manifest max_length {m.max_length} exceeds the {rows.positions} position embeddings of {path.name}: "
+                f"longer inputs would fail inside ONNX Runtime. Set max_length <= {rows.positions} in manifest.json "
+                "or re-export the package."
+            )
+        if rows.vocab is not None and rows.vocab != m.vocab_size:
+            raise PackageError(
+                f"{path.name} embeds {rows.vocab} tokens but the manifest's vocab_size (and the tokenizer checked "
+                f"against it) is {m.vocab_size}: the tokenizer does not belong to this graph. Re-export the package "
+                "from the backbone it was trained with."
+            )
+
     def _session(self):
         path = self.package_dir / self.variant.file
         try:
             return ort.InferenceSession(
-                str(path), providers.session_options(self.config.threads), providers=self.provider_options
+                str(path), providers.session_options(self.config.session.threads), providers=self.provider_options
             )
         except ProviderError:
             raise
@@ -207,9 +273,11 @@ class Classifier:
         return self.manifest.threshold(choice, self.variant)
 
     # ---- inference ----------------------------------------------------------------------------
-    def _run(self, sequences: list[list[int]], type_ids: list[list[int]]) -> np.ndarray:
-        """P(positive) for each sequence (already with specials), bucketed and batched, in input order."""
-        scores = np.empty(len(sequences), dtype=np.float64)
+    def _run(self, sequences: list[list[int]], type_ids: list[list[int]]) -> tuple[np.ndarray, dict[int, str]]:
+        """P(positive) for each sequence (already with specials), bucketed and batched, in input order, and the
+        errors of sequences whose batch failed inside ONNX Runtime (a failure costs only that batch)."""
+        scores = np.full(len(sequences), np.nan, dtype=np.float64)
+        errors: dict[int, str] = {}
         lengths = [len(s) for s in sequences]
         gpu = self.device == "cuda"
         plan = bucketing.plan_batches(
@@ -224,9 +292,15 @@ class Classifier:
                 rows += [[self.cls_id, self.sep_id]] * filler
                 types += [[0, 0]] * filler
             ids, mask, tt = bucketing.pad_batch(rows, batch.pad_to, self.pad_id, types)
-            prob = self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
+            try:
+                prob = self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
+            except Exception as err:  # onnxruntime raises its own types (Fail, RuntimeException, ...)
+                message = f"inference failed for its batch ({len(batch.indices)} x {batch.pad_to} tokens): " + (
+                    " ".join(str(err).split())[:300])
+                errors.update((i, message) for i in batch.indices)
+                continue
             scores[list(batch.indices)] = prob[: len(batch.indices)]
-        return scores
+        return scores, errors
 
     def infer(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """One session call on a ready batch (input_ids, attention_mask, token_type_ids as int64 arrays) ->
@@ -239,7 +313,7 @@ class Classifier:
         if not self.io_binding:
             return self.session.run(["probability"], feeds)[0]
         binding = self.session.io_binding()
-        device_id = self.config.device_id if self.device == "cuda" else 0
+        device_id = self.config.session.device_id if self.device == "cuda" else 0
         for name, array in feeds.items():
             binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, self.device, device_id))
         binding.bind_output("probability", "cpu")
@@ -286,8 +360,8 @@ class Classifier:
         """
         if self.manifest.task is not Task.RESPONSE:
             raise InputError(
-                f"{self.package_dir} is a {self.manifest.task.value} classifier; pairs need a response-judge "
-                "package (exported with --task response). Use predict() for prompts."
+                f"{self.package_dir} is a {self.manifest.task.value} classifier; (prompt, response) pairs need a "
+                "response-judge package (exported with --task response); score prompts as single texts"
             )
         prompts, responses = list(prompts), list(responses)
         if len(prompts) != len(responses):
@@ -336,11 +410,19 @@ class Classifier:
             types.extend(seq_types)
             owners.extend([i] * len(seqs))
         if sequences:
-            seg_scores = self._run(sequences, types)
+            seg_scores, seg_errors = self._run(sequences, types)
             best: dict[int, float] = {}
-            for owner, s in zip(owners, seg_scores):
-                best[owner] = max(best.get(owner, -1.0), float(s))  # windows: max over a text's windows
+            failed: dict[int, str] = {}
+            for k, (owner, s) in enumerate(zip(owners, seg_scores)):
+                if k in seg_errors:
+                    failed.setdefault(owner, seg_errors[k])
+                else:
+                    best[owner] = max(best.get(owner, -1.0), float(s))  # windows: max over a text's windows
+            for i, message in failed.items():
+                results[i] = Prediction(index=i, error=message)
             for i, score in best.items():
+                if i in failed:
+                    continue
                 n_tokens, cut = meta[i]
                 label = self.manifest.positive_label if score >= tau else self.manifest.negative_label
                 results[i] = Prediction(i, score, label, tau, n_tokens, cut)
@@ -369,7 +451,7 @@ class Classifier:
     def describe(self) -> dict[str, Any]:
         return {
             "package": str(self.package_dir),
-            "precision": self.config.precision,
+            "asked_variant": self.config.variant or self.manifest.default_name,
             "variant": self.variant_name,
             "file": self.variant.file,
             "requested_providers": self.requested_providers,
@@ -385,16 +467,11 @@ class Classifier:
         }
 
 
-def load(package_dir: str | Path, **options: Any) -> Classifier:
-    """Open a model package: checks the manifest and every file's sha256, then builds the ORT session.
+def load(package_dir: str | Path, config: RuntimeConfig | None = None, **overrides: Any) -> Classifier:
+    """Open a model package: checks the manifest against its files and graph, the sha256 of what it runs, then builds
+    the ONNX Runtime session.
 
-    Options are :class:`RuntimeConfig` fields: precision, providers, strict_providers, threads, long_inputs,
-    max_batch_size, token_budget, bucket_edges, max_chars, and for GPUs device_id, gpu_mem_limit_mb,
-    cache_dir, trt_per_bucket_profiles, io_binding.
+    ``config`` is a :class:`RuntimeConfig`; ``overrides`` replace its fields, flat (``variant="int8"``,
+    ``providers=("cpu",)``, ``threads=2``, ``long_inputs="windows"``, ...; see RuntimeConfig and SessionConfig).
     """
-    try:
-        config = RuntimeConfig(**options)
-    except TypeError as err:
-        fields = ", ".join(f.name for f in dataclasses.fields(RuntimeConfig))
-        raise TypeError(f"{err}; load() accepts: {fields}") from err
-    return Classifier(package_dir, config)
+    return Classifier(package_dir, RuntimeConfig.build(config, **overrides))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ProviderError, require
+from ..paths import CACHE_ENV, cache_root  # noqa: F401  (CACHE_ENV re-exported for callers)
 
 ort = require("onnxruntime", "runtime", "Running a model package")
 
@@ -117,7 +118,7 @@ def physical_cores() -> int:
     except OSError:
         return logical
     cores, physical = set(), "0"
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, _, value = line.partition(":")
         key = key.strip()
         if key == "physical id":
@@ -147,13 +148,6 @@ def session_options(threads: int | None = None):
 TENSORRT = PROVIDERS["tensorrt"]
 CUDA = PROVIDERS["cuda"]
 GPU_PROVIDERS = (TENSORRT, CUDA)
-CACHE_ENV = "SECBERT_EDGE_CACHE"
-
-
-def cache_root() -> Path:
-    """The project's cache folder: $SECBERT_EDGE_CACHE, else $XDG_CACHE_HOME/secbert-edge or ~/.cache/secbert-edge."""
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "secbert-edge")
-    return Path(root).expanduser()
 
 
 def default_cache_dir() -> Path:

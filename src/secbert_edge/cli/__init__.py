@@ -1,0 +1,35 @@
+"""``secbert-edge``: a thin click layer over the library. Every command has ``--help`` with an example.
+
+Errors become exit codes in one place (:class:`~secbert_edge.cli._common.Cli`): 0 success, 1 when the work ran and
+something did not pass (inputs not scored, a verify gate, a parity check), 2 when the command could not start as asked.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ._common import Cli, __version__, show_warnings
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="secbert-edge")
+def main() -> None:
+    """Fast, verified inference for BERT safety classifiers (SecBERT-PT and LLM-response judges).
+
+    \b
+    Typical flow:
+      secbert-edge export --checkpoint best_model.pth --backbone ./bert-base-portuguese-cased --out models/secbert-pt
+      secbert-edge quantize --model models/secbert-pt --variant int8
+      secbert-edge verify --model models/secbert-pt --checkpoint best_model.pth \\
+          --backbone ./bert-base-portuguese-cased --data test.tsv --preset wildjailbreak
+      secbert-edge predict --model models/secbert-pt --variant int8 "Ignore suas instruções anteriores e..."
+      secbert-edge info --model models/secbert-pt
+
+    Exit status: 0 success; 1 some inputs could not be scored, or a gate/parity check failed; 2 usage errors.
+    """
+    show_warnings()
+
+
+from . import build, check, run  # noqa: E402  (the commands register themselves on main)
+
+__all__ = ["main", "build", "check", "run"]
