@@ -28,10 +28,10 @@ def _show_warnings() -> None:
 
 
 def default_model(pairs: bool = False) -> Path | None:
-    """The embedded default package shipped in the repository's models/ folder, if present."""
-    from .models import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL, default_package
+    """The embedded default package (installed with the wheel, or the checkout's models/), if present."""
+    from .runtime.defaults import default_for
 
-    return default_package(DEFAULT_RESPONSE_MODEL if pairs else DEFAULT_PROMPT_MODEL)
+    return default_for(pairs)
 
 
 def _model_option(f):
@@ -73,10 +73,9 @@ def _resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
         return model_dir
     found = default_model(pairs)
     if found is None:
-        raise click.ClickException(
-            "no --model given and no embedded default package found; pass --model DIR (a folder written by "
-            "`secbert-edge export`)"
-        )
+        from .runtime.defaults import not_found_message
+
+        raise click.ClickException(not_found_message(pairs))
     return found
 
 
@@ -244,11 +243,14 @@ def train(data, preset, text_column, label_column, prompt_column, backbone, voca
 
 
 @main.command()
-@_model_option
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The package folder to add the variant to (written in place; the embedded demos are refused: "
+                   "copy one first).")
 @click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to add.")
 @click.option("--static", is_flag=True, help="int8 with static (QDQ) scales from --calibration texts.")
 @click.option("--calibration", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Calibration texts for --static (.txt/.jsonl/.csv/.tsv; --text-column).")
+              help="Calibration texts for --static (.txt/.jsonl/.csv/.tsv; --text-column): a few hundred texts like "
+                   "production traffic, both classes.")
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--method", type=click.Choice(["minmax", "entropy", "percentile"]), default="minmax", show_default=True,
               help="Calibration method for --static.")
@@ -257,12 +259,20 @@ def train(data, preset, text_column, label_column, prompt_column, backbone, voca
 @click.option("--tensorrt", is_flag=True,
               help="With --precision int8 --static: QDQ on the package's unfused 'tensorrt' graph with TensorRT's "
                    "int8 rules (symmetric int8) -> the 'tensorrt-int8' variant.")
-def quantize(model_dir, precision, static, calibration, text_column, method, target, tensorrt):
-    """Add an int8 or fp16 variant to a package, checked against its fp32 variant (needs the export extra).
+@click.option("--force", is_flag=True,
+              help="Replace a variant the package already has, and write a variant even when it misses its "
+                   "tolerance against fp32 (the manifest then records that it missed).")
+def quantize(model_dir, precision, static, calibration, text_column, method, target, tensorrt, force):
+    """Add an int8 or fp16 variant to a package, checked against its fp32 variant (needs the quantize extra:
+    onnx; no torch).
 
     int8 (dynamic): per-channel int8 weights on the fused graph; run one text at a time by the runtime so a
     text's score never depends on its batch-mates. int8 --static: QDQ with calibrated scales. fp16: for GPU
     providers, with float32 inputs/outputs and LayerNorms kept in fp32.
+
+    The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (exit 1,
+    nothing written) when its max |dP| or its label flips at tau / tau* exceed the variant's tolerance:
+    int8, int8-static, tensorrt-int8: |dP| <= 0.15 and <= 1% flips; fp16: |dP| <= 1e-2 and <= 0.5% flips.
 
     \b
     Examples:
@@ -271,23 +281,31 @@ def quantize(model_dir, precision, static, calibration, text_column, method, tar
       secbert-edge quantize --model models/secbert-pt --precision fp16
       secbert-edge quantize --model models/secbert-pt --precision int8 --static --tensorrt --calibration prompts.txt
     """
+    from .runtime.defaults import is_embedded
     from .textio import read_text_file
 
     if static and calibration is None:
         raise click.UsageError("--static needs --calibration FILE (a few hundred representative texts)")
+    if is_embedded(model_dir):
+        raise click.UsageError(
+            f"--model {model_dir} is an embedded default package, which quantize would rewrite in place; copy it "
+            f"first (cp -r {model_dir} my-model) and quantize the copy"
+        )
     try:
-        from .export.quantize import add_variant
+        from .export.quantize import add_variant, variant_key
 
         texts = [t for t in read_text_file(calibration, text_column) if isinstance(t, str)] if calibration else []
-        path = _resolve_model(model_dir)
-        manifest = add_variant(path, precision, static=static, calibration_texts=texts, method=method, target=target,
-                               tensorrt=tensorrt, log=lambda m: click.echo(f"[quantize] {m}", err=True))
+        manifest = add_variant(model_dir, precision, static=static, calibration_texts=texts, method=method,
+                               target=target, tensorrt=tensorrt, force=force,
+                               log=lambda m: click.echo(f"[quantize] {m}", err=True))
     except (SecbertEdgeError, ValueError) as err:
         raise _fail(err) from err
-    name = "tensorrt-int8" if tensorrt else "int8-static" if static else precision
+    name = variant_key(precision, static=static, tensorrt=tensorrt)
     v = manifest.variants[name]
-    click.echo(f"added {name} variant {v.file} ({(path / v.file).stat().st_size / 1e6:.1f} MB) to {path}: max |dP| vs "
-               f"fp32 {v.parity['max_abs_diff']:.2e}; gate it on labelled data with `secbert-edge verify`")
+    missed = "" if v.parity.get("passed", True) else f" -- MISSED its tolerance ({'; '.join(v.parity['failures'])})"
+    click.echo(f"added {name} variant {v.file} ({(model_dir / v.file).stat().st_size / 1e6:.1f} MB) to {model_dir}: "
+               f"max |dP| vs fp32 {v.parity['max_abs_diff']:.2e}, label flips {v.parity.get('flips')} on "
+               f"{v.parity.get('inputs')} inputs{missed}; gate it on labelled data with `secbert-edge verify`")
 
 
 @main.command()

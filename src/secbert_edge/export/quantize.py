@@ -16,10 +16,12 @@ Each variant is compared with the package's fp32 variant (itself within 1e-4 of 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import inspect
 import platform
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
@@ -33,7 +35,30 @@ from ..manifest import Manifest, Precision, Variant, sha256_file
 VARIANT_FILES = {"int8": "model.int8.onnx", "int8-static": "model.int8-static.onnx", "fp16": "model.fp16.onnx",
                  "tensorrt-int8": "model.tensorrt-int8.onnx"}
 FP16_KEEP_FP32 = ["LayerNormalization", "SkipLayerNormalization", "EmbedLayerNormalization", "SimplifiedLayerNormalization"]
-FP16_TOLERANCE = 1e-2
+# Random-token shapes (batch, length) every candidate is compared on, besides the parity texts. Same shapes as the
+# fp32 check at export (onnx_export.VALIDATION_SHAPES), repeated here because that module needs torch.
+CHECK_SHAPES = ((1, 8), (3, 33), (5, 96), (3, 154), (1, 512))
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """How far a quantized variant may move from the package's fp32 variant before quantize refuses to write it."""
+
+    max_abs_diff: float  # max |P(candidate) - P(fp32)| over the parity texts and random shapes
+    flip_rate: float  # max share of those inputs whose label changes at tau or at tau*
+
+
+# ONE table for every variant quantize writes. fp16: 1e-2 and 0.5% flips (DESIGN.md's tolerances). int8: DESIGN.md
+# asks <= 1% flips and leaves |dP| "reported"; the bound 0.15 is ~2x the largest |dP| a sound int8 variant showed
+# here (0.076: dynamic int8 of the response-judge demo) and 3x below the broken static variant of issue 10 (0.497,
+# calibrated on 10 harmful prompts): a text must already sit within 0.15 of tau for such a variant to flip it.
+TOLERANCES: dict[str, Tolerance] = {
+    "fp16": Tolerance(max_abs_diff=1e-2, flip_rate=0.005),
+    "int8": Tolerance(max_abs_diff=0.15, flip_rate=0.01),
+    "int8-static": Tolerance(max_abs_diff=0.15, flip_rate=0.01),
+    "tensorrt-int8": Tolerance(max_abs_diff=0.15, flip_rate=0.01),
+}
+FP16_TOLERANCE = TOLERANCES["fp16"].max_abs_diff
 
 
 class Target(str, enum.Enum):
@@ -84,7 +109,7 @@ def detect_target(cpuinfo: str | None = None, machine: str | None = None) -> Tar
 
 def fuse(src: str | Path, dst: str | Path, *, num_heads: int, hidden_size: int) -> dict[str, int]:
     """ORT's BERT fusion; returns the counts of fused operators (all zero means nothing fused)."""
-    optimizer = require("onnxruntime.transformers.optimizer", "export", "Fusing the transformer graph")
+    optimizer = require("onnxruntime.transformers.optimizer", "quantize", "Fusing the transformer graph")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = optimizer.optimize_model(
@@ -103,7 +128,7 @@ def prune_to_cls(src: str | Path, dst: str | Path) -> bool:
     0:1) do it; attention itself still reads every position. Written by hand: ORT's optimizer has no such pass.
     Returns False (and writes nothing) when the fused pattern is not found; the caller keeps the graph as is.
     """
-    onnx = require("onnx", "export", "Graph pruning")
+    onnx = require("onnx", "quantize", "Graph pruning")
     model = onnx.load(str(src))
     graph = model.graph
     attention = [n for n in graph.node if n.op_type == "Attention"]
@@ -146,7 +171,7 @@ def prune_to_cls(src: str | Path, dst: str | Path) -> bool:
 
 
 def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target) -> dict:
-    q = require("onnxruntime.quantization", "export", "int8 quantization")
+    q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
     q.quantize_dynamic(
         str(src), str(dst), per_channel=True, reduce_range=recipe["reduce_range"], weight_type=q.QuantType.QInt8,
@@ -158,13 +183,36 @@ def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target) -> d
 
 
 class _Calibration:
-    """Feeds calibration batches (one text each, unpadded) to ORT's calibrator."""
+    """Feeds calibration batches (one text each, unpadded) to ORT's calibrator, one batch per collection pass.
+
+    ORT's Entropy / Percentile calibrators gather every batch's activations of a tensor into one list and call
+    ``np.asarray`` on it, which fails on unpadded batches of different lengths ("inhomogeneous shape"). Padding
+    them to one length would put [PAD] positions into the histograms. Instead ``quantize_static`` is told to collect
+    one batch at a time (``CalibStridedMinMax`` = 1, which despite its name drives every calibrator): each pass sees
+    a single array per tensor, the histogram collector merges the passes' histograms, and only one batch's
+    activations are held in memory at a time. MinMax gives the same ranges either way (a running min / max).
+    """
 
     def __init__(self, feeds: list[dict[str, np.ndarray]]):
-        self._iter = iter(feeds)
+        self._feeds = feeds
+        self._start, self._end = 0, len(feeds)
+        self._next = 0
 
-    def get_next(self):
-        return next(self._iter, None)
+    def __len__(self) -> int:
+        return len(self._feeds)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._start, self._end = start_index, min(end_index, len(self._feeds))
+        self._next = start_index
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._next >= self._end:
+            return None
+        self._next += 1
+        return self._feeds[self._next - 1]
+
+    def rewind(self) -> None:
+        self.set_range(0, len(self._feeds))
 
 
 def quantize_int8_static(
@@ -178,7 +226,7 @@ def quantize_int8_static(
 ) -> dict:
     """QDQ int8 with calibrated scales. ``tensorrt``: TensorRT's int8 rules -- signed int8 activations and
     weights, both symmetric (zero point 0), full range -- on the unfused graph."""
-    q = require("onnxruntime.quantization", "export", "int8 quantization")
+    q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     if not feeds:
         raise PackageError("static quantization needs calibration texts; pass --calibration FILE")
     methods = {
@@ -191,18 +239,20 @@ def quantize_int8_static(
         quant_format=q.QuantFormat.QDQ, per_channel=True, reduce_range=recipe["reduce_range"],
         activation_type=q.QuantType.QInt8 if tensorrt else q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
         calibrate_method=methods[CalibrationMethod(method)], op_types_to_quantize=["MatMul", "Gemm"],
-        extra_options={"DefaultTensorType": 1, **({"ActivationSymmetric": True, "WeightSymmetric": True} if tensorrt else {})},
+        extra_options={"DefaultTensorType": 1, "CalibStridedMinMax": 1,
+                       **({"ActivationSymmetric": True, "WeightSymmetric": True} if tensorrt else {})},
     )
     if "calibration_providers" in inspect.signature(q.quantize_static).parameters:
         kwargs["calibration_providers"] = ["CPUExecutionProvider"]
-    onnx = require("onnx", "export", "int8 quantization")
-    symbolic = require("onnxruntime.tools.symbolic_shape_infer", "export", "int8 quantization")
+    onnx = require("onnx", "quantize", "int8 quantization")
+    symbolic = require("onnxruntime.tools.symbolic_shape_infer", "quantize", "int8 quantization")
     with tempfile.TemporaryDirectory() as tmp:
         # ONNX's own shape inference does not know the fused contrib ops (Attention, SkipLayerNormalization), and
         # the QDQ quantizer silently skips every tensor whose type it cannot infer: ORT's symbolic inference does.
         inferred = Path(tmp) / "inferred.onnx"
         onnx.save(symbolic.SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(inferred))
-        q.quantize_static(str(inferred), str(dst), _Calibration(feeds), **kwargs)
+        with contextlib.redirect_stdout(sys.stderr):  # ORT's histogram calibrators print progress to stdout
+            q.quantize_static(str(inferred), str(dst), _Calibration(feeds), **kwargs)
     return {"method": "static", "format": "QDQ", "calibration": CalibrationMethod(method).value,
             "calibration_texts": len(feeds), "per_channel": True,
             "target": "tensorrt" if tensorrt else Target(target).value, **recipe,
@@ -210,8 +260,8 @@ def quantize_int8_static(
 
 
 def convert_fp16(src: str | Path, dst: str | Path) -> dict:
-    onnx = require("onnx", "export", "fp16 conversion")
-    onnx_model = require("onnxruntime.transformers.onnx_model", "export", "fp16 conversion")
+    onnx = require("onnx", "quantize", "fp16 conversion")
+    onnx_model = require("onnxruntime.transformers.onnx_model", "quantize", "fp16 conversion")
     # OnnxModel's converter (not the bare float16 helper) inserts the casts a blocked op's fp16 neighbours need.
     model = onnx_model.OnnxModel(onnx.load(str(src)))
     model.convert_float_to_float16(keep_io_types=True, op_block_list=FP16_KEEP_FP32)
@@ -219,21 +269,68 @@ def convert_fp16(src: str | Path, dst: str | Path) -> dict:
     return {"method": "float16", "keep_io_types": True, "fp32_ops": FP16_KEEP_FP32}
 
 
-def compare_variants(reference: str | Path, candidate: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> dict:
-    """max / mean |dP| of ``candidate`` against ``reference`` (both ONNX, CPU provider) over ``feeds``."""
+def _probabilities(path: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+    """P(positive) of ONNX model ``path`` (CPU provider) for every row of every feed, concatenated."""
     ort = require("onnxruntime", "runtime", "Comparing variants")
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    sessions = [ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"]) for p in (reference, candidate)]
-    diffs = []
-    for feed in feeds:
-        outs = []
-        for session in sessions:
-            wanted = {i.name for i in session.get_inputs()}
-            outs.append(session.run(["probability"], {k: v for k, v in feed.items() if k in wanted})[0])
-        diffs.append(np.abs(outs[0].astype(np.float64) - outs[1].astype(np.float64)))
-    d = np.concatenate(diffs)
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+    outs = [session.run(["probability"], {k: v for k, v in feed.items() if k in wanted})[0] for feed in feeds]
+    return np.concatenate([np.asarray(o, dtype=np.float64).reshape(-1) for o in outs]) if outs else np.zeros(0)
+
+
+def compare_variants(reference: str | Path, candidate: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> dict:
+    """max / mean |dP| of ``candidate`` against ``reference`` (both ONNX, CPU provider) over ``feeds``."""
+    d = np.abs(_probabilities(reference, feeds) - _probabilities(candidate, feeds))
     return {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()), "inputs": int(d.size)}
+
+
+def parity_check(
+    reference: np.ndarray, candidate: np.ndarray, thresholds: dict[str, float], tolerance: Tolerance
+) -> dict:
+    """Compare candidate with reference probabilities: max / mean |dP| and label flips at each threshold.
+
+    Returns the numbers plus ``passed`` and ``failures`` (one sentence per tolerance missed).
+    """
+    d = np.abs(reference - candidate)
+    n = int(d.size)
+    flips = {name: int(np.sum((reference >= tau) != (candidate >= tau))) for name, tau in thresholds.items()}
+    worst = max(flips.values(), default=0)
+    failures = []
+    if d.max() > tolerance.max_abs_diff:
+        failures.append(f"max |dP| {d.max():.3g} > {tolerance.max_abs_diff:g}")
+    if worst / n > tolerance.flip_rate:
+        at = ", ".join(f"{k} {thresholds[k]:g}: {v}" for k, v in flips.items())
+        failures.append(f"{worst} of {n} labels flip ({worst / n:.1%} > {tolerance.flip_rate:.1%}; at {at})")
+    return {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()), "inputs": n,
+            "flips": flips, "thresholds": dict(thresholds),
+            "tolerance": dataclasses.asdict(tolerance), "passed": not failures, "failures": failures}
+
+
+def random_feeds(vocab_size: int, max_length: int, *, per_row: bool = False, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Random token batches of CHECK_SHAPES, right-padded to varied lengths with type-1 tails (the export check's
+    inputs). ``per_row``: one unpadded feed per row instead (how the runtime runs dynamic int8)."""
+    rng = np.random.default_rng(seed)
+    feeds = []
+    for batch, seq in CHECK_SHAPES:
+        seq = min(seq, max_length)
+        ids = rng.integers(5, vocab_size, size=(batch, seq), dtype=np.int64)
+        lengths = rng.integers(max(1, seq // 4), seq + 1, size=batch)
+        lengths[0] = seq
+        mask = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64)
+        ids = np.where(mask == 1, ids, 0)
+        types = ((np.arange(seq)[None, :] >= (lengths // 2)[:, None]) & (mask == 1)).astype(np.int64)
+        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    if per_row:
+        feeds = [_row(f, r) for f in feeds for r in range(f["input_ids"].shape[0])]
+    return feeds
+
+
+def graph_opset(path: str | Path) -> int:
+    onnx = require("onnx", "quantize", "Reading an ONNX graph")
+    model = onnx.load(str(path), load_external_data=False)
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
 def text_feeds(package_dir: str | Path, texts: Sequence[str], max_length: int | None = None) -> list[dict[str, np.ndarray]]:
@@ -253,6 +350,11 @@ def text_feeds(package_dir: str | Path, texts: Sequence[str], max_length: int | 
     return feeds
 
 
+def variant_key(precision: str | Precision, *, static: bool = False, tensorrt: bool = False) -> str:
+    """The manifest name of the variant quantize writes for these options."""
+    return "tensorrt-int8" if tensorrt else "int8-static" if static else Precision(precision).value
+
+
 def add_variant(
     package_dir: str | Path,
     precision: str | Precision,
@@ -263,13 +365,19 @@ def add_variant(
     target: str | Target | None = None,
     check_texts: Sequence[str] = (),
     tensorrt: bool = False,
+    force: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Add an int8 (dynamic or static) or fp16 variant to a package, checked against its fp32 variant.
 
+    The candidate is compared with the fp32 variant on the parity texts (``check_texts``, default the tokenizer's
+    parity corpus) and random token shapes: max |dP| and label flips at the package's tau and tau*, against
+    ``TOLERANCES[variant]``. A candidate that misses raises ParityError and nothing is written, unless ``force``:
+    then it is written and its manifest entry records ``parity.passed = False`` with the failures. ``force`` also
+    allows replacing a variant the package already has.
+
     ``tensorrt`` (with static int8): QDQ on the package's unfused ``tensorrt`` graph -> ``tensorrt-int8``.
     """
-    from ..export.onnx_export import VALIDATION_SHAPES, graph_opset, validation_batch
     from ..export.tokenizer import PARITY_CORPUS
 
     package_dir = Path(package_dir)
@@ -283,12 +391,16 @@ def add_variant(
     if tensorrt and not (static and precision is Precision.INT8):
         raise PackageError("--tensorrt builds TensorRT's int8 graph: use it with --precision int8 --static "
                            "(TensorRT makes fp16 itself from the tensorrt variant: run it with --precision fp16)")
+    key = variant_key(precision, static=static, tensorrt=tensorrt)
+    if key in manifest.variants and not force:
+        raise PackageError(f"{package_dir} already has the {key} variant ({manifest.variants[key].file}); pass --force "
+                           f"(force=True) to replace it")
     target = Target(target) if target else detect_target()
     fp32 = package_dir / manifest.variant(Precision.FP32).file
     source = package_dir / manifest.variant("tensorrt").file if tensorrt else fp32
-    key = "tensorrt-int8" if tensorrt else "int8-static" if static else precision.value
     dst = package_dir / VARIANT_FILES[key]
     tmp = dst.with_name(f".{dst.name}.tmp")
+    tolerance = TOLERANCES[key]
     try:
         log(f"building {key} variant")
         if precision is Precision.FP16:
@@ -299,21 +411,37 @@ def add_variant(
         else:
             options = quantize_int8_dynamic(fp32, tmp, target)
         log("comparing with the fp32 variant")
-        rng = np.random.default_rng(0)
-        random_feeds = [validation_batch(b, min(s, manifest.max_length), manifest.vocab_size, rng)
-                        for b, s in VALIDATION_SHAPES]
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
-        if options.get("activation_scales") == "dynamic":
-            random_feeds = [_row(f, r) for f in random_feeds for r in range(f["input_ids"].shape[0])]
+        shapes = random_feeds(manifest.vocab_size, manifest.max_length,
+                              per_row=options.get("activation_scales") == "dynamic")
+        texts = text_feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
+        ref = {"random_tokens": _probabilities(fp32, shapes), "texts": _probabilities(fp32, texts)}
+        cand = {"random_tokens": _probabilities(tmp, shapes), "texts": _probabilities(tmp, texts)}
+        thresholds = {"tau": float(manifest.thresholds["default"])}
+        if manifest.thresholds.get("ks_optimal") is not None:
+            thresholds["tau*"] = float(manifest.thresholds["ks_optimal"])
+        overall = parity_check(np.concatenate(list(ref.values())), np.concatenate(list(cand.values())),
+                               thresholds, tolerance)
         parity = {
             "reference": "fp32 variant (itself within its tolerance of PyTorch)",
-            "random_tokens": compare_variants(fp32, tmp, random_feeds),
-            "texts": compare_variants(fp32, tmp, text_feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))),
+            **{part: {k: v for k, v in parity_check(ref[part], cand[part], thresholds, tolerance).items()
+                      if k in ("max_abs_diff", "mean_abs_diff", "inputs", "flips")} for part in ref},
+            **overall,
         }
-        parity["max_abs_diff"] = max(parity["random_tokens"]["max_abs_diff"], parity["texts"]["max_abs_diff"])
-        if precision is Precision.FP16 and parity["max_abs_diff"] > FP16_TOLERANCE:
-            raise ParityError(f"fp16 variant differs from fp32 by {parity['max_abs_diff']:.3g} > {FP16_TOLERANCE}")
-        tmp.rename(dst)
+        if not overall["passed"]:
+            measured = "; ".join(overall["failures"])
+            fix = ("calibrate on a few hundred texts that look like production traffic, both classes "
+                   "(--calibration FILE), or try --method minmax|entropy|percentile" if static else
+                   "keep the fp32 variant for this model" if precision is Precision.INT8 else
+                   "run fp32 on this model")
+            if not force:
+                raise ParityError(
+                    f"{key} variant misses its tolerance against fp32 on {overall['inputs']} inputs: {measured}. "
+                    f"Nothing was written. Fix: {fix}; or pass --force (force=True) to write it anyway (the "
+                    f"manifest records that it missed)."
+                )
+            log(f"WARNING: writing {key} although it misses its tolerance ({measured}) because of --force")
+        tmp.replace(dst)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
