@@ -388,8 +388,9 @@ def _ints(value: str) -> tuple[int, ...]:
 
 @main.command()
 @_model_option
-@click.option("--precision", "precisions", default="fp32,int8", show_default=True,
-              help="Comma-separated variants to measure (fp32,int8,int8-static,fp16; TensorRT maps them to its graphs).")
+@click.option("--precision", "precisions", default=None,
+              help="Comma-separated variants to measure (fp32,int8,int8-static,fp16; TensorRT maps them to its graphs) "
+                   "[default: every variant the package has].")
 @click.option("--providers", default="cpu", show_default=True,
               help="Comma-separated execution providers in order (tensorrt,cuda,cpu) or 'auto'.")
 @click.option("--strict-providers", is_flag=True, help="Fail instead of falling back when a provider is missing.")
@@ -419,12 +420,14 @@ def bench(model_dir, precisions, providers, strict_providers, batch_sizes, lengt
     """Measure latency, throughput, cold start and memory of a package's variants.
 
     PyTorch eager (with --checkpoint/--backbone) and the machine's measured GEMM peaks are measured in
-    the same run, so every number comes with its baseline and its hardware floor. Ctrl-C keeps what was
+    the same run, so every number comes with its baseline and its hardware floor (the GEMM probe needs
+    onnx, in the bench extra; without it the floors are skipped with a note). Ctrl-C keeps what was
     measured so far.
 
     \b
     Examples:
-      secbert-edge bench --model models/secbert-pt --precision fp32,int8 --report bench-out
+      secbert-edge bench --model models/secbert-pt --report bench-out
+      secbert-edge bench --model models/secbert-pt --precision fp32,int8 --lengths 128 --json b.json
       secbert-edge bench --precision int8 --lengths 128 --bucketing on --workload prompts.txt --json b.json
       secbert-edge bench --model models/secbert-pt --providers tensorrt,cuda,cpu --precision fp16,int8-static
     """
@@ -437,7 +440,7 @@ def bench(model_dir, precisions, providers, strict_providers, batch_sizes, lengt
     try:
         path = _resolve_model(model_dir)
         config = BenchConfig(
-            precisions=tuple(p.strip() for p in precisions.split(",") if p.strip()),
+            precisions=tuple(p.strip() for p in precisions.split(",") if p.strip()) if precisions else None,
             providers=_provider_list(providers), strict_providers=strict_providers, **_gpu_kwargs(gpu),
             lengths=_ints(lengths), batch_sizes=_ints(batch_sizes), bucketing=bucketing,
             workload_size=workload_size, threads=threads, repeats=repeats, budget_s=budget,
@@ -458,7 +461,7 @@ def bench(model_dir, precisions, providers, strict_providers, batch_sizes, lengt
             if texts is not None:
                 from .runtime import load
 
-                probe = load(path, precision=config.precisions[0], **config.load_options())
+                probe = load(path, precision="fp32", **config.load_options())  # for token counts: any variant
                 wl = file_workload(texts, lambda t: [len(x) for x in probe.encoder.encode(list(t))], Path(workload).name)
             result = run_bench(path, config, workload=wl,
                                reference=(checkpoint, backbone) if checkpoint else None, progress=progress)
