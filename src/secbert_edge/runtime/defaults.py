@@ -32,10 +32,14 @@ def installed_package(name: str) -> Path | None:
     from importlib import resources
 
     try:
-        root = resources.files(f"{_DATA_PACKAGE}.{name.replace('-', '_')}")
+        # The parent is a regular package (it has __init__.py), so files() gives its real folder; the data folders
+        # below it have no __init__.py (files() on such a namespace package would give a MultiplexedPath).
+        root = resources.files(_DATA_PACKAGE)
     except (ModuleNotFoundError, ValueError):
         return None
-    path = Path(str(root))  # wheels install as plain files; a zip import would have no real path to open
+    if not isinstance(root, Path):  # e.g. a zip import: no real folder for onnxruntime to open
+        return None
+    path = root / name.replace("-", "_")
     return path if (path / MANIFEST).is_file() else None
 
 
