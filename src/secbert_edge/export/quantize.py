@@ -430,7 +430,8 @@ def add_variant(
         }
         if not overall["passed"]:
             measured = "; ".join(overall["failures"])
-            fix = ("calibrate on a few hundred texts that look like production traffic, both classes "
+            fix = ("calibrate on a few hundred texts that look like production traffic: both classes, short and "
+                   "long, including the odd ones (obfuscated, code, lists) "
                    "(--calibration FILE), or try --method minmax|entropy|percentile" if static else
                    "keep the fp32 variant for this model" if precision is Precision.INT8 else
                    "run fp32 on this model")
