@@ -88,7 +88,8 @@ def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
 def test_bench_defaults_to_the_variants_the_package_has(tiny_package, tmp_path):
     """A fresh export has fp32 only: a bare `bench --model PKG` measures it instead of failing on int8."""
     args = ["bench", "--model", str(tiny_package), "--lengths", "8", "--batch-sizes", "2", "--workload-size", "6",
-            "--repeats", "1", "--budget", "0.5", "--no-cold-start", "--bucketing", "on", "--json", str(tmp_path / "b.json")]
+            "--repeats", "1", "--budget", "0.5", "--no-cold-start", "--bucketing", "on",
+            "--json", str(tmp_path / "b.json")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "b.json").read_text())

@@ -16,7 +16,14 @@ from secbert_edge.data import write_jsonl
 from secbert_edge.errors import PackageError, ParityError
 from secbert_edge.export import export_package
 from secbert_edge.export.quantize import (
-    TOLERANCES, Target, Tolerance, add_variant, detect_target, parity_check, prune_to_cls)
+    TOLERANCES,
+    Target,
+    Tolerance,
+    add_variant,
+    detect_target,
+    parity_check,
+    prune_to_cls,
+)
 from secbert_edge.manifest import Manifest, sha256_file
 from secbert_edge.runtime import load
 from secbert_edge.verify import verify
@@ -227,7 +234,8 @@ def test_a_variant_missing_its_tolerance_is_refused_unless_forced(quantized, tmp
     del data["variants"]["int8-static"]
     (copy / "manifest.json").write_text(json.dumps(data))
     harmful = [e.text for e in splits.train if e.label == 1][:10]
-    with pytest.raises(ParityError, match=r"int8-static variant misses its tolerance.*max \|dP\| .* > 0.15.*--force") as err:
+    pattern = r"int8-static variant misses its tolerance.*max \|dP\| .* > 0.15.*--force"
+    with pytest.raises(ParityError, match=pattern) as err:
         add_variant(copy, "int8", static=True, calibration_texts=harmful)
     assert "labels flip" in str(err.value) and "Nothing was written" in str(err.value)
     assert not (copy / "model.int8-static.onnx").exists() and not list(copy.glob(".*.tmp"))
@@ -256,7 +264,8 @@ def test_parity_check_counts_flips_at_each_threshold():
     assert parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)["flips"] == {"tau": 1, "tau*": 1}
     moved[6] = 0.5  # a second flip at tau: 2% > 1%
     report = parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)
-    assert not report["passed"] and report["failures"] == ["2 of 100 labels flip (2.0% > 1.0%; at tau 0.5: 2, tau* 0.72: 1)"]
+    assert not report["passed"]
+    assert report["failures"] == ["2 of 100 labels flip (2.0% > 1.0%; at tau 0.5: 2, tau* 0.72: 1)"]
     far = parity_check(ref, ref + 0.2, {"tau": 0.5}, tol)
     assert not far["passed"] and far["failures"][0].startswith("max |dP| 0.2 > 0.15")
 

@@ -308,7 +308,9 @@ def parity_check(
             "tolerance": dataclasses.asdict(tolerance), "passed": not failures, "failures": failures}
 
 
-def random_feeds(vocab_size: int, max_length: int, *, per_row: bool = False, seed: int = 0) -> list[dict[str, np.ndarray]]:
+def random_feeds(
+    vocab_size: int, max_length: int, *, per_row: bool = False, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
     """Random token batches of CHECK_SHAPES, right-padded to varied lengths with type-1 tails (the export check's
     inputs). ``per_row``: one unpadded feed per row instead (how the runtime runs dynamic int8)."""
     rng = np.random.default_rng(seed)
