@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -83,3 +84,28 @@ def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "latency.png").is_file()
     missing = CliRunner().invoke(main, ["bench", "--model", str(tiny_package), "--variant", "int8"])
     assert missing.exit_code == 2 and "no int8 variant" in missing.output
+
+
+def test_bench_defaults_to_the_variants_the_package_has(tiny_package, tmp_path):
+    """A fresh export has fp32 only: a bare `bench --model PKG` measures it instead of failing on int8."""
+    args = ["bench", "--model", str(tiny_package), "--lengths", "8", "--batch-sizes", "2", "--workload-size", "6",
+            "--repeats", "1", "--budget", "0.5", "--no-cold-start", "--bucketing", "on",
+            "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["meta"]["config"]["precisions"] == ["fp32"]
+    assert {r["precision"] for r in data["latency"]} == {"fp32"}
+
+
+def test_bench_without_onnx_skips_the_gemm_probe(tiny_package, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if `pip install ".[bench]"` had no onnx: import fails
+    assert "onnx" in hardware.gemm_unavailable()
+    config = BenchConfig(precisions=None, lengths=(8,), batch_sizes=(2,), workload_size=6, repeats=1, budget_s=0.5,
+                         bucketing="on", cold_start=False)
+    steps = []
+    result = run_bench(tiny_package, config, progress=steps.append)
+    assert "gemm" not in result["meta"] and "GEMM peak probe skipped" in result["meta"]["gemm_skipped"]
+    assert any("GEMM peak probe skipped" in s for s in steps)
+    assert all(r.floor_ms is None and r.stats.p50_ms > 0 for r in result["latency"])
+    assert "GEMM peak probe skipped" in to_markdown(result)

@@ -190,7 +190,10 @@ def trt_package(trained_runs, tmp_path_factory):
     run, backbone, splits = trained_runs["prompt"]
     package = tmp_path_factory.mktemp("trt") / "pkg"
     export_package(run / "best_model.pth", backbone, package, tensorrt=True)
-    add_variant(package, "int8", static=True, tensorrt=True, calibration_texts=[e.text for e in splits.train[:100]])
+    # force: on the CPU provider this symmetric-int8 graph misses quantize's gate on one of its random-token inputs
+    # (max |dP| 0.99 measured; real texts stay within 0.1, checked below); that gate is tested in test_quantize.
+    add_variant(package, "tensorrt-int8", calibration_texts=[e.text for e in splits.train[:100]],
+                force=True)
     return package, splits
 
 

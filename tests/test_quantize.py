@@ -13,9 +13,12 @@ from click.testing import CliRunner
 
 from secbert_edge.cli import main
 from secbert_edge.data import write_jsonl
-from secbert_edge.errors import PackageError
+from secbert_edge.errors import ConfigError, PackageError, ParityError
 from secbert_edge.export import export_package
-from secbert_edge.export.quantize import Target, add_variant, detect_target, prune_to_cls
+from secbert_edge.export.checks import parity_check
+from secbert_edge.export.optimize import prune_to_cls
+from secbert_edge.export.quantize import Target, add_variant, detect_target
+from secbert_edge.variants import SPECS, FP32Check, VariantName
 from secbert_edge.manifest import Manifest, sha256_file
 from secbert_edge.runtime import load
 from secbert_edge.verify import verify
@@ -34,7 +37,7 @@ def quantized(trained_runs, tmp_path_factory):
     export_package(run / "best_model.pth", backbone, package, ks_threshold=metrics["ks_threshold"])
     add_variant(package, "int8")
     add_variant(package, "fp16")
-    add_variant(package, "int8", static=True, calibration_texts=[e.text for e in splits.train[:100]])
+    add_variant(package, "int8-static", calibration_texts=[e.text for e in splits.train[:100]])
     data = write_jsonl(root / "test.jsonl", splits.test)
     return package, run / "best_model.pth", backbone, data, splits
 
@@ -88,7 +91,7 @@ def test_variants_are_recorded(quantized):
 def test_every_variant_is_batch_invariant(quantized, variant):
     package, _, _, _, splits = quantized
     texts = [e.text for e in splits.test[:24]] + ["Oi", "palavra " * 300]
-    clf = load(package, precision=variant)
+    clf = load(package, variant=variant)
     alone = np.array([clf.score([t])[0] for t in texts])
     together = clf.score(texts)
     assert np.max(np.abs(alone - together)) <= INVARIANCE[variant]
@@ -108,7 +111,7 @@ def test_verify_passes_real_variants_and_stores_refits(quantized, tmp_path, monk
     manifest = Manifest.read(copy)
     for name in manifest.variants:
         assert manifest.variants[name].thresholds["ks_optimal"] == report["variants"][name]["refit"]["ks_optimal"]
-    assert load(copy, precision="int8").threshold("ks") == manifest.variants["int8"].thresholds["ks_optimal"]
+    assert load(copy, variant="int8").threshold("ks") == manifest.variants["int8"].thresholds["ks_optimal"]
     again = verify(copy, checkpoint, backbone, data, update_manifest=False)
     assert again["reference"]["from_cache"] is True
 
@@ -158,15 +161,111 @@ def test_verify_refuses_another_checkpoint(quantized, trained_runs, tmp_path):
         verify(package, other, backbone, data)
 
 
-def test_quantize_cli_errors(quantized):
+def test_quantize_cli_errors(quantized, monkeypatch):
     package = quantized[0]
     runner = CliRunner()
     static = runner.invoke(main, ["quantize", "--model", str(package), "--variant", "int8-static"])
     assert static.exit_code == 2 and "--calibration" in static.output
     unnamed = runner.invoke(main, ["quantize", "--model", str(package)])
     assert unnamed.exit_code == 2 and "--variant" in unnamed.output
-    with pytest.raises(PackageError, match="written by `secbert-edge export`"):
+    with pytest.raises(ConfigError, match="written by `secbert-edge export`"):
         add_variant(package, "fp32")
+    # No --model: refused (it used to rewrite the embedded default inside the checkout), even with the env default.
+    monkeypatch.setenv("SECBERT_EDGE_MODEL", str(package))
+    bare = runner.invoke(main, ["quantize", "--variant", "int8"])
+    assert bare.exit_code == 2 and "Missing option '--model'" in bare.output
+
+
+def test_quantize_refuses_the_embedded_default():
+    from secbert_edge.runtime.defaults import DEFAULT_PROMPT_MODEL, default_package
+
+    path = default_package(DEFAULT_PROMPT_MODEL)
+    if path is None:
+        pytest.skip("no embedded default package in this checkout or install")
+    before = (path / "manifest.json").read_bytes()
+    result = CliRunner().invoke(main, ["quantize", "--model", str(path), "--variant", "int8", "--force"])
+    assert result.exit_code == 2 and "embedded default package" in result.output and "copy it" in result.output
+    assert (path / "manifest.json").read_bytes() == before
+
+
+def test_replacing_a_variant_needs_force(quantized, tmp_path):
+    copy = tmp_path / "pkg"
+    shutil.copytree(quantized[0], copy)
+    before = sha256_file(copy / "model.int8.onnx")
+    with pytest.raises(ConfigError, match=r"already has the int8 variant.*--force"):
+        add_variant(copy, "int8")
+    result = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--variant", "fp16"])
+    assert result.exit_code == 2 and "already has the fp16 variant" in result.output and "--force" in result.output
+    assert sha256_file(copy / "model.int8.onnx") == before
+    forced = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--variant", "int8", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert Manifest.read(copy).variants["int8"].parity["passed"] is True
+
+
+@pytest.mark.parametrize("method", ["minmax", "entropy", "percentile"])
+def test_static_int8_every_calibration_method(quantized, tmp_path, method):
+    """Entropy and percentile used to crash on unpadded calibration batches of different lengths."""
+    package, _, _, _, splits = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    texts = [e.text for e in splits.train[:60]]
+    assert len({len(t) for t in texts}) > 10  # batches of many different lengths
+    manifest = add_variant(copy, "int8-static", calibration_texts=texts, method=method, force=True)
+    v = manifest.variants["int8-static"]
+    assert v.options["calibration"] == method and v.options["calibration_texts"] == 60
+    check = SPECS[VariantName.INT8_STATIC].fp32_check
+    assert check is not None and v.parity["passed"] is True and v.parity["max_abs_diff"] <= check.max_abs_diff
+    assert set(v.parity["flips"]) == {"tau", "tau*"} and v.parity["inputs"] > 30
+    clf = load(copy, variant="int8-static")
+    reference = load(copy).score([e.text for e in splits.test[:20]])
+    assert np.max(np.abs(clf.score([e.text for e in splits.test[:20]]) - reference)) <= 0.15
+
+
+def test_a_variant_missing_its_tolerance_is_refused_unless_forced(quantized, tmp_path):
+    """Static int8 calibrated on a handful of harmful prompts only: refused with the measured numbers, nothing
+    written; with force it is written and the manifest records that it missed."""
+    package, _, _, _, splits = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    (copy / "model.int8-static.onnx").unlink()
+    data = json.loads((copy / "manifest.json").read_text())
+    del data["variants"]["int8-static"]
+    (copy / "manifest.json").write_text(json.dumps(data))
+    harmful = [e.text for e in splits.train if e.label == 1][:10]
+    pattern = r"int8-static variant misses its tolerance.*max \|dP\| .* > 0.15.*--force"
+    with pytest.raises(ParityError, match=pattern) as err:
+        add_variant(copy, "int8-static", calibration_texts=harmful)
+    assert "labels flip" in str(err.value) and "Nothing was written" in str(err.value)
+    assert not (copy / "model.int8-static.onnx").exists() and not list(copy.glob(".*.tmp"))
+    assert "int8-static" not in Manifest.read(copy).variants
+    calib = tmp_path / "harmful.txt"
+    calib.write_text("\n".join(harmful) + "\n", encoding="utf-8")
+    args = ["quantize", "--model", str(copy), "--variant", "int8-static", "--calibration", str(calib)]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "misses its tolerance" in refused.output
+    forced = CliRunner().invoke(main, args + ["--force"])
+    assert forced.exit_code == 0 and "MISSED its tolerance" in forced.output
+    v = Manifest.read(copy).variants["int8-static"]
+    assert v.parity["passed"] is False and v.parity["failures"] and v.parity["max_abs_diff"] > 0.15
+    assert v.sha256 == sha256_file(copy / "model.int8-static.onnx")
+
+
+def test_parity_check_counts_flips_at_each_threshold():
+    ref = np.array([0.1, 0.45, 0.55, 0.7, 0.9] * 20)
+    tol = FP32Check(max_abs_diff=0.15, flip_rate=0.01)
+    same = parity_check(ref, ref + 0.01, {"tau": 0.5, "tau*": 0.72}, tol)
+    assert same["passed"] and same["flips"] == {"tau": 0, "tau*": 0} and same["inputs"] == 100
+    moved = ref.copy()
+    moved[1] = 0.56  # one flip at tau (1%: allowed), dP 0.11
+    assert parity_check(ref, moved, {"tau": 0.5}, tol)["passed"]
+    moved[3] = 0.73  # and one at tau* -> still 1 per threshold
+    assert parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)["flips"] == {"tau": 1, "tau*": 1}
+    moved[6] = 0.5  # a second flip at tau: 2% > 1%
+    report = parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)
+    assert not report["passed"]
+    assert report["failures"] == ["2 of 100 labels flip (2.0% > 1.0%; at tau 0.5: 2, tau* 0.72: 1)"]
+    far = parity_check(ref, ref + 0.2, {"tau": 0.5}, tol)
+    assert not far["passed"] and far["failures"][0].startswith("max |dP| 0.2 > 0.15")
 
 
 def test_missing_static_variant_names_the_command(tiny_package):

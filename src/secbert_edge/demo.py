@@ -22,7 +22,7 @@ from .errors import ParityError
 from .export.quantize import add_variant
 from .export.tokenizer import train_wordpiece_vocab
 from .manifest import Task
-from .models import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
+from .runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
 from .training import TrainConfig, train, write_scratch_backbone
 from .verify import verify
 

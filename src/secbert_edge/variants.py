@@ -70,6 +70,15 @@ class Tolerance:
 
 
 @dataclasses.dataclass(frozen=True)
+class FP32Check:
+    """How far a quantized variant may move from the package's fp32 variant before ``quantize`` refuses to write it
+    (checked on the tokenizer's parity texts and random token shapes, with no labels needed)."""
+
+    max_abs_diff: float  # max |P(candidate) - P(fp32)|
+    flip_rate: float  # max share of those inputs whose label changes at tau or at tau*
+
+
+@dataclasses.dataclass(frozen=True)
 class VariantSpec:
     name: VariantName
     precision: Precision
@@ -77,7 +86,8 @@ class VariantSpec:
     file: str  # file name inside the package
     recipe: Recipe
     source: VariantName | None  # the variant it is built from (None: from the checkpoint, by export)
-    tolerance: Tolerance  # verify's default gate
+    tolerance: Tolerance  # verify's default gate (against PyTorch, on labelled data)
+    fp32_check: FP32Check | None  # quantize's gate against the fp32 variant (None: built by export, checked there)
     hint: str  # how to add it to a package
     on_tensorrt: VariantName  # what a TensorRT-first provider chain runs when this variant is asked for
     trt_fp16: bool = False  # ... with TensorRT's fp16 flag
@@ -93,26 +103,32 @@ class VariantSpec:
 FP32_GATE = Tolerance(1e-4, 0.05, 0.0)
 FP16_GATE = Tolerance(1e-2, 0.2, 0.005)
 INT8_GATE = Tolerance(None, 0.5, 0.01)
+# quantize's check against fp32. fp16: DESIGN.md's 1e-2 and 0.5% flips. int8: DESIGN.md asks <= 1% flips and leaves
+# |dP| "reported"; the bound 0.15 is ~2x the largest |dP| a sound int8 variant showed here (0.076: dynamic int8 of the
+# response-judge demo) and 3x below the broken static variant of issue 10 (0.497, calibrated on 10 harmful prompts):
+# a text must already sit within 0.15 of tau for such a variant to flip it.
+FP16_CHECK = FP32Check(1e-2, 0.005)
+INT8_CHECK = FP32Check(0.15, 0.01)
 
 _T = VariantName
 SPECS: dict[VariantName, VariantSpec] = {
     spec.name: spec
     for spec in (
-        VariantSpec(_T.FP32, Precision.FP32, Graph.FUSED, "model.onnx", Recipe.EXPORT, None, FP32_GATE,
+        VariantSpec(_T.FP32, Precision.FP32, Graph.FUSED, "model.onnx", Recipe.EXPORT, None, FP32_GATE, None,
                     "`secbert-edge export --checkpoint ... --backbone ... --out DIR`", _T.TENSORRT),
-        VariantSpec(_T.INT8, Precision.INT8, Graph.FUSED, "model.int8.onnx", Recipe.DYNAMIC_INT8, _T.FP32, INT8_GATE,
+        VariantSpec(_T.INT8, Precision.INT8, Graph.FUSED, "model.int8.onnx", Recipe.DYNAMIC_INT8, _T.FP32, INT8_GATE, INT8_CHECK,
                     "`secbert-edge quantize --model DIR --variant int8`", _T.TENSORRT_INT8),
         VariantSpec(_T.INT8_STATIC, Precision.INT8, Graph.FUSED, "model.int8-static.onnx", Recipe.STATIC_INT8,
-                    _T.FP32, INT8_GATE,
+                    _T.FP32, INT8_GATE, INT8_CHECK,
                     "`secbert-edge quantize --model DIR --variant int8-static --calibration FILE`", _T.TENSORRT_INT8),
-        VariantSpec(_T.FP16, Precision.FP16, Graph.FUSED, "model.fp16.onnx", Recipe.FP16, _T.FP32, FP16_GATE,
+        VariantSpec(_T.FP16, Precision.FP16, Graph.FUSED, "model.fp16.onnx", Recipe.FP16, _T.FP32, FP16_GATE, FP16_CHECK,
                     "`secbert-edge quantize --model DIR --variant fp16`", _T.TENSORRT, trt_fp16=True),
         # TensorRT's graphs, gated on CPU here (TensorRT's own fp16/int8 kernels differ: gate on the GPU too).
         VariantSpec(_T.TENSORRT, Precision.FP32, Graph.UNFUSED, "model.tensorrt.onnx", Recipe.EXPORT_UNFUSED, None,
-                    FP32_GATE, "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
+                    FP32_GATE, None, "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
                     _T.TENSORRT),
         VariantSpec(_T.TENSORRT_INT8, Precision.INT8, Graph.UNFUSED, "model.tensorrt-int8.onnx", Recipe.TENSORRT_INT8,
-                    _T.TENSORRT, INT8_GATE,
+                    _T.TENSORRT, INT8_GATE, INT8_CHECK,
                     "`secbert-edge quantize --model DIR --variant tensorrt-int8 --calibration FILE` (needs the "
                     "tensorrt variant: export with --tensorrt)", _T.TENSORRT_INT8),
     )

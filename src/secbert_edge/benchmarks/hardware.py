@@ -47,9 +47,22 @@ def _session(model, threads: int):
     return ort.InferenceSession(model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"])
 
 
+def gemm_unavailable() -> str | None:
+    """Why the GEMM peak probe cannot run here (it builds its graphs with ``onnx``), or None when it can."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None:
+        return ('GEMM peak probe skipped: it needs the onnx package (pip install "secbert-edge[bench]"); '
+                "latencies are reported without their hardware floor")
+    return None
+
+
 def gemm_rates(threads: int, shape=GEMM_SHAPE, repeats: int = 10) -> dict:
     """Measured GFLOP/s of an fp32 MatMul and GOP/s of a u8 x s8 MatMulInteger (what dynamic int8 runs)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from ..errors import require
+
+    onnx = require("onnx", "bench", "The GEMM peak probe")
+    TensorProto, helper, numpy_helper = onnx.TensorProto, onnx.helper, onnx.numpy_helper
 
     m, k, n = shape
     rng = np.random.default_rng(0)

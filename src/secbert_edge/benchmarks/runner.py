@@ -31,7 +31,7 @@ MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
 
 @dataclasses.dataclass(frozen=True)
 class BenchConfig:
-    precisions: tuple[str, ...] = ("fp32", "int8")  # variant names
+    precisions: tuple[str, ...] | None = None  # variant names; None: every variant the package has (TensorRT's excepted)
     throughput_precisions: tuple[str, ...] | None = None  # None: the same as precisions
     session: SessionConfig = SessionConfig(providers=("cpu",))  # providers, threads, GPU settings (load()'s)
     lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
@@ -50,7 +50,7 @@ class BenchConfig:
     def __post_init__(self):
         if self.bucketing not in ("on", "off", "both"):
             raise ValueError(f"bucketing must be on, off or both, got {self.bucketing!r}")
-        if not self.precisions or not self.lengths or not self.batch_sizes:
+        if self.precisions == () or not self.lengths or not self.batch_sizes:
             raise ValueError("precisions, lengths and batch sizes must not be empty")
         if min(self.batch_sizes) < 1 or self.repeats < 1 or self.workload_size < 1:
             raise ValueError("batch sizes, repeats and workload size must be >= 1")
@@ -163,6 +163,12 @@ def _process_probe(package: Path, precision: str, texts: Sequence[str], options:
     return ProcessRecord(precision, data["cold"], data["wall"], data["rss_kb"] / 1024)
 
 
+def package_variants(manifest: Manifest) -> tuple[str, ...]:
+    """The variants bench measures by default: every one the package has, except the TensorRT graphs (TensorRT
+    runs them when asked for fp16 / int8-static with the tensorrt provider)."""
+    return tuple(name for name in manifest.variants if not name.startswith("tensorrt"))
+
+
 def run_bench(
     package: str | Path,
     config: BenchConfig = BenchConfig(),
@@ -177,6 +183,8 @@ def run_bench(
 
     package = Path(package)
     manifest = Manifest.read(package)
+    if config.precisions is None:
+        config = dataclasses.replace(config, precisions=package_variants(manifest))
     for p in config.precisions:
         manifest.variant(p)  # fail fast, naming the quantize command, before measuring anything
     result: dict = {
@@ -198,7 +206,12 @@ def run_bench(
         workload = workload or mixed_workload(config.workload_size, count, seed=config.seed)
         result["meta"]["workload"] = workload.description
         peaks = {}
-        if config.gemm:
+        gemm = config.gemm
+        if gemm and hardware.gemm_unavailable():
+            gemm = False
+            result["meta"]["gemm_skipped"] = hardware.gemm_unavailable()
+            progress(result["meta"]["gemm_skipped"])
+        if gemm:
             progress("measuring GEMM peaks")
             peaks = hardware.gemm_rates(threads)
             result["meta"]["gemm"] = peaks
@@ -222,7 +235,7 @@ def run_bench(
             scorers.append(_torch_scorer(*reference, threads))
         lengths = [min(x, manifest.max_length) for x in config.lengths]
         for scorer, precision, providers, run, clf in scorers:
-            if config.gemm and (clf is None or clf.device == "cpu"):
+            if gemm and (clf is None or clf.device == "cpu"):
                 # Re-measured right before this scorer's cells: on a shared machine the rate drifts during a
                 # run, and a floor from minutes earlier would skew the fraction.
                 peaks = hardware.gemm_rates(threads)
@@ -300,6 +313,8 @@ def to_markdown(result: dict) -> str:
         g = meta["gemm"]
         lines.append(f"Measured GEMM peaks ({'x'.join(map(str, g['shape']))}): fp32 {g['fp32_gflops']:.0f} GFLOP/s, "
                      f"int8 {g['int8_gops']:.0f} GOP/s.")
+    if "gemm_skipped" in meta:
+        lines.append(f"Note: {meta['gemm_skipped']}.")
     if meta.get("gemm_by_scorer"):
         by = meta["gemm_by_scorer"]
         fp, i8 = [p["fp32_gflops"] for p in by.values()], [p["int8_gops"] for p in by.values()]

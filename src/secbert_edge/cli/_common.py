@@ -74,12 +74,11 @@ def resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
     if model_dir is not None:
         return model_dir
     from ..errors import PackageError
-    from ..models import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL, default_package
+    from ..runtime.defaults import default_for, not_found_message
 
-    found = default_package(DEFAULT_RESPONSE_MODEL if pairs else DEFAULT_PROMPT_MODEL)
+    found = default_for(pairs)
     if found is None:
-        raise PackageError("no --model given and no embedded default package found; pass --model DIR (a folder "
-                           "written by `secbert-edge export`)")
+        raise PackageError(not_found_message(pairs))
     return found
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParityError, require
+from ..errors import ConfigError, PackageError, ParityError, require
 from ..manifest import INPUT_NAMES
+from .checks import VALIDATION_SHAPES, graph_opset, validation_batch  # noqa: F401  (graph_opset: export's re-export)
 
 torch = require("torch", "export", "Exporting to ONNX")
 onnx = require("onnx", "export", "Exporting to ONNX")
@@ -26,7 +27,6 @@ DYNAMIC_AXES = {
 }
 MIN_OPSET = 17
 EXPORT_DUMMY = (2, 16)  # (batch, sequence): deliberately unlike every validation shape
-VALIDATION_SHAPES = ((1, 8), (3, 33), (5, 96), (3, 154), (1, 512))
 FP32_TOLERANCE = 1e-4
 
 
@@ -45,7 +45,7 @@ class _ExportWrapper(torch.nn.Module):
 def export_onnx(model, path: str | Path, opset: int = MIN_OPSET) -> Path:
     """Write ``model`` (a BertMLPClassifier in eval mode) to ``path`` as ONNX with dynamic batch/sequence."""
     if opset < MIN_OPSET:
-        raise ParityError(f"opset {opset} is below the supported minimum {MIN_OPSET}; use --opset {MIN_OPSET} or higher")
+        raise ConfigError(f"opset {opset} is below the supported minimum {MIN_OPSET}; use --opset {MIN_OPSET} or higher")
     path = Path(path)
     batch, seq = EXPORT_DUMMY
     dummy = (
@@ -70,7 +70,8 @@ def export_onnx(model, path: str | Path, opset: int = MIN_OPSET) -> Path:
             dynamo=False,  # the TorchScript exporter's graph is what ORT's BERT fusion patterns recognise
         )
     if model.training:
-        raise ParityError("the model was left in training mode by the exporter; refusing to validate it")
+        raise PackageError("the model was left in training mode by the exporter (dropout on); refusing to validate it. "
+                           "Report this with your torch version.")
     check_dynamic_axes(path)
     return path
 
@@ -90,21 +91,8 @@ def check_dynamic_axes(path: str | Path) -> None:
                 got = dims[axis].dim_value if axis < len(dims) else "absent"
                 problems.append(f"{name}[{axis}] should be '{label}', found {got!r}")
     if problems:
-        raise ParityError(f"{path}: exported graph has fixed or missing axes: {'; '.join(problems)}")
-
-
-def validation_batch(batch: int, seq: int, vocab_size: int, rng: np.random.Generator, pair: bool = True):
-    """Random ids with right padding of varied lengths (one row full length) and, if ``pair``, type-1 tails."""
-    ids = rng.integers(5, vocab_size, size=(batch, seq), dtype=np.int64)
-    lengths = rng.integers(max(1, seq // 4), seq + 1, size=batch)
-    lengths[0] = seq
-    mask = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64)
-    ids = np.where(mask == 1, ids, 0)
-    types = np.zeros_like(ids)
-    if pair:
-        split = (lengths // 2)[:, None]
-        types = ((np.arange(seq)[None, :] >= split) & (mask == 1)).astype(np.int64)
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        raise PackageError(f"{path}: exported graph has fixed or missing axes: {'; '.join(problems)}; the exporter "
+                           "traced a shape as a constant. Re-export with another --opset or report this.")
 
 
 def torch_probability(model, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -153,8 +141,3 @@ def validate_against_torch(
         "shapes": checked,
         "reference": "pytorch fp32 eager",
     }
-
-
-def graph_opset(path: str | Path) -> int:
-    model = onnx.load(str(path), load_external_data=False)
-    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))

@@ -1,0 +1,1 @@
+"""The embedded default model packages, installed as package data (see runtime/defaults.py)."""

@@ -1,0 +1,114 @@
+"""Comparing ONNX variants without torch: random token batches of the validation shapes, the parity texts as
+unpadded feeds, P(positive) through ONNX Runtime, and the |dP| / label-flip check every quantized variant passes
+against fp32 before it is written. ``onnx_export`` validates against PyTorch on the same shapes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import require
+from ..manifest import Manifest
+from ..variants import FP32Check
+
+# (batch, sequence) shapes every graph is checked on, deliberately unlike the export dummy (2, 16).
+VALIDATION_SHAPES = ((1, 8), (3, 33), (5, 96), (3, 154), (1, 512))
+
+
+def validation_batch(batch: int, seq: int, vocab_size: int, rng: np.random.Generator, pair: bool = True
+                     ) -> dict[str, np.ndarray]:
+    """Random ids with right padding of varied lengths (one row full length) and, if ``pair``, type-1 tails."""
+    ids = rng.integers(5, vocab_size, size=(batch, seq), dtype=np.int64)
+    lengths = rng.integers(max(1, seq // 4), seq + 1, size=batch)
+    lengths[0] = seq
+    mask = (np.arange(seq)[None, :] < lengths[:, None]).astype(np.int64)
+    ids = np.where(mask == 1, ids, 0)
+    types = np.zeros_like(ids)
+    if pair:
+        split = (lengths // 2)[:, None]
+        types = ((np.arange(seq)[None, :] >= split) & (mask == 1)).astype(np.int64)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def probabilities(path: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+    """P(positive) of ONNX model ``path`` (CPU provider) for every row of every feed, concatenated."""
+    ort = require("onnxruntime", "runtime", "Comparing variants")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+    outs = [session.run(["probability"], {k: v for k, v in feed.items() if k in wanted})[0] for feed in feeds]
+    return np.concatenate([np.asarray(o, dtype=np.float64).reshape(-1) for o in outs]) if outs else np.zeros(0)
+
+
+def compare_variants(reference: str | Path, candidate: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> dict:
+    """max / mean |dP| of ``candidate`` against ``reference`` (both ONNX, CPU provider) over ``feeds``."""
+    d = np.abs(probabilities(reference, feeds) - probabilities(candidate, feeds))
+    return {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()), "inputs": int(d.size)}
+
+
+def parity_check(
+    reference: np.ndarray, candidate: np.ndarray, thresholds: dict[str, float], tolerance: FP32Check
+) -> dict:
+    """Compare candidate with reference probabilities: max / mean |dP| and label flips at each threshold.
+
+    Returns the numbers plus ``passed`` and ``failures`` (one sentence per tolerance missed).
+    """
+    d = np.abs(reference - candidate)
+    n = int(d.size)
+    flips = {name: int(np.sum((reference >= tau) != (candidate >= tau))) for name, tau in thresholds.items()}
+    worst = max(flips.values(), default=0)
+    failures = []
+    if d.max() > tolerance.max_abs_diff:
+        failures.append(f"max |dP| {d.max():.3g} > {tolerance.max_abs_diff:g}")
+    if worst / n > tolerance.flip_rate:
+        at = ", ".join(f"{k} {thresholds[k]:g}: {v}" for k, v in flips.items())
+        failures.append(f"{worst} of {n} labels flip ({worst / n:.1%} > {tolerance.flip_rate:.1%}; at {at})")
+    return {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()), "inputs": n,
+            "flips": flips, "thresholds": dict(thresholds),
+            "tolerance": dataclasses.asdict(tolerance), "passed": not failures, "failures": failures}
+
+
+def random_feeds(
+    vocab_size: int, max_length: int, *, per_row: bool = False, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
+    """Random token batches of VALIDATION_SHAPES (the export check's inputs). ``per_row``: one unpadded feed per row
+    instead (how the runtime runs dynamic int8)."""
+    rng = np.random.default_rng(seed)
+    feeds = [validation_batch(b, min(s, max_length), vocab_size, rng) for b, s in VALIDATION_SHAPES]
+    if per_row:
+        feeds = [one_row(f, r) for f in feeds for r in range(f["input_ids"].shape[0])]
+    return feeds
+
+
+def graph_opset(path: str | Path) -> int:
+    onnx = require("onnx", "quantize", "Reading an ONNX graph")
+    model = onnx.load(str(path), load_external_data=False)
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def text_feeds(package_dir: str | Path, texts: Sequence[str], max_length: int | None = None) -> list[dict[str, np.ndarray]]:
+    """One unpadded batch per text, tokenized exactly as the runtime does (truncate policy)."""
+    from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_sequence
+
+    manifest = Manifest.read(package_dir)
+    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.vocab_size)
+    limit = max_length or manifest.max_length
+    feeds = []
+    for ids in encoder.encode([t for t in texts if isinstance(t, str) and t.strip()]):
+        if not ids:
+            continue
+        (seq,), _ = fit_sequence(ids, limit, LongInputPolicy.TRUNCATE, manifest.tokenizer["cls_id"], manifest.tokenizer["sep_id"])
+        arr = np.array([seq], dtype=np.int64)
+        feeds.append({"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.zeros_like(arr)})
+    return feeds
+
+
+
+
+def one_row(feed: dict[str, np.ndarray], r: int) -> dict[str, np.ndarray]:
+    n = int(feed["attention_mask"][r].sum())
+    return {k: v[r:r + 1, :n] for k, v in feed.items()}
