@@ -26,7 +26,10 @@ BERTIMBAU_BASE = dict(vocab_size=29794, hidden_size=768, num_hidden_layers=12, n
                       intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
 
 
-def build_package(cache: Path) -> tuple[Path, Path, Path, str]:
+def build_package(cache: Path, variants: tuple[str, ...] = ("int8", "fp16", "int8-static")
+                  ) -> tuple[Path, Path, Path, str]:
+    """The BERTimbau-base architecture package (random weights) with ``variants`` besides fp32, built once in
+    ``cache`` and reused; a later call that asks for more variants adds them."""
     import torch
     from transformers import BertConfig
 
@@ -37,12 +40,21 @@ def build_package(cache: Path) -> tuple[Path, Path, Path, str]:
 
     backbone, checkpoint, package = cache / "backbone", cache / "best_model.pth", cache / "package"
     if SHARED_VOCAB.is_file():
-        vocab, vocab_source = SHARED_VOCAB.read_text(encoding="utf-8").splitlines(), f"real BERTimbau vocab ({SHARED_VOCAB.name})"
+        vocab = SHARED_VOCAB.read_text(encoding="utf-8").removesuffix("\n").split("\n")
+        vocab_source = f"real BERTimbau vocab ({SHARED_VOCAB.name})"
     else:
         specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         vocab = specials + [f"w{i}" for i in range(BERTIMBAU_BASE["vocab_size"] - len(specials))]
         vocab_source = "generated vocabulary of the same size (real BERTimbau vocab not found)"
-    if (package / "manifest.json").is_file() and set(Manifest.read(package).variants) >= {"int8", "fp16", "int8-static"}:
+    if (package / "manifest.json").is_file():
+        missing = [v for v in variants if v not in Manifest.read(package).variants]
+        if missing:
+            from secbert_edge import synthetic
+
+            calibration = [e.text for e in synthetic.generate_prompts(200, seed=3)]
+            for variant in missing:
+                print(f"adding {variant}...", file=sys.stderr)
+                add_variant(package, variant, calibration_texts=calibration)
         return package, checkpoint, backbone, vocab_source
     backbone.mkdir(parents=True, exist_ok=True)
     (backbone / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
@@ -56,7 +68,7 @@ def build_package(cache: Path) -> tuple[Path, Path, Path, str]:
     from secbert_edge import synthetic
 
     calibration = [e.text for e in synthetic.generate_prompts(200, seed=3)]
-    for variant in ("int8", "fp16", "int8-static"):
+    for variant in variants:
         print(f"adding {variant}...", file=sys.stderr)
         add_variant(package, variant, calibration_texts=calibration)
     return package, checkpoint, backbone, vocab_source
@@ -82,12 +94,12 @@ def main() -> None:
                          budget_s=args.budget)
     result = run_bench(package, config, reference=(checkpoint, backbone),
                        progress=lambda step: print(f"[bench] {step}", file=sys.stderr, flush=True))
-    result["meta"]["model_note"] = f"BERTimbau-base architecture, random weights; {vocab_source}"
+    result.meta["model_note"] = f"BERTimbau-base architecture, random weights; {vocab_source}"
     stamp = dt.date.today().isoformat()
-    out = HERE / "results" / f"{stamp}-{platform.machine()}-{result['meta']['threads']}c"
+    out = HERE / "results" / f"{stamp}-{platform.machine()}-{result.meta['threads']}c"
     out.parent.mkdir(exist_ok=True)
     out.with_suffix(".json").write_text(to_json(result), encoding="utf-8")
-    text = to_markdown(result).replace(f"Package `{package}`", f"Model: {result['meta']['model_note']}")
+    text = to_markdown(result).replace(f"Package `{package}`", f"Model: {result.meta['model_note']}")
     out.with_suffix(".md").write_text(text, encoding="utf-8")
     for path in plot(result, out.parent / "plots"):
         path.rename(path.with_name(f"{out.name}-{path.name}"))

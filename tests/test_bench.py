@@ -56,20 +56,20 @@ def test_bench_on_the_tiny_model(tiny_package, tiny_backbone, tiny_checkpoint):
     config = BenchConfig(precisions=("fp32",), lengths=(8, 32), batch_sizes=(4,), workload_size=20, repeats=2,
                          budget_s=1.0, gemm=True, cold_start=True)
     result = run_bench(tiny_package, config, reference=(tiny_checkpoint, tiny_backbone))
-    assert not result["interrupted"]
-    assert {(r.scorer, r.length) for r in result["latency"]} == {
+    assert not result.interrupted
+    assert {(r.scorer, r.length) for r in result.latency} == {
         (s, n) for s in ("onnxruntime fp32", "pytorch fp32 eager") for n in (8, 32)}
-    assert all(r.stats.p50_ms > 0 and 0 < r.fraction_of_floor for r in result["latency"])
-    modes = {(r.scorer, r.mode) for r in result["throughput"]}
+    assert all(r.stats.p50_ms > 0 and 0 < r.fraction_of_floor for r in result.latency)
+    modes = {(r.scorer, r.mode) for r in result.throughput}
     assert ("onnxruntime fp32", "bucketed") in modes and ("pytorch fp32 eager", "pad_to_max") in modes
-    for r in result["throughput"]:
+    for r in result.throughput:
         assert r.texts == 20 and r.texts_per_s > 0 and 0 < r.padding_efficiency <= 1
-    pad = next(r for r in result["throughput"] if r.mode == "pad_to_max" and r.scorer == "onnxruntime fp32")
-    bucketed = next(r for r in result["throughput"] if r.mode == "bucketed" and r.scorer == "onnxruntime fp32")
+    pad = next(r for r in result.throughput if r.mode == "pad_to_max" and r.scorer == "onnxruntime fp32")
+    bucketed = next(r for r in result.throughput if r.mode == "bucketed" and r.scorer == "onnxruntime fp32")
     assert bucketed.padding_efficiency > pad.padding_efficiency
-    (proc,) = result["process"]
+    (proc,) = result.process
     assert proc.cold_start_s > 0 and proc.peak_rss_mb > 10
-    assert "Batch-1 latency" in to_markdown(result) and result["meta"]["gemm"]["fp32_gflops"] > 0
+    assert "Batch-1 latency" in to_markdown(result) and result.meta["gemm"]["fp32_gflops"] > 0
 
 
 def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
@@ -105,7 +105,7 @@ def test_bench_without_onnx_skips_the_gemm_probe(tiny_package, monkeypatch):
                          bucketing="on", cold_start=False)
     steps = []
     result = run_bench(tiny_package, config, progress=steps.append)
-    assert "gemm" not in result["meta"] and "GEMM peak probe skipped" in result["meta"]["gemm_skipped"]
+    assert "gemm" not in result.meta and "GEMM peak probe skipped" in result.meta["gemm_skipped"]
     assert any("GEMM peak probe skipped" in s for s in steps)
-    assert all(r.floor_ms is None and r.stats.p50_ms > 0 for r in result["latency"])
+    assert all(r.floor_ms is None and r.stats.p50_ms > 0 for r in result.latency)
     assert "GEMM peak probe skipped" in to_markdown(result)

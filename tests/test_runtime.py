@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,3 +252,77 @@ def test_cpu_session_and_threads(tiny_package):
     assert physical_cores() >= 1 and session_options().intra_op_num_threads == physical_cores()
     with pytest.raises(ProviderError, match="threads must be >= 1"):
         session_options(0)
+
+
+def test_one_classifier_from_eight_threads_gives_the_sequential_results(classifier):
+    """ONNX Runtime sessions and the tokenizer are thread-safe and predict keeps no per-call state on the object, so
+    concurrent callers get exactly what sequential calls give (same scores, bit for bit, in their own order)."""
+    import concurrent.futures
+    import random
+
+    rng = random.Random(0)
+    words = "ignore instruções senha banco pão queijo como fazer bomba proteger conta Pix golpe olá".split()
+    batches = [[" ".join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(rng.randint(1, 12))]
+               for _ in range(48)]
+    expected = [[(r.score, r.label, r.n_tokens) for r in classifier.predict(b)] for b in batches]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda b: [(r.score, r.label, r.n_tokens) for r in classifier.predict(b)], batches))
+    assert got == expected
+
+
+def test_a_failing_batch_costs_only_its_items(tiny_package, monkeypatch):
+    clf = load(tiny_package, max_batch_size=2)
+    real = clf.infer
+
+    def flaky(arrays):
+        if arrays["input_ids"].shape[1] > 20:  # the batch of long texts fails inside the session
+            raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : simulated")
+        return real(arrays)
+
+    monkeypatch.setattr(clf, "infer", flaky)
+    long = "palavra " * 40
+    results = clf.predict(["oi", long, "tchau", long + "!"])
+    assert [r.ok for r in results] == [True, False, True, False]
+    assert "inference failed for its batch" in results[1].error and "simulated" in results[1].error
+    assert results[0].score == clf.predict(["oi"])[0].score
+
+
+def test_manifest_contract_is_checked_on_load(package_copy):
+    cases = {
+        "negative_label": ("harmful", "both 'harmful'"),
+        "positive_label": ("", "non-empty"),
+        "thresholds__default": (1.5, "thresholds.default 1.5"),
+        "thresholds__ks_optimal": (-0.1, "thresholds.ks_optimal -0.1"),
+        "task": ("email", "task 'email' is unknown"),
+        "max_length": (4096, "exceeds the 512 position embeddings"),
+        "default_variant": ("int8", "default_variant 'int8'"),
+    }
+    original = (package_copy / "manifest.json").read_text()
+    for field, (value, message) in cases.items():
+        (package_copy / "manifest.json").write_text(original)
+        _rewrite_manifest(package_copy, **{field: value})
+        with pytest.raises(PackageError, match=re.escape(message)):
+            load(package_copy)
+    (package_copy / "manifest.json").write_text(original)
+    (package_copy / "model.onnx").rename(package_copy / "moved.onnx")
+    with pytest.raises(PackageError, match="model.onnx: missing"):
+        load(package_copy)
+
+
+def test_verified_digest_is_cached_and_invalidated(package_copy, monkeypatch, tmp_path):
+    from secbert_edge import manifest as manifest_module
+
+    monkeypatch.setenv("SECBERT_EDGE_CACHE", str(tmp_path / "cache"))
+    calls = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda p, *a: calls.append(Path(p).name) or real(p, *a))
+    load(package_copy)
+    first = list(calls)
+    assert "model.onnx" in first
+    calls.clear()
+    load(package_copy)
+    assert calls == []  # nothing re-hashed on the second start
+    with open(package_copy / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(PackageError, match="sha256 differs"):
+        load(package_copy)

@@ -126,15 +126,24 @@ def threshold_for_fpr(labels, scores, target_fpr: float, near: float | None = No
     return float(min(upper, max(near, np.nextafter(lower, np.inf))))
 
 
-def summary(labels, scores, thresholds: dict[str, float]) -> dict:
-    """Everything the reports need: per-threshold metrics, AUC, KS and tau*."""
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Everything a report needs about scores on labelled data: per-threshold metrics, AUC, KS and tau*."""
+
+    n: int
+    positives: int
+    auc: float
+    ks: float
+    ks_threshold: float  # tau*: the KS-optimal threshold on these scores
+    at: dict[str, ThresholdMetrics]  # by the names the caller gave its thresholds
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def summary(labels, scores, thresholds: dict[str, float]) -> Summary:
+    """Per-threshold metrics, AUC, KS and tau* of ``scores`` against ``labels``."""
     y, s = _arrays(labels, scores)
     ks_stat, tau_star = ks(y, s)
-    return {
-        "n": int(y.size),
-        "positives": int(y.sum()),
-        "auc": auc(y, s),
-        "ks": ks_stat,
-        "ks_threshold": tau_star,
-        "at": {name: dataclasses.asdict(at_threshold(y, s, tau)) for name, tau in thresholds.items()},
-    }
+    return Summary(n=int(y.size), positives=int(y.sum()), auc=auc(y, s), ks=ks_stat, ks_threshold=tau_star,
+                   at={name: at_threshold(y, s, tau) for name, tau in thresholds.items()})

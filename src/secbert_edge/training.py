@@ -23,11 +23,9 @@ from pathlib import Path
 from . import metrics
 from .data import Example
 from .errors import CheckpointError, ConfigError, InputError
-from .export.tokenizer import build_tokenizer
 from .manifest import Task
 from .modeling import BertMLPClassifier, load_backbone_config, torch, transformers
-from .runtime.bucketing import pad_batch
-from .runtime.tokenization import LongInputPolicy, fit_pair, fit_sequence
+from .reference import batches, encode_examples
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -59,6 +57,36 @@ class TrainConfig:
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced and measured (metrics.json holds :meth:`to_dict`)."""
+
+    checkpoint: Path  # best_model.pth: the weights of the best validation loss
+    config: TrainConfig
+    backbone: str
+    pretrained_backbone: bool
+    parameters: int
+    train_examples: int
+    validation_examples: int
+    steps: int
+    best_step: int
+    stopped_early: bool
+    initial_val_loss: float
+    best_val_loss: float
+    train_seconds: float
+    ks_threshold: float  # tau*, found on the validation split
+    history: tuple[dict, ...]  # {"step", "train_loss", "val_loss"} per evaluation
+    validation: metrics.Summary  # at "default" (0.5) and "ks_optimal" (tau*)
+    test: metrics.Summary | None  # the same on the test split, when one was given
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["checkpoint"] = str(self.checkpoint)
+        data["config"] = {**dataclasses.asdict(self.config), "task": self.config.task.value}
+        data["history"] = list(self.history)
+        return data
 
 
 def write_scratch_backbone(
@@ -102,36 +130,9 @@ def build_model(backbone: str | Path, config: TrainConfig) -> tuple[BertMLPClass
     return model, pretrained
 
 
-def encode_examples(examples: Sequence[Example], backbone: str | Path, max_length: int) -> list[tuple[list[int], list[int]]]:
-    """(input_ids, token_type_ids) per example, exactly as the runtime encodes them (policy: truncate)."""
-    tokenizer, settings = build_tokenizer(backbone)
-    cls, sep = settings["cls_id"], settings["sep_id"]
-    texts = tokenizer.encode_batch([e.text for e in examples], add_special_tokens=False)
-    paired = [i for i, e in enumerate(examples) if e.prompt]
-    prompts = dict(zip(paired, tokenizer.encode_batch([examples[i].prompt for i in paired], add_special_tokens=False)))
-    out = []
-    for i, enc in enumerate(texts):
-        if not enc.ids:
-            raise InputError(f"example {i} has no tokens (empty text); clean the dataset")
-        if i in prompts:
-            (pair,), _ = fit_pair(prompts[i].ids, enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
-            out.append(pair)
-        else:
-            (seq,), _ = fit_sequence(enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
-            out.append((seq, [0] * len(seq)))
-    return out
-
-
 def _batches(encoded, labels, batch_size: int, rng: random.Random | None):
-    order = list(range(len(encoded)))
-    if rng is not None:
-        rng.shuffle(order)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        seqs = [encoded[i][0] for i in idx]
-        ids, mask, types = pad_batch(seqs, max(len(s) for s in seqs), 0, [encoded[i][1] for i in idx])
-        yield (torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types),
-               torch.tensor([labels[i] for i in idx], dtype=torch.float32))
+    for idx, ids, mask, types in batches(encoded, batch_size, rng):
+        yield ids, mask, types, torch.tensor([labels[i] for i in idx], dtype=torch.float32)
 
 
 def _loss(model: BertMLPClassifier, logits, y):
@@ -161,8 +162,8 @@ def train(
     *,
     test_set: Sequence[Example] | None = None,
     progress: Callable[[int, int, float], None] | None = None,
-) -> dict:
-    """Train, keep the weights of the best validation loss, write best_model.pth + metrics.json; return metrics."""
+) -> TrainResult:
+    """Train, keep the weights of the best validation loss, write best_model.pth + metrics.json; return the result."""
     for name, part in (("training", train_set), ("validation", validation_set)):
         if len({e.label for e in part}) < 2:
             raise InputError(f"the {name} set needs both classes (has {len(part)} examples, labels {sorted({e.label for e in part})})")
@@ -220,28 +221,20 @@ def train(
     torch.save(model.state_dict(), out / "best_model.pth")
 
     _, val_scores = evaluate(model, val_enc, val_y)
-    ks_stat, tau_star = metrics.ks(val_y, val_scores)
-    result = {
-        "config": {**dataclasses.asdict(config), "task": config.task.value},
-        "backbone": Path(backbone).name,
-        "pretrained_backbone": pretrained,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "train_examples": len(train_set),
-        "validation_examples": len(validation_set),
-        "steps": step,
-        "best_step": best_step,
-        "stopped_early": stopped_early,
-        "initial_val_loss": initial_loss,
-        "best_val_loss": best_loss,
-        "train_seconds": round(seconds, 1),
-        "ks_threshold": tau_star,
-        "history": history,
-        "validation": metrics.summary(val_y, val_scores, {"default": 0.5, "ks_optimal": tau_star}),
-    }
+    _, tau_star = metrics.ks(val_y, val_scores)
+    thresholds = {"default": 0.5, "ks_optimal": tau_star}
+    test = None
     if test_set:
         test_enc = encode_examples(test_set, backbone, max_length)
         test_y = [e.label for e in test_set]
         _, test_scores = evaluate(model, test_enc, test_y)
-        result["test"] = metrics.summary(test_y, test_scores, {"default": 0.5, "ks_optimal": tau_star})
-    (out / "metrics.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        test = metrics.summary(test_y, test_scores, thresholds)
+    result = TrainResult(
+        checkpoint=out / "best_model.pth", config=config, backbone=Path(backbone).name, pretrained_backbone=pretrained,
+        parameters=sum(p.numel() for p in model.parameters()), train_examples=len(train_set),
+        validation_examples=len(validation_set), steps=step, best_step=best_step, stopped_early=stopped_early,
+        initial_val_loss=initial_loss, best_val_loss=best_loss, train_seconds=round(seconds, 1), ks_threshold=tau_star,
+        history=tuple(history), validation=metrics.summary(val_y, val_scores, thresholds), test=test,
+    )
+    (out / "metrics.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     return result

@@ -4,7 +4,7 @@ package, compare decisions and task metrics, and fail when a variant leaves its 
 Tensor closeness alone does not say whether a quantized guard still *decides* like the original, so the gate
 is on what users care about: label flips at tau and tau*, drift of accuracy / F1 / AUC / KS in percentage
 points, and max |dP|. Reference scores are cached by checkpoint sha256 + data sha256, so CI reruns only pay
-for the variants.
+for the variants. Default tolerances come from :mod:`secbert_edge.variants`.
 """
 
 from __future__ import annotations
@@ -22,28 +22,82 @@ from .data import Columns, Example, load_examples
 from .errors import PackageError
 from .manifest import Manifest, sha256_file
 from .paths import cache_root
+from .variants import SPECS, Tolerance, VariantName
 
 
 @dataclasses.dataclass(frozen=True)
-class Tolerance:
-    max_abs_diff: float | None  # None: reported, not gated
-    metric_drift_pp: float  # accuracy, F1 (at tau and tau*), AUC, KS, in percentage points
-    flip_rate: float  # fraction of examples whose decision changes, at tau or tau*
+class GateMetrics:
+    """The task metrics a variant must not drift on (fractions; drift is reported in percentage points)."""
+
+    accuracy_at_tau: float
+    f1_at_tau: float
+    accuracy_at_tau_star: float
+    f1_at_tau_star: float
+    auc: float
+    ks: float
+
+    @classmethod
+    def of(cls, summary: metrics.Summary) -> GateMetrics:
+        tau, star = summary.at["tau"], summary.at["tau*"]
+        return cls(tau.accuracy, tau.f1, star.accuracy, star.f1, summary.auc, summary.ks)
+
+    def minus(self, other: GateMetrics) -> GateMetrics:
+        """Self - other, in percentage points."""
+        return GateMetrics(**{f.name: 100 * (getattr(self, f.name) - getattr(other, f.name))
+                              for f in dataclasses.fields(self)})
 
 
-# DESIGN.md's table, except fp32's metric drift: 0.05 pp instead of exactly 0. A confident model saturates
-# sigmoid to exactly 1.0 (or 0.0) in float32 for many inputs; a 1e-7 difference then breaks those ties and
-# moves AUC/KS by a few hundredths of a point without any decision changing. Label flips stay at 0.
-DEFAULT_TOLERANCES = {
-    "fp32": Tolerance(1e-4, 0.05, 0.0),
-    "fp16": Tolerance(1e-2, 0.2, 0.005),
-    "int8": Tolerance(None, 0.5, 0.01),
-    "int8-static": Tolerance(None, 0.5, 0.01),
-    # TensorRT's graphs, gated on CPU here (TensorRT's own fp16/int8 kernels differ: gate on the GPU too).
-    "tensorrt": Tolerance(1e-4, 0.05, 0.0),
-    "tensorrt-int8": Tolerance(None, 0.5, 0.01),
-}
-DRIFT_METRICS = ("accuracy@tau", "f1@tau", "accuracy@tau*", "f1@tau*", "auc", "ks")
+@dataclasses.dataclass(frozen=True)
+class Refit:
+    """A variant's own tau*: the threshold that keeps the reference's false-positive rate at tau*."""
+
+    target_fpr: float
+    ks_optimal: float
+    at_refit: metrics.ThresholdMetrics
+
+
+@dataclasses.dataclass(frozen=True)
+class VariantGate:
+    """Everything one variant is judged on, against the reference scores on the same labelled data."""
+
+    name: str
+    max_abs_diff: float
+    mean_abs_diff: float
+    flip_rate: dict[str, float]  # at "tau" and "tau*"
+    metrics: GateMetrics
+    drift_pp: GateMetrics
+    refit: Refit
+    tolerance: Tolerance
+    failures: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclasses.dataclass(frozen=True)
+class GateReport:
+    package: str
+    data: str
+    examples: int
+    positives: int
+    tau: float
+    tau_star: float
+    reference_scorer: str
+    reference_from_cache: bool
+    reference: metrics.Summary  # at "tau" and "tau*"
+    variants: dict[str, VariantGate]
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.variants.values())
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["passed"] = self.passed
+        for name, gate in self.variants.items():
+            data["variants"][name]["passed"] = gate.passed
+        return data
 
 
 def cache_dir() -> Path:
@@ -67,60 +121,45 @@ def reference_scores(
     if use_cache and path.is_file():
         return np.load(path), True
     log("scoring with the PyTorch reference model")
-    from .modeling import load_reference_model
-    from .training import encode_examples, evaluate
+    from .reference import ReferenceScorer
 
-    model, _ = load_reference_model(checkpoint, backbone)
-    encoded = encode_examples(examples, backbone, max_length)
-    _, scores = evaluate(model, encoded, [e.label for e in examples])
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = ReferenceScorer(checkpoint, backbone).score_examples(examples, max_length)
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, scores)
     return scores, False
 
 
-def compare(labels: np.ndarray, ref: np.ndarray, got: np.ndarray, tau: float, tau_star: float) -> dict:
-    """Everything one variant is judged on, against the reference scores on the same labelled data."""
+def compare(name: str, labels: np.ndarray, ref: np.ndarray, got: np.ndarray, tau: float, tau_star: float,
+            tolerance: Tolerance) -> VariantGate:
+    """Judge one variant's scores against the reference's on the same labelled data."""
     diff = np.abs(got - ref)
-    ref_sum = metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star})
-    var_sum = metrics.summary(labels, got, {"tau": tau, "tau*": tau_star})
-
-    def flat(summary):
-        return {
-            "accuracy@tau": summary["at"]["tau"]["accuracy"], "f1@tau": summary["at"]["tau"]["f1"],
-            "accuracy@tau*": summary["at"]["tau*"]["accuracy"], "f1@tau*": summary["at"]["tau*"]["f1"],
-            "auc": summary["auc"], "ks": summary["ks"],
-        }
-
-    ref_m, var_m = flat(ref_sum), flat(var_sum)
-    flips = {name: float(np.mean((ref >= t) != (got >= t))) for name, t in (("tau", tau), ("tau*", tau_star))}
-    # Re-fit: the variant's threshold that holds the reference's operating point (its FPR at tau*).
-    target_fpr = ref_sum["at"]["tau*"]["fpr"]
+    thresholds = {"tau": tau, "tau*": tau_star}
+    ref_sum, var_sum = metrics.summary(labels, ref, thresholds), metrics.summary(labels, got, thresholds)
+    ref_m, var_m = GateMetrics.of(ref_sum), GateMetrics.of(var_sum)
+    flips = {k: float(np.mean((ref >= t) != (got >= t))) for k, t in thresholds.items()}
+    target_fpr = ref_sum.at["tau*"].fpr
     refit = metrics.threshold_for_fpr(labels, got, target_fpr, near=tau_star)
-    return {
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-        "flip_rate": flips,
-        "metrics": var_m,
-        "reference_metrics": ref_m,
-        "drift_pp": {k: 100 * (var_m[k] - ref_m[k]) for k in DRIFT_METRICS},
-        "refit": {"target_fpr": target_fpr, "ks_optimal": refit,
-                  "at_refit": dataclasses.asdict(metrics.at_threshold(labels, got, refit))},
-    }
+    drift = var_m.minus(ref_m)
+    return VariantGate(
+        name=name, max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()), flip_rate=flips, metrics=var_m,
+        drift_pp=drift, refit=Refit(target_fpr, refit, metrics.at_threshold(labels, got, refit)), tolerance=tolerance,
+        failures=tuple(judge(float(diff.max()), flips, drift, tolerance)),
+    )
 
 
-def judge(result: dict, tol: Tolerance) -> list[str]:
+def judge(max_abs_diff: float, flips: dict[str, float], drift: GateMetrics, tol: Tolerance) -> list[str]:
     """The reasons a variant fails its tolerance (empty: it passes)."""
     failures = []
-    if tol.max_abs_diff is not None and result["max_abs_diff"] > tol.max_abs_diff:
-        failures.append(f"max |dP| {result['max_abs_diff']:.3g} > {tol.max_abs_diff:g}")
-    for name, rate in result["flip_rate"].items():
+    if tol.max_abs_diff is not None and max_abs_diff > tol.max_abs_diff:
+        failures.append(f"max |dP| {max_abs_diff:.3g} > {tol.max_abs_diff:g}")
+    for name, rate in flips.items():
         if rate > tol.flip_rate:
             failures.append(f"flip rate at {name} {100 * rate:.2f}% > {100 * tol.flip_rate:.2f}%")
-    for name, drift in result["drift_pp"].items():
-        if abs(drift) > tol.metric_drift_pp + 1e-9:
-            failures.append(f"{name} drift {drift:+.2f} pp > ±{tol.metric_drift_pp:g} pp")
+    for field in dataclasses.fields(drift):
+        value = getattr(drift, field.name)
+        if abs(value) > tol.metric_drift_pp + 1e-9:
+            failures.append(f"{field.name} drift {value:+.2f} pp > ±{tol.metric_drift_pp:g} pp")
     return failures
 
 
@@ -136,8 +175,8 @@ def verify(
     use_cache: bool = True,
     update_manifest: bool = True,
     log: Callable[[str], None] = lambda _: None,
-) -> dict:
-    """Run the gate. Returns the report dict; ``report["passed"]`` is False when any variant fails."""
+) -> GateReport:
+    """Run the gate over ``variants`` (default: all the package has); ``report.passed`` is False when any fails."""
     from .runtime import load
 
     package_dir = Path(package_dir)
@@ -152,19 +191,12 @@ def verify(
     examples = load_examples(data, columns)
     labels = np.array([e.label for e in examples])
     tau = manifest.threshold("default")
-    tau_star = manifest.thresholds.get("ks_optimal")
     ref, cached = reference_scores(checkpoint, backbone, examples, manifest.max_length, sha256_file(data),
                                    use_cache=use_cache, log=log)
+    tau_star = manifest.thresholds.get("ks_optimal")
     if tau_star is None:
         tau_star = metrics.ks(labels, ref)[1]
-    tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
-    report = {
-        "package": str(package_dir), "data": str(data), "examples": len(examples), "positives": int(labels.sum()),
-        "tau": tau, "tau*": tau_star, "reference": {"scorer": "pytorch fp32 eager", "from_cache": cached,
-                                                   **metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star})},
-        "variants": {},
-    }
-    refits = {}
+    gates = {}
     for name in variants or list(manifest.variants):
         log(f"scoring with the {name} variant")
         clf = load(package_dir, variant=name, providers=("cpu",))
@@ -173,17 +205,15 @@ def verify(
         bad = [r for r in results if not r.ok]
         if bad:
             raise PackageError(f"{len(bad)} examples could not be scored, e.g. #{bad[0].index}: {bad[0].error}")
-        got = np.array([r.score for r in results])
-        result = compare(labels, ref, got, tau, tau_star)
-        tol = tolerances[name]
-        result["tolerance"] = dataclasses.asdict(tol)
-        result["failures"] = judge(result, tol)
-        result["passed"] = not result["failures"]
-        report["variants"][name] = result
-        refits[name] = result["refit"]["ks_optimal"]
-    report["passed"] = all(v["passed"] for v in report["variants"].values())
+        tolerance = (tolerances or {}).get(name) or SPECS[VariantName(name)].tolerance
+        gates[name] = compare(name, labels, ref, np.array([r.score for r in results]), tau, tau_star, tolerance)
+    report = GateReport(
+        package=str(package_dir), data=str(data), examples=len(examples), positives=int(labels.sum()), tau=tau,
+        tau_star=tau_star, reference_scorer="pytorch fp32 eager", reference_from_cache=cached,
+        reference=metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star}), variants=gates,
+    )
     if update_manifest:
-        _store_refits(package_dir, refits, report["reference"]["at"]["tau*"]["fpr"])
+        _store_refits(package_dir, {n: g.refit.ks_optimal for n, g in gates.items()}, report.reference.at["tau*"].fpr)
     return report
 
 
@@ -200,27 +230,27 @@ def _store_refits(package_dir: Path, refits: dict[str, float], target_fpr: float
     tmp.replace(package_dir / "manifest.json")
 
 
-def markdown(report: dict) -> str:
+def markdown(report: GateReport) -> str:
     lines = [
-        f"# secbert-edge verify: {'PASSED' if report['passed'] else 'FAILED'}",
+        f"# secbert-edge verify: {'PASSED' if report.passed else 'FAILED'}",
         "",
-        f"Package `{report['package']}`, data `{report['data']}`: {report['examples']} examples "
-        f"({report['positives']} positive); tau = {report['tau']:.4f}, tau* = {report['tau*']:.4f}. "
+        f"Package `{report.package}`, data `{report.data}`: {report.examples} examples "
+        f"({report.positives} positive); tau = {report.tau:.4f}, tau* = {report.tau_star:.4f}. "
         "Reference: the original PyTorch model (fp32, eager).",
         "",
         "| variant | max abs dP | mean abs dP | flips @tau | flips @tau* | F1@tau | F1 drift pp | acc drift pp | AUC drift pp "
         "| KS drift pp | refit tau* | result |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, v in report["variants"].items():
-        d = v["drift_pp"]
+    for name, v in report.variants.items():
+        d = v.drift_pp
         lines.append(
-            f"| {name} | {v['max_abs_diff']:.2e} | {v['mean_abs_diff']:.2e} | {100 * v['flip_rate']['tau']:.2f}% | "
-            f"{100 * v['flip_rate']['tau*']:.2f}% | {100 * v['metrics']['f1@tau']:.2f} | {d['f1@tau']:+.2f} | "
-            f"{d['accuracy@tau']:+.2f} | {d['auc']:+.2f} | {d['ks']:+.2f} | {v['refit']['ks_optimal']:.4f} | "
-            f"{'pass' if v['passed'] else 'FAIL: ' + '; '.join(v['failures'])} |"
+            f"| {name} | {v.max_abs_diff:.2e} | {v.mean_abs_diff:.2e} | {100 * v.flip_rate['tau']:.2f}% | "
+            f"{100 * v.flip_rate['tau*']:.2f}% | {100 * v.metrics.f1_at_tau:.2f} | {d.f1_at_tau:+.2f} | "
+            f"{d.accuracy_at_tau:+.2f} | {d.auc:+.2f} | {d.ks:+.2f} | {v.refit.ks_optimal:.4f} | "
+            f"{'pass' if v.passed else 'FAIL: ' + '; '.join(v.failures)} |"
         )
-    ref = report["reference"]
-    lines += ["", f"Reference: AUC {100 * ref['auc']:.2f}, KS {100 * ref['ks']:.2f}, F1@tau "
-                  f"{100 * ref['at']['tau']['f1']:.2f}, F1@tau* {100 * ref['at']['tau*']['f1']:.2f}."]
+    ref = report.reference
+    lines += ["", f"Reference: AUC {100 * ref.auc:.2f}, KS {100 * ref.ks:.2f}, F1@tau "
+                  f"{100 * ref.at['tau'].f1:.2f}, F1@tau* {100 * ref.at['tau*'].f1:.2f}."]
     return "\n".join(lines) + "\n"

@@ -15,12 +15,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from ..manifest import Manifest
-from ..runtime import SessionConfig, bucketing, load
+from ..runtime import Classifier, SessionConfig, bucketing, load
 from ..runtime.tokenization import LongInputPolicy, fit_sequence
 from . import hardware
 from .timing import LatencyStats, time_call
@@ -104,12 +105,44 @@ class ProcessRecord:
     peak_rss_mb: float  # peak resident memory (VmHWM) after scoring a slice of the workload
 
 
-def _sequences(clf, texts: Sequence[str]) -> list[list[int]]:
+@dataclasses.dataclass(frozen=True)
+class Scorer:
+    """Something bench times: an ONNX Runtime variant (``classifier`` set) or the PyTorch eager reference (None).
+    ``run`` takes a ready batch (input_ids, attention_mask, token_type_ids int64 arrays) -> P(positive) per row."""
+
+    name: str  # e.g. "onnxruntime int8" or "pytorch fp32 eager"
+    variant: str
+    providers: tuple[str, ...]
+    run: Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
+    classifier: Classifier | None = None
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.classifier is not None and self.classifier.device == "cuda"
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchResult:
+    """Everything a bench run measured, as typed records (raw samples included); reports are derived from it."""
+
+    meta: dict[str, Any]  # package, date, versions, CPU, config, workload, GEMM peaks, threads
+    sessions: tuple[SessionRecord, ...]
+    latency: tuple[LatencyRecord, ...]
+    throughput: tuple[ThroughputRecord, ...]
+    process: tuple[ProcessRecord, ...]
+    interrupted: bool  # Ctrl-C: the records hold what was measured before it
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _sequences(clf: Classifier, texts: Sequence[str]) -> list[list[int]]:
     ids = clf.encoder.encode(list(texts))
     return [fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.cls_id, clf.sep_id)[0][0] for x in ids]
 
 
-def _run_batches(run: Callable, sequences, batches: Sequence[tuple[Sequence[int], int]], pad_id: int) -> int:
+def _run_batches(run: Callable, sequences: Sequence[Sequence[int]], batches: Sequence[tuple[Sequence[int], int]],
+                 pad_id: int) -> int:
     computed = 0
     for indices, pad_to in batches:
         ids, mask, types = bucketing.pad_batch([sequences[i] for i in indices], pad_to, pad_id)
@@ -118,26 +151,45 @@ def _run_batches(run: Callable, sequences, batches: Sequence[tuple[Sequence[int]
     return computed
 
 
-def _plans(lengths: Sequence[int], batch_size: int, max_length: int, edges, mode: str, pad_to_edge: bool = False):
+def _baseline_plans(lengths: Sequence[int], batch_size: int, max_length: int, mode: str
+                    ) -> list[tuple[Sequence[int], int]]:
+    """The two strategies the runtime's bucketing is compared with: every batch padded to the max length, or to
+    its longest member in arrival order."""
+    starts = range(0, len(lengths), batch_size)
     if mode == "pad_to_max":
-        return [(range(s, min(s + batch_size, len(lengths))), max_length) for s in range(0, len(lengths), batch_size)]
-    if mode == "dynamic_arrival":
-        return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s:s + batch_size]))
-                for s in range(0, len(lengths), batch_size)]
-    plan = bucketing.plan_batches(lengths, edges, max_batch_size=batch_size, token_budget=batch_size * max(edges),
-                                  pad_to_edge=pad_to_edge)
-    return [(b.indices, b.pad_to) for b in plan]
+        return [(range(s, min(s + batch_size, len(lengths))), max_length) for s in starts]
+    return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s:s + batch_size])) for s in starts]
 
 
-def _throughput(scorer, precision, mode, batch_size, run, sequences, plans, pad_id, tokenize_s=None) -> ThroughputRecord:
+def _throughput(scorer: Scorer, mode: str, batch_size: int, sequences: Sequence[Sequence[int]],
+                plans: Sequence[tuple[Sequence[int], int]], pad_id: int) -> ThroughputRecord:
+    """Time ``scorer.run`` over ready batches (the baselines, and PyTorch under the runtime's plan)."""
     lengths = [len(s) for s in sequences]
-    _run_batches(run, sequences, [(list(plans[0][0])[:1], plans[0][1])], pad_id)  # warm-up: one row
+    _run_batches(scorer.run, sequences, [(list(plans[0][0])[:1], plans[0][1])], pad_id)  # warm-up: one row
     t0 = time.perf_counter()
-    computed = _run_batches(run, sequences, plans, pad_id)
-    seconds = time.perf_counter() - t0 + (tokenize_s or 0.0)
+    computed = _run_batches(scorer.run, sequences, plans, pad_id)
+    seconds = time.perf_counter() - t0
     real = sum(lengths)
-    return ThroughputRecord(scorer, precision, mode, batch_size, len(sequences), seconds, len(sequences) / seconds,
-                            real / seconds, real / computed, (tokenize_s / seconds) if tokenize_s else None)
+    return ThroughputRecord(scorer.name, scorer.variant, mode, batch_size, len(sequences), seconds,
+                            len(sequences) / seconds, real / seconds, real / computed, None)
+
+
+def _runtime_throughput(scorer: Scorer, clf: Classifier, texts: Sequence[str], sequences: Sequence[Sequence[int]]
+                        ) -> ThroughputRecord:
+    """Time the runtime's own public call, ``predict`` (tokenization, long-input policy, bucketing, padding,
+    inference, results in order) on the workload; padding efficiency from the plan it runs."""
+    lengths = [len(s) for s in sequences]
+    clf.predict(list(texts[:1]))  # warm-up: one text
+    t0 = time.perf_counter()
+    clf.encoder.encode(list(texts))
+    tokenize_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    clf.predict(list(texts))
+    seconds = time.perf_counter() - t0
+    computed = sum(b.padded_tokens for b in clf.plan(lengths))
+    real = sum(lengths)
+    return ThroughputRecord(scorer.name, scorer.variant, "bucketed", clf.max_batch_size, len(texts), seconds,
+                            len(texts) / seconds, real / seconds, real / computed, min(1.0, tokenize_s / seconds))
 
 
 def _process_probe(package: Path, precision: str, texts: Sequence[str], options: dict) -> ProcessRecord:
@@ -178,133 +230,132 @@ def run_bench(
     workload_name: str = "file",
     reference: tuple[Path, Path] | None = None,  # (checkpoint, backbone) for the PyTorch eager baseline
     progress: Callable[[str], None] = lambda _: None,
-) -> dict:
+) -> BenchResult:
     import onnxruntime as ort
 
     package = Path(package)
     manifest = Manifest.read(package)
     if config.precisions is None:
         config = dataclasses.replace(config, precisions=package_variants(manifest))
-    for p in config.precisions:
+    variants = tuple(config.precisions or ())
+    for p in variants:
         manifest.variant(p)  # fail fast, naming the quantize command, before measuring anything
-    result: dict = {
-        "meta": {"package": str(package), "date": dt.datetime.now().isoformat(timespec="seconds"),
-                 "secbert_edge": __version__, "onnxruntime": ort.__version__, "cpu": hardware.cpu_description(),
-                 "config": dataclasses.asdict(config), "model": manifest.source},
-        "sessions": [], "latency": [], "throughput": [], "process": [], "interrupted": False,
+    meta: dict[str, Any] = {
+        "package": str(package), "date": dt.datetime.now().isoformat(timespec="seconds"), "secbert_edge": __version__,
+        "onnxruntime": ort.__version__, "cpu": hardware.cpu_description(), "config": dataclasses.asdict(config),
+        "model": manifest.source,
     }
+    sessions: list[SessionRecord] = []
+    latency: list[LatencyRecord] = []
+    throughput: list[ThroughputRecord] = []
+    process: list[ProcessRecord] = []
+    interrupted = False
     src = manifest.source
     dims = dict(hidden=src.get("hidden", 768), layers=src.get("layers", 12),
                 intermediate=src.get("intermediate", 4 * src.get("hidden", 768)))
     try:
-        probe = load(package, variant=config.precisions[0], **config.load_options())
+        probe = load(package, variant=variants[0], **config.load_options())
         threads = probe.session.get_session_options().intra_op_num_threads
-        result["meta"]["threads"] = threads
-        count = lambda texts: [len(x) for x in probe.encoder.encode(list(texts))]  # noqa: E731
+        meta["threads"] = threads
+
+        def count(texts: Sequence[str]) -> list[int]:
+            return [len(x) for x in probe.encoder.encode(list(texts))]
+
         if workload is None and workload_texts is not None:
             workload = file_workload(workload_texts, count, workload_name)
         workload = workload or mixed_workload(config.workload_size, count, seed=config.seed)
-        result["meta"]["workload"] = workload.description
-        peaks = {}
+        meta["workload"] = workload.description
+        peaks: dict[str, Any] = {}
         gemm = config.gemm
         if gemm and hardware.gemm_unavailable():
             gemm = False
-            result["meta"]["gemm_skipped"] = hardware.gemm_unavailable()
-            progress(result["meta"]["gemm_skipped"])
+            meta["gemm_skipped"] = hardware.gemm_unavailable()
+            progress(meta["gemm_skipped"])
         if gemm:
             progress("measuring GEMM peaks")
             peaks = hardware.gemm_rates(threads)
-            result["meta"]["gemm"] = peaks
+            meta["gemm"] = peaks
         rng = np.random.default_rng(config.seed)
-        scorers = []
-        for precision in config.precisions:
-            clf = load(package, variant=precision, **config.load_options())
+        scorers: list[Scorer] = []
+        for variant in variants:
+            clf = load(package, variant=variant, **config.load_options())
             if clf.device == "cuda":
-                progress(f"warming up {precision} on {clf.providers[0]} ({len(clf.shapes())} shapes)")
+                progress(f"warming up {variant} on {clf.providers[0]} ({len(clf.shapes())} shapes)")
                 clf.warmup()
-            result["sessions"].append(SessionRecord(
-                precision, clf.variant_name, tuple(clf.requested_providers), tuple(clf.providers), clf.fallback,
-                clf.io_binding,
-                clf.timings["session_s"], clf.timings.get("warmup_s")))
+            sessions.append(SessionRecord(
+                variant, clf.variant_name, tuple(clf.requested_providers), tuple(clf.providers), clf.fallback,
+                clf.io_binding, clf.timings["session_s"], clf.timings.get("warmup_s")))
 
-            def run(ids, mask, types, clf=clf):
+            def run(ids: np.ndarray, mask: np.ndarray, types: np.ndarray, clf: Classifier = clf) -> np.ndarray:
                 return clf.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
 
-            scorers.append((f"onnxruntime {precision}", precision, tuple(clf.providers), run, clf))
+            scorers.append(Scorer(f"onnxruntime {variant}", variant, tuple(clf.providers), run, clf))
         if reference is not None:
-            scorers.append(_torch_scorer(*reference, threads))
+            from ..reference import ReferenceScorer
+
+            torch_model = ReferenceScorer(*reference, threads=threads)
+            scorers.append(Scorer("pytorch fp32 eager", "fp32", ("torch-cpu",), torch_model.run))
         lengths = [min(x, manifest.max_length) for x in config.lengths]
-        for scorer, precision, providers, run, clf in scorers:
-            if gemm and (clf is None or clf.device == "cpu"):
+        for scorer in scorers:
+            if gemm and not scorer.on_gpu:
                 # Re-measured right before this scorer's cells: on a shared machine the rate drifts during a
                 # run, and a floor from minutes earlier would skew the fraction.
                 peaks = hardware.gemm_rates(threads)
-                result["meta"].setdefault("gemm_by_scorer", {})[scorer] = peaks
-            peak = peaks.get("int8_gops" if "int8" in precision else "fp32_gflops")
+                meta.setdefault("gemm_by_scorer", {})[scorer.name] = peaks
+            peak = peaks.get("int8_gops" if "int8" in scorer.variant else "fp32_gflops")
             for length in lengths:
-                progress(f"latency {scorer} L={length}")
+                progress(f"latency {scorer.name} L={length}")
                 ids = rng.integers(5, manifest.vocab_size, (1, length)).astype(np.int64)
                 mask, types = np.ones_like(ids), np.zeros_like(ids)
-                stats = time_call(lambda: run(ids, mask, types), repeats=config.repeats, budget_s=config.budget_s)
+                stats = time_call(lambda: scorer.run(ids, mask, types), repeats=config.repeats,
+                                  budget_s=config.budget_s)
                 flops = hardware.bert_flops(length, **dims)
                 floor = flops / (peak * 1e9) * 1e3 if peak else None
-                result["latency"].append(LatencyRecord(scorer, precision, providers, length, stats, flops / 1e9, floor,
-                                                       floor / stats.p50_ms if floor else None))
-        probe_clf = scorers[0][4]
-        t0 = time.perf_counter()
-        sequences = _sequences(probe_clf, workload.texts)
-        tokenize_s = time.perf_counter() - t0
+                latency.append(LatencyRecord(scorer.name, scorer.variant, scorer.providers, length, stats, flops / 1e9,
+                                             floor, floor / stats.p50_ms if floor else None))
+        sequences = _sequences(probe, workload.texts)
         seq_lengths = [len(s) for s in sequences]
         modes = {"on": ("bucketed",), "off": ("pad_to_max", "dynamic_arrival"), "both": MODES}[config.bucketing]
-        wanted = set(config.throughput_precisions or config.precisions)
-        for scorer, precision, _, run, clf in scorers:
-            if clf is not None and precision not in wanted:
+        wanted = set(config.throughput_precisions or variants)
+        for scorer in scorers:
+            if scorer.classifier is not None and scorer.variant not in wanted:
                 continue
             for batch_size in config.batch_sizes:
                 for mode in modes:
-                    # Dynamic int8 runs one text at a time in the runtime (batch invariance): bucketed = batch 1.
-                    size = 1 if (mode == "bucketed" and clf is not None and clf.max_batch_size == 1) else batch_size
-                    progress(f"throughput {scorer} {mode} batch {size}")
-                    plans = _plans(seq_lengths, size, manifest.max_length, probe_clf.edges, mode,
-                                   pad_to_edge=clf is not None and clf.device == "cuda")
-                    result["throughput"].append(_throughput(
-                        scorer, precision, mode, size, run, sequences, plans, probe_clf.pad_id,
-                        tokenize_s if mode == "bucketed" else None))
+                    progress(f"throughput {scorer.name} {mode} batch {batch_size}")
+                    if mode != "bucketed":
+                        plans = _baseline_plans(seq_lengths, batch_size, manifest.max_length, mode)
+                        throughput.append(_throughput(scorer, mode, batch_size, sequences, plans, probe.pad_id))
+                    elif scorer.classifier is not None:
+                        # The runtime's own call; dynamic int8 runs one text at a time there (batch invariance).
+                        clf = load(package, variant=scorer.variant, max_batch_size=batch_size, **config.load_options())
+                        throughput.append(_runtime_throughput(scorer, clf, workload.texts, sequences))
+                    else:  # PyTorch under the plan the runtime makes for this batch size
+                        plan = bucketing.plan_batches(seq_lengths, probe.edges, max_batch_size=batch_size,
+                                                      token_budget=probe.config.token_budget)
+                        throughput.append(_throughput(scorer, mode, batch_size, sequences,
+                                                      [(b.indices, b.pad_to) for b in plan], probe.pad_id))
         if config.cold_start:
             sample = list(workload.texts[:16])
-            for precision in config.precisions:
-                progress(f"cold start and memory {precision}")
-                result["process"].append(_process_probe(package, precision, sample, dataclasses.asdict(config.session)))
+            for variant in variants:
+                progress(f"cold start and memory {variant}")
+                process.append(_process_probe(package, variant, sample, dataclasses.asdict(config.session)))
     except KeyboardInterrupt:
-        result["interrupted"] = True
-    return result
+        interrupted = True
+    return BenchResult(meta, tuple(sessions), tuple(latency), tuple(throughput), tuple(process), interrupted)
 
 
-def _torch_scorer(checkpoint: Path, backbone: Path, threads: int):
-    from ..modeling import load_reference_model, torch
-
-    torch.set_num_threads(threads)
-    model, _ = load_reference_model(checkpoint, backbone)
-
-    def run(ids, mask, types):
-        with torch.no_grad():
-            logits = model(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types))
-            return model.probability(logits)
-
-    return ("pytorch fp32 eager", "fp32", ("torch-cpu",), run, None)
-
-
-def to_json(result: dict) -> str:
+def to_json(result: BenchResult) -> str:
     def default(obj):
         if dataclasses.is_dataclass(obj):
             return dataclasses.asdict(obj)
         raise TypeError(type(obj))
 
-    return json.dumps(result, indent=2, default=default)
+    return json.dumps(result.to_dict(), indent=2, default=default)
 
 
-def to_markdown(result: dict) -> str:
-    meta = result["meta"]
+def to_markdown(result: BenchResult) -> str:
+    meta = result.meta
     cpu = meta["cpu"]
     lines = [f"# secbert-edge bench — {meta['date']}", "",
              f"Package `{meta['package']}`; CPU {cpu.get('model_name', cpu.get('model'))} "
@@ -322,40 +373,40 @@ def to_markdown(result: dict) -> str:
                      f"{min(fp):.0f}-{max(fp):.0f} GFLOP/s, int8 {min(i8):.0f}-{max(i8):.0f} GOP/s.")
     if "workload" in meta:
         lines.append(f"Workload {meta['workload']}.")
-    if result["interrupted"]:
+    if result.interrupted:
         lines.append("**Interrupted**: the tables hold what was measured before Ctrl-C.")
-    if result.get("sessions"):
+    if result.sessions:
         lines += ["", "## Sessions", "", "| precision | variant | requested | used | IO binding | session build s | warm-up s |",
                   "|---|---|---|---|---|---|---|"]
-        for r in result["sessions"]:
+        for r in result.sessions:
             fell_back = f" (fell back from {r.fallback_from})" if r.fallback_from else ""
             warm = f"{r.warmup_s:.2f}" if r.warmup_s is not None else "-"
             lines.append(f"| {r.precision} | {r.variant} | {', '.join(r.requested_providers)} | "
                          f"{', '.join(r.providers)}{fell_back} | {'yes' if r.io_binding else 'no'} | {r.session_s:.2f} | {warm} |")
-    if result["latency"]:
+    if result.latency:
         lines += ["", "## Batch-1 latency (ms)", "",
                   "| scorer | tokens | p50 | p95 | p99 | GFLOP | floor ms | floor / p50 |", "|---|---|---|---|---|---|---|---|"]
-        for r in result["latency"]:
+        for r in result.latency:
             floor = f"{r.floor_ms:.1f} | {100 * r.fraction_of_floor:.0f}%" if r.floor_ms else "- | -"
             lines.append(f"| {r.scorer} | {r.length} | {r.stats.p50_ms:.1f} | {r.stats.p95_ms:.1f} | {r.stats.p99_ms:.1f} "
                          f"| {r.gflop:.2f} | {floor} |")
-    if result["throughput"]:
+    if result.throughput:
         lines += ["", "## Throughput on the workload", "",
                   "| scorer | mode | batch | texts/s | real tokens/s | padding efficiency | tokenization share |",
                   "|---|---|---|---|---|---|---|"]
-        for r in result["throughput"]:
+        for r in result.throughput:
             share = f"{100 * r.tokenize_share:.1f}%" if r.tokenize_share is not None else "-"
             lines.append(f"| {r.scorer} | {r.mode} | {r.batch_size} | {r.texts_per_s:.1f} | {r.tokens_per_s:.0f} | "
                          f"{100 * r.padding_efficiency:.0f}% | {share} |")
-    if result["process"]:
+    if result.process:
         lines += ["", "## Cold start and memory", "", "| variant | import -> first result (s) | launch -> first result (s) | peak RSS (MB) |",
                   "|---|---|---|---|"]
-        for r in result["process"]:
+        for r in result.process:
             lines.append(f"| {r.precision} | {r.cold_start_s:.2f} | {r.wall_s:.2f} | {r.peak_rss_mb:.0f} |")
     return "\n".join(lines) + "\n"
 
 
-def plot(result: dict, directory: Path) -> list[Path]:
+def plot(result: BenchResult, directory: Path) -> list[Path]:
     """PNG plots: latency vs length per scorer; throughput per mode. Needs matplotlib (the bench extra)."""
     try:
         import matplotlib
@@ -366,10 +417,10 @@ def plot(result: dict, directory: Path) -> list[Path]:
         return []
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    if result["latency"]:
+    if result.latency:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for scorer in dict.fromkeys(r.scorer for r in result["latency"]):
-            rows = [r for r in result["latency"] if r.scorer == scorer]
+        for scorer in dict.fromkeys(r.scorer for r in result.latency):
+            rows = [r for r in result.latency if r.scorer == scorer]
             ax.plot([r.length for r in rows], [r.stats.p50_ms for r in rows], marker="o", label=scorer)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
@@ -381,9 +432,9 @@ def plot(result: dict, directory: Path) -> list[Path]:
         written.append(directory / "latency.png")
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
-    if result["throughput"]:
+    if result.throughput:
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        rows = result["throughput"]
+        rows = result.throughput
         labels = [f"{r.scorer}\n{r.mode} b{r.batch_size}" for r in rows]
         ax.barh(range(len(rows)), [r.texts_per_s for r in rows])
         ax.set_yticks(range(len(rows)), labels, fontsize=7)

@@ -165,13 +165,15 @@ def train(data: Path, preset: str, columns: Any, backbone: Path | None, vocab: P
 
         result = run_training(splits.train, splits.validation, backbone, out, config, test_set=splits.test,
                               progress=progress)
-    test = result["test"]["at"]
-    click.echo(f"wrote {out / 'best_model.pth'}: best validation loss {result['best_val_loss']:.4f} at step "
-               f"{result['best_step']}/{result['steps']}; tau* {result['ks_threshold']:.4f}; test F1 "
-               f"{test['default']['f1']:.4f} at 0.5, {test['ks_optimal']['f1']:.4f} at tau*; "
-               f"AUC {result['test']['auc']:.4f}")
-    click.echo(f"next: secbert-edge export --checkpoint {out / 'best_model.pth'} --backbone {backbone} "
-               f"--out PACKAGE --task {task} --ks-threshold {result['ks_threshold']:.4f}")
+    scores = ""
+    if result.test is not None:
+        at = result.test.at
+        scores = (f"; test F1 {at['default'].f1:.4f} at 0.5, {at['ks_optimal'].f1:.4f} at tau*; "
+                  f"AUC {result.test.auc:.4f}")
+    click.echo(f"wrote {result.checkpoint}: best validation loss {result.best_val_loss:.4f} at step "
+               f"{result.best_step}/{result.steps}; tau* {result.ks_threshold:.4f}{scores}")
+    click.echo(f"next: secbert-edge export --checkpoint {result.checkpoint} --backbone {backbone} "
+               f"--out PACKAGE --task {task} --ks-threshold {result.ks_threshold:.4f}")
 
 
 @main.command()

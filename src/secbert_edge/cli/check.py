@@ -79,12 +79,12 @@ def verify(model_dir: Path | None, checkpoint: Path, backbone: Path, data: Path,
     text = gate.markdown(result)
     if report:
         report.write_text(text, encoding="utf-8")
-        report.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        report.with_suffix(".json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     if as_json:
-        echo_json(result)
+        echo_json(result.to_dict())
     else:
         click.echo(text)
-    if not result["passed"]:
+    if not result.passed:
         sys.exit(EXIT_FAILED)
 
 
@@ -168,5 +168,5 @@ def bench(model_dir: Path | None, variant: tuple[str, ...], session: Any, batch_
         if not plot(result, report):
             click.echo("note: no plots written (pip install \"secbert-edge[bench]\" for matplotlib)", err=True)
     click.echo(to_json(result) if as_json else text)
-    if result["interrupted"]:
+    if result.interrupted:
         sys.exit(130)

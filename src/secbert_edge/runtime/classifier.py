@@ -69,6 +69,9 @@ class RuntimeConfig:
     token_budget: int = 16384  # rows x padded length per batch
     bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
     max_chars: int = DEFAULT_MAX_CHARS
+    # Pad every batch to its bucket edge and a power-of-two row count, so only a fixed set of shapes reaches the
+    # session (what TensorRT profiles and the CUDA arena want). None = on for GPU sessions, off on CPU.
+    fixed_shapes: bool | None = None
 
     def __post_init__(self) -> None:
         if self.variant is not None:
@@ -197,7 +200,9 @@ class Classifier:
         self.manifest.check_files_present(self.package_dir)
         self._check_graph()
         self.device = providers.session_device(self.requested_providers)
-        self.io_binding = self.device == "cuda" if self.config.session.io_binding is None else bool(self.config.session.io_binding)
+        on_gpu = self.device == "cuda"
+        self.io_binding = on_gpu if self.config.session.io_binding is None else bool(self.config.session.io_binding)
+        self.fixed_shapes = on_gpu if self.config.fixed_shapes is None else bool(self.config.fixed_shapes)
         # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
         # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
@@ -278,16 +283,10 @@ class Classifier:
         errors of sequences whose batch failed inside ONNX Runtime (a failure costs only that batch)."""
         scores = np.full(len(sequences), np.nan, dtype=np.float64)
         errors: dict[int, str] = {}
-        lengths = [len(s) for s in sequences]
-        gpu = self.device == "cuda"
-        plan = bucketing.plan_batches(
-            lengths, self.edges, max_batch_size=self.max_batch_size, token_budget=self.config.token_budget,
-            pad_to_edge=gpu,
-        )
-        for batch in plan:
+        for batch in self.plan([len(s) for s in sequences]):
             rows = [sequences[i] for i in batch.indices]
             types = [type_ids[i] for i in batch.indices]
-            if gpu:  # filler rows up to an allowed row count; their scores are dropped
+            if self.fixed_shapes:  # filler rows up to an allowed row count; their scores are dropped
                 filler = bucketing.pad_rows(len(rows), self.batch_sizes) - len(rows)
                 rows += [[self.cls_id, self.sep_id]] * filler
                 types += [[0, 0]] * filler
@@ -301,6 +300,12 @@ class Classifier:
                 continue
             scores[list(batch.indices)] = prob[: len(batch.indices)]
         return scores, errors
+
+    def plan(self, lengths: Sequence[int]) -> list[bucketing.Batch]:
+        """The batches this runtime runs sequences of these lengths (with specials) in: length-sorted buckets, cut to
+        the token budget, padded to their longest member (on a GPU, to their bucket edge)."""
+        return bucketing.plan_batches(lengths, self.edges, max_batch_size=self.max_batch_size,
+                                      token_budget=self.config.token_budget, pad_to_edge=self.fixed_shapes)
 
     def infer(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """One session call on a ready batch (input_ids, attention_mask, token_type_ids as int64 arrays) ->
@@ -333,7 +338,7 @@ class Classifier:
         kernel selection, arena growth). Default: :meth:`shapes` on a GPU; one row per bucket edge on CPU.
         Returns and records the seconds taken (``timings['warmup_s']``)."""
         if shapes is None:
-            shapes = self.shapes() if self.device == "cuda" else [(1, edge) for edge in self.edges]
+            shapes = self.shapes() if self.fixed_shapes else [(1, edge) for edge in self.edges]
         started = time.perf_counter()
         for rows, length in shapes:
             seq = [self.cls_id] + [self.sep_id] * (length - 1)
