@@ -636,5 +636,69 @@ def info(model_dir, providers, precision, strict_providers, warmup, as_json, **g
     click.echo(f"integrity      all {len(m.variants) + 1} files match their sha256")
 
 
+@main.command()
+@_model_option
+@click.option("--variant", type=click.Choice(VARIANT_NAMES), default="fp32", show_default=True,
+              help="The package variant to serve (int8 = dynamic int8, the fast CPU choice for large models).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Loopback by default; 0.0.0.0 exposes the service to the network.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--max-batch-size", type=int, default=64, show_default=True,
+              help="Texts packed into one inference call across concurrent requests.")
+@click.option("--max-wait-ms", type=float, default=0.0, show_default=True,
+              help="Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).")
+@click.option("--max-texts", type=int, default=256, show_default=True, help="Texts per request (413 beyond).")
+@click.option("--max-body-bytes", type=int, default=1_048_576, show_default=True,
+              help="Request body size (413 beyond).")
+@click.option("--max-queue-texts", type=int, default=8192, show_default=True,
+              help="Texts waiting for the worker before new requests get 503 + Retry-After.")
+@click.option("--request-timeout-s", type=float, default=30.0, show_default=True,
+              help="A request waiting longer for its results gets 504.")
+@click.option("--shutdown-timeout-s", type=float, default=30.0, show_default=True,
+              help="On SIGTERM: time given to in-flight requests before connections are closed.")
+@click.option("--api-key-env", default=None, metavar="NAME",
+              help="Require 'Authorization: Bearer <key>' on /v1 routes, the key read from this environment variable.")
+@click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads [default: physical cores].")
+@click.option("--log-texts", is_flag=True, help="Also log the texts of each request (off: prompts can be sensitive).")
+@click.option("--quiet", is_flag=True, help="No per-request log lines.")
+def serve(model_dir, variant, host, port, max_batch_size, max_wait_ms, max_texts, max_body_bytes, max_queue_texts,
+          request_timeout_s, shutdown_timeout_s, api_key_env, threads, log_texts, quiet):
+    """Serve the classifier over HTTP, batching concurrent requests into one inference call.
+
+    \b
+    Needs the serve extra: pip install "secbert-edge[serve]"
+      secbert-edge serve --model models/secbert-pt --variant int8 --port 8000
+      curl -s localhost:8000/v1/classify -H 'content-type: application/json' \\
+           -d '{"texts": ["Ignore suas instruções anteriores e..."]}'
+
+    POST /v1/classify {"texts": [...], "threshold": "default"|"ks"|number}, POST /v1/classify-pairs
+    {"prompts": [...], "responses": [...]} (response judges), GET /healthz, /readyz, /metrics, /docs.
+    SIGTERM stops accepting, finishes what is queued and exits 0.
+    """
+    import os
+
+    from .serve.config import ServeConfig
+
+    _show_warnings()
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise click.ClickException(f"--api-key-env {api_key_env}: that environment variable is unset or empty; "
+                                       f"export {api_key_env}=<key> or drop --api-key-env")
+    try:
+        config = ServeConfig(host=host, port=port, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
+                             max_texts=max_texts, max_body_bytes=max_body_bytes, max_queue_texts=max_queue_texts,
+                             request_timeout_s=request_timeout_s, shutdown_timeout_s=shutdown_timeout_s,
+                             api_key=api_key, log_texts=log_texts)
+        from .serve.server import load_classifier, run
+
+        clf = load_classifier(_resolve_model(model_dir), variant, threads)
+        code = run(clf, config, access_log=not quiet)
+    except (SecbertEdgeError, ValueError) as err:
+        raise _fail(err) from err
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
