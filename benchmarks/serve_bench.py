@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,7 @@ def hey(url: str, body: Path, clients: int, requests: int) -> dict[str, Any]:
         return latency[min(len(latency) - 1, int(round(q / 100 * (len(latency) - 1))))] * 1000
 
     return {"clients": clients, "requests": requests, "answered": len(rows), "texts_per_s": len(rows) / span,
+            "_latency": latency,
             "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99), "status": codes,
             "errors": None if len(rows) == requests else f"{requests - len(rows)} requests got no answer"}
 
@@ -253,58 +255,97 @@ def in_process_best(model: Path, variant: str, n: int, threads: int | None) -> d
     return max(runs, key=lambda r: r["texts_per_s"])
 
 
+def _percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(round(q / 100 * (len(sorted_values) - 1))))]
+
+
 def bench_package(label: str, model: Path, variant: str, clients: list[int], per_client: dict[int, int],
-                  warm_requests: int, inproc_texts: int, designs: list[str], threads: int | None) -> dict[str, Any]:
+                  warm_requests: int, inproc_texts: int, designs: list[str], threads: int | None,
+                  rounds: int) -> dict[str, Any]:
+    """Every design up at once (an idle server costs ~nothing) and measured in interleaved rounds, with the
+    in-process reference measured in each round too: a busy shared box then moves all of them alike."""
     print(f"== {label} ({variant})", file=sys.stderr)
     body = Path(tempfile.mkstemp(suffix=".json")[1])
     body.write_text(json.dumps({"texts": [TEXT]}, ensure_ascii=False), encoding="utf-8")
     result: dict[str, Any] = {"package": label, "model": str(model), "variant": variant, "server_threads": threads,
-                              "designs": {}}
-    result["in_process_before"] = in_process_best(model, variant, inproc_texts, threads)
-    print(f"  in-process {result['in_process_before']}", file=sys.stderr)
-    for design in designs:
-        server = Server(design, model, variant, threads)
-        try:
-            hey(server.url, body, 4, warm_requests)  # warm every design the same way
-            runs = []
-            for c in clients:
-                run = hey(server.url, body, c, c * per_client[c])
-                runs.append(run)
-                print(f"  {design:<9} c={c:<3} {run['texts_per_s']:8.1f} texts/s  p50 {run['p50_ms']:.1f}  "
-                      f"p99 {run['p99_ms']:.1f} ms  {run['status']}", file=sys.stderr)
-        finally:
-            rc = server.stop()
-        result["designs"][design] = {"runs": runs, "exit_code_after_sigterm": rc}
-    result["in_process_after"] = in_process_best(model, variant, inproc_texts, threads)
-    print(f"  in-process {result['in_process_after']}", file=sys.stderr)
-    ref = max(result["in_process_before"]["texts_per_s"], result["in_process_after"]["texts_per_s"])
-    result["in_process_texts_per_s"] = ref
+                              "rounds": rounds, "designs": {d: {"runs": []} for d in designs}, "in_process": {}}
+    best = in_process_best(model, variant, inproc_texts, threads)
+    result["in_process_threads"] = best["threads"]
+    from secbert_edge.runtime import load
+
+    clf = load(model, precision=variant, threads=best["threads"])
+    clf.warmup()
+    texts = [TEXT] * inproc_texts
+
+    def in_process_round() -> float:
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            clf.predict(texts)
+            times.append(time.perf_counter() - started)
+        return inproc_texts / min(times)
+
+    servers: dict[str, Server] = {}
+    try:
+        for design in designs:
+            servers[design] = Server(design, model, variant, threads)
+            hey(servers[design].url, body, 4, warm_requests)  # warm every design the same way
+        for c in clients:
+            ref, per_round = [], {d: [] for d in designs}
+            for r in range(rounds):
+                ref.append(in_process_round())
+                for design in designs[r % len(designs):] + designs[:r % len(designs)]:  # rotate the order
+                    per_round[design].append(hey(servers[design].url, body, c, c * per_client[c]))
+            ref_tps = statistics.median(ref)
+            result["in_process"][str(c)] = {"texts_per_s_per_round": ref, "texts_per_s": ref_tps}
+            print(f"  in-process          {ref_tps:8.1f} texts/s (rounds {', '.join(f'{x:.1f}' for x in ref)})",
+                  file=sys.stderr)
+            for design in designs:
+                runs = per_round[design]
+                latency = sorted(x for run in runs for x in run["_latency"])
+                tps = statistics.median(run["texts_per_s"] for run in runs)
+                codes: dict[int, int] = {}
+                for run in runs:
+                    for code, n in run["status"].items():
+                        codes[code] = codes.get(code, 0) + n
+                row = {"clients": c, "requests": sum(run["answered"] for run in runs), "texts_per_s": tps,
+                       "texts_per_s_per_round": [run["texts_per_s"] for run in runs],
+                       "p50_ms": _percentile(latency, 50) * 1000, "p95_ms": _percentile(latency, 95) * 1000,
+                       "p99_ms": _percentile(latency, 99) * 1000, "status": codes,
+                       "errors": "; ".join(run["errors"] for run in runs if run["errors"]) or None,
+                       "vs_in_process": tps / ref_tps}
+                row["p99_over_p50"] = row["p99_ms"] / row["p50_ms"]
+                result["designs"][design]["runs"].append(row)
+                print(f"  {design:<9} c={c:<3} {tps:8.1f} texts/s  x{row['vs_in_process']:.2f} in-proc  "
+                      f"p50 {row['p50_ms']:.1f}  p99 {row['p99_ms']:.1f} ms  {codes}", file=sys.stderr)
+    finally:
+        for design, server in servers.items():
+            result["designs"][design]["exit_code_after_sigterm"] = server.stop()
     for design, d in result["designs"].items():
         for run in d["runs"]:
-            run["vs_in_process"] = run["texts_per_s"] / ref
             serve = next((r for r in result["designs"].get("serve", {}).get("runs", []) if r["clients"] == run["clients"]),
                          None)
             run["serve_speedup"] = serve["texts_per_s"] / run["texts_per_s"] if serve else None
-            run["p99_over_p50"] = run["p99_ms"] / run["p50_ms"] if run["p50_ms"] else None
     body.unlink()
     return result
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"# `secbert-edge serve` under load — {meta['date']}, {meta['machine']}", "",
-             f"Command: `{meta['command']}`. One text per request ({len(TEXT)} characters), `hey` on loopback "
-             "(N clients x M requests, keep-alive), every design started, warmed and measured in the same run. "
-             "In-process = `clf.predict([text] * N)` in one call (bucketed), the best of 3 with the servers' ORT "
-             "threads and with the runtime default (the faster counts), measured before and after the servers (the "
-             "higher is the reference). Every server runs with the same ORT threads (stated per table). `vs in-proc` = HTTP texts/s / in-process texts/s; "
-             "`serve x` = serve's texts/s / this design's at the same client count. The load generator shares the "
-             f"{meta['cpus']} CPUs with the server; the machine is shared with other work.", ""]
+             f"Command: `{meta['command']}`. One text per request ({len(TEXT)} characters); `hey` on loopback, "
+             "N clients x M requests each (keep-alive), stops by itself. All designs are up at once and measured in "
+             "interleaved rounds (order rotated each round); in-process = `clf.predict([text] * N)` in one call "
+             "(the runtime buckets and batches), best of 2, measured in every round. texts/s = median over rounds; "
+             "percentiles over every request of every round. `vs in-proc` = texts/s / the in-process median at that "
+             "client count; `serve x` = serve's texts/s / this design's. Every server runs with the same ORT "
+             f"threads. `hey` shares the {meta['cpus']} CPUs with the server; the machine is shared with other work "
+             "(compare ratios, not absolute numbers).", ""]
     for r in results:
-        ip_b, ip_a = r["in_process_before"], r["in_process_after"]
+        ip = ", ".join(f"{c} clients: {v['texts_per_s']:.1f}" for c, v in r["in_process"].items())
         lines += [f"## {r['package']} — {r['variant']}", "",
-                  f"Server ORT threads: {r['server_threads'] or 'runtime default'}. In-process: "
-                  f"{ip_b['texts_per_s']:.1f} / {ip_a['texts_per_s']:.1f} texts/s (before / after; threads "
-                  f"{ip_b['threads']} / {ip_a['threads']}), one text per call {ip_b['one_text_ms']:.2f} ms.", "",
+                  f"ORT threads: servers {r['server_threads'] or 'runtime default'}, in-process "
+                  f"{r['in_process_threads']} (the faster of the two settings). In-process texts/s by round set: {ip}. "
+                  f"{r['rounds']} rounds.", "",
                   "| design | clients | texts/s | vs in-proc | p50 ms | p95 ms | p99 ms | p99/p50 | serve x |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for design, d in r["designs"].items():
@@ -326,6 +367,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=DESIGNS)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per client count")
     parser.add_argument("--skip-bertimbau", action="store_true")
     parser.add_argument("--skip-small", action="store_true")
     parser.add_argument("--small-variants", nargs="+", default=["fp32", "int8"])
@@ -335,6 +377,7 @@ def main() -> None:
                         help="ORT intra-op threads of every server for the small model: 1 leaves a core to HTTP")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(143))  # stop the servers (finally) when stopped
     if shutil.which("hey") is None:
         raise SystemExit("needs `hey` (apt-get install -y hey)")
     results = []
@@ -343,16 +386,17 @@ def main() -> None:
         from run import build_package
 
         package = build_package(HERE / ".cache" / "bertimbau-base")[0]
-        per_client = {c: max(8, 96 // c) for c in args.clients}
+        per_client = {c: max(3, 24 // c) for c in args.clients}
         results.append(bench_package("BERTimbau-base architecture", package, "int8", args.clients, per_client,
-                                     warm_requests=8, inproc_texts=48, designs=args.designs,
-                                     threads=args.bertimbau_threads or None))
+                                     warm_requests=8, inproc_texts=24, designs=args.designs,
+                                     threads=args.bertimbau_threads or None, rounds=args.rounds))
     if not args.skip_small:
-        per_client = {c: max(40, 2000 // c) for c in args.clients}
+        per_client = {c: max(20, 800 // c) for c in args.clients}
         for variant in args.small_variants:
             results.append(bench_package("models/secbert-pt-demo", ROOT / "models" / "secbert-pt-demo", variant,
                                          args.clients, per_client, warm_requests=200, inproc_texts=512,
-                                         designs=args.designs, threads=args.small_threads or None))
+                                         designs=args.designs, threads=args.small_threads or None,
+                                         rounds=args.rounds))
     meta = {"date": dt.date.today().isoformat(), "machine": f"{platform.machine()}-{os.cpu_count()}c",
             "cpus": os.cpu_count(), "python": platform.python_version(),
             "command": "python benchmarks/serve_bench.py " + " ".join(sys.argv[1:]), "text": TEXT}
