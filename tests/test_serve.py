@@ -185,10 +185,10 @@ def test_bearer_token(classifier):
         s.app.close(5)
 
 
-def _check_concurrent(clf: Any, exact: bool) -> None:
+def _check_concurrent(clf: Any, exact: bool, parallel_runs: int = 1) -> None:
     """Many concurrent requests of different sizes: each gets exactly its own results, equal to scoring its
     texts alone, while requests really share runtime calls."""
-    s = Served(clf, max_batch_size=64, max_wait_ms=30)
+    s = Served(clf, max_batch_size=64, max_wait_ms=30, parallel_runs=parallel_runs)
     requests = [[TEXTS[(i + j) % len(TEXTS)] + f" #{i}" for j in range(1 + i % 4)] for i in range(24)]
     requests[5] = ["", TEXTS[0], 3]
 
@@ -212,8 +212,9 @@ def test_concurrent_requests_are_batched_and_get_their_own_results(classifier):
     _check_concurrent(classifier, exact=False)  # fp32: padding to a batch-mate's length moves scores ~1e-7
 
 
-def test_dynamic_int8_is_batch_invariant_under_concurrency():
-    _check_concurrent(load(MODELS / "secbert-pt-demo", precision="int8"), exact=True)
+@pytest.mark.parametrize("parallel_runs", [1, 3])
+def test_dynamic_int8_is_batch_invariant_under_concurrency(parallel_runs):
+    _check_concurrent(load(MODELS / "secbert-pt-demo", precision="int8"), exact=True, parallel_runs=parallel_runs)
 
 
 def test_pairs(classifier):
@@ -238,14 +239,14 @@ def test_pairs(classifier):
 
 
 class _Slow:
-    def __init__(self, clf: Any) -> None:
-        self._clf = clf
+    def __init__(self, clf: Any, seconds: float = 0.5) -> None:
+        self._clf, self._seconds = clf, seconds
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._clf, name)
 
     def predict(self, texts: Any, **kw: Any) -> Any:
-        time.sleep(0.5)
+        time.sleep(self._seconds)
         return self._clf.predict(texts, **kw)
 
 
@@ -256,6 +257,35 @@ def test_timeout_is_504(classifier):
         assert r.status_code == 504 and "--request-timeout-s" in r.json()["error"]
     finally:
         s.app.close(5)
+
+
+def test_close_drains_what_is_queued(classifier):
+    """Requests queued before close() all get their results; one arriving after gets 503."""
+    s = Served(_Slow(classifier, 0.2))
+
+    async def go(client: httpx.AsyncClient) -> tuple[list[httpx.Response], httpx.Response]:
+        pending = [asyncio.ensure_future(client.post("/v1/classify", json={"texts": [t]})) for t in TEXTS]
+        await asyncio.sleep(0.05)  # all queued or running
+        closing = asyncio.get_running_loop().run_in_executor(None, s.app.close, 10)
+        await asyncio.sleep(0.01)
+        late = await client.post("/v1/classify", json={"texts": ["tarde"]})
+        done = await asyncio.gather(*pending)
+        await closing
+        return done, late
+    done, late = s.run(go)
+    assert [r.status_code for r in done] == [200] * len(TEXTS)
+    assert [r.json()["results"][0]["score"] for r in done] == pytest.approx(
+        [p.score for p in classifier.predict(TEXTS)], abs=1e-5)
+    assert late.status_code == 503
+
+
+def test_cli_refuses_an_unset_api_key_variable():
+    from click.testing import CliRunner
+
+    from secbert_edge.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--api-key-env", "SECBERT_TEST_SURELY_UNSET"])
+    assert result.exit_code != 0 and "SECBERT_TEST_SURELY_UNSET" in result.output
 
 
 def _free_port() -> int:

@@ -647,6 +647,9 @@ def info(model_dir, providers, precision, strict_providers, warmup, as_json, **g
               help="Texts packed into one inference call across concurrent requests.")
 @click.option("--max-wait-ms", type=float, default=0.0, show_default=True,
               help="Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).")
+@click.option("--parallel-runs", type=int, default=1, show_default=True,
+              help="Score a micro-batch as this many slices in concurrent runtime calls on the one session "
+                   "(helps where one call does not fill the cores, e.g. dynamic int8, which runs text by text).")
 @click.option("--max-texts", type=int, default=256, show_default=True, help="Texts per request (413 beyond).")
 @click.option("--max-body-bytes", type=int, default=1_048_576, show_default=True,
               help="Request body size (413 beyond).")
@@ -661,8 +664,8 @@ def info(model_dir, providers, precision, strict_providers, warmup, as_json, **g
 @click.option("--threads", type=int, default=None, help="ONNX Runtime intra-op threads [default: physical cores].")
 @click.option("--log-texts", is_flag=True, help="Also log the texts of each request (off: prompts can be sensitive).")
 @click.option("--quiet", is_flag=True, help="No per-request log lines.")
-def serve(model_dir, variant, host, port, max_batch_size, max_wait_ms, max_texts, max_body_bytes, max_queue_texts,
-          request_timeout_s, shutdown_timeout_s, api_key_env, threads, log_texts, quiet):
+def serve(model_dir, variant, host, port, max_batch_size, max_wait_ms, parallel_runs, max_texts, max_body_bytes,
+          max_queue_texts, request_timeout_s, shutdown_timeout_s, api_key_env, threads, log_texts, quiet):
     """Serve the classifier over HTTP, batching concurrent requests into one inference call.
 
     \b
@@ -688,7 +691,8 @@ def serve(model_dir, variant, host, port, max_batch_size, max_wait_ms, max_texts
                                        f"export {api_key_env}=<key> or drop --api-key-env")
     try:
         config = ServeConfig(host=host, port=port, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
-                             max_texts=max_texts, max_body_bytes=max_body_bytes, max_queue_texts=max_queue_texts,
+                             parallel_runs=parallel_runs, max_texts=max_texts, max_body_bytes=max_body_bytes,
+                             max_queue_texts=max_queue_texts,
                              request_timeout_s=request_timeout_s, shutdown_timeout_s=shutdown_timeout_s,
                              api_key=api_key, log_texts=log_texts)
         from .serve.server import load_classifier, run

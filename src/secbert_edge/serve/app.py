@@ -54,7 +54,7 @@ class ServeApp:
         self.metrics = Metrics()
         self.batcher = Batcher(
             classifier, max_batch_size=self.config.max_batch_size, max_wait_ms=self.config.max_wait_ms,
-            max_queue_texts=self.config.max_queue_texts, warmup=warmup,
+            max_queue_texts=self.config.max_queue_texts, warmup=warmup, parallel_runs=self.config.parallel_runs,
             observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job),
         )
         self.task = classifier.manifest.task
@@ -200,8 +200,9 @@ class ServeApp:
         try:
             data = orjson.loads(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         except orjson.JSONDecodeError as err:
+            example = '{"texts": ["..."]}' if kind is Kind.TEXTS else '{"prompts": [...], "responses": [...]}'
             raise HTTPError(400, "bad_request", f"body is not valid JSON ({err}); send a JSON object such as "
-                            + ('{"texts": ["..."]}' if kind is Kind.TEXTS else '{"prompts": [...], "responses": [...]}'))
+                            + example) from err
         if not isinstance(data, dict):
             raise HTTPError(422, "invalid", f"body is a JSON {type(data).__name__}, expected an object with "
                             + " and ".join(f'"{f}"' for f in FIELDS[kind][:-1]))

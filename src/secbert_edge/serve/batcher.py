@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import SecbertEdgeError
@@ -78,7 +79,8 @@ class Batcher:
     """The queue and its single inference worker. ``start()`` warms the model in the worker, then serves."""
 
     def __init__(self, classifier: Any, *, max_batch_size: int = 64, max_wait_ms: float = 0.0,
-                 max_queue_texts: int = 8192, observer: BatchObserver | None = None, warmup: bool = True) -> None:
+                 max_queue_texts: int = 8192, observer: BatchObserver | None = None, warmup: bool = True,
+                 parallel_runs: int = 1) -> None:
         self.clf = classifier
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
@@ -92,6 +94,10 @@ class Batcher:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._carry: Job | None = None  # a job that did not fit the last batch: first in the next
+        # parallel_runs > 1: a micro-batch is cut into that many contiguous slices scored by concurrent runtime
+        # calls on the same session (ORT sessions are thread-safe); the worker thread scores the first slice.
+        self.parallel_runs = parallel_runs
+        self._pool = ThreadPoolExecutor(parallel_runs - 1, "secbert-run") if parallel_runs > 1 else None
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -108,6 +114,8 @@ class Batcher:
         self._queue.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     @property
     def closed(self) -> bool:
@@ -204,18 +212,31 @@ class Batcher:
 
     def _run(self, kind: Kind, threshold: str | float | None, jobs: list[Job]) -> None:
         texts = [t for j in jobs for t in j.texts]
+        prompts = [p for j in jobs for p in (j.prompts or [])] if kind is Kind.PAIRS else None
         started = time.perf_counter()
-        if kind is Kind.PAIRS:
-            prompts = [p for j in jobs for p in (j.prompts or [])]
-            predictions = self.clf.predict_pairs(prompts, texts, threshold=threshold)
+        k = min(self.parallel_runs, len(texts))
+        if self._pool is None or k < 2:
+            predictions = self._predict(prompts, texts, threshold)
         else:
-            predictions = self.clf.predict(texts, threshold=threshold)
+            cuts = [round(i * len(texts) / k) for i in range(k + 1)]
+            rest = [self._pool.submit(self._predict, prompts[a:b] if prompts is not None else None, texts[a:b],
+                                      threshold) for a, b in zip(cuts[1:-1], cuts[2:])]
+            predictions = self._predict(prompts[:cuts[1]] if prompts is not None else None, texts[:cuts[1]],
+                                        threshold)
+            for future in rest:
+                predictions += future.result()
         self.observer.batch(len(texts), len(jobs), time.perf_counter() - started)
         offset = 0
         for job in jobs:
             n = len(job.texts)
             job.result = [prediction_dict(p, i) for i, p in enumerate(predictions[offset:offset + n])]
             offset += n
+
+
+    def _predict(self, prompts: list[Any] | None, texts: list[Any], threshold: str | float | None) -> list[Any]:
+        if prompts is not None:
+            return self.clf.predict_pairs(prompts, texts, threshold=threshold)
+        return self.clf.predict(texts, threshold=threshold)
 
 
 def _resolve(jobs: list[Job]) -> None:
