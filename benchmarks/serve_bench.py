@@ -25,7 +25,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import socket
@@ -171,7 +170,7 @@ class Server:
         else:
             cmd = [sys.executable, __file__, "_server", design, str(model), variant, str(self.port), str(threads or 0)]
         self.path = "/predict" if design == "litserve" else "/v1/classify"
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (open while the server runs)
         # A session of its own: LitServe's workers outlive SIGTERM to their parent, so the whole group is stopped.
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}{self.path}"
@@ -222,7 +221,7 @@ def hey(url: str, body: Path, clients: int, requests: int) -> dict[str, Any]:
     span = max(float(r[7]) + float(r[0]) for r in rows) - min(float(r[7]) for r in rows)
 
     def pct(q: float) -> float:
-        return latency[min(len(latency) - 1, int(round(q / 100 * (len(latency) - 1))))] * 1000
+        return latency[min(len(latency) - 1, round(q / 100 * (len(latency) - 1)))] * 1000
 
     return {"clients": clients, "requests": requests, "answered": len(rows), "texts_per_s": len(rows) / span,
             "_latency": latency,
@@ -258,7 +257,7 @@ def in_process_best(model: Path, variant: str, n: int, threads: int | None) -> d
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(round(q / 100 * (len(sorted_values) - 1))))]
+    return sorted_values[min(len(sorted_values) - 1, round(q / 100 * (len(sorted_values) - 1)))]
 
 
 def bench_package(label: str, model: Path, variant: str, clients: list[int], per_client: dict[int, int],
@@ -334,20 +333,20 @@ def bench_package(label: str, model: Path, variant: str, clients: list[int], per
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"# `secbert-edge serve` under load — {meta['date']}, {meta['machine']}", "",
-             f"Command: `{meta['command']}`. One text per request ({len(TEXT)} characters); `hey` on loopback, "
+             (f"Command: `{meta['command']}`. One text per request ({len(TEXT)} characters); `hey` on loopback, "
              "N clients x M requests each (keep-alive), stops by itself. All designs are up at once and measured in "
              "interleaved rounds (order rotated each round); in-process = `clf.predict([text] * N)` in one call "
              "(the runtime buckets and batches), best of 2, measured in every round. texts/s = median over rounds; "
              "percentiles over every request of every round. `vs in-proc` = texts/s / the in-process median at that "
              "client count; `serve x` = serve's texts/s / this design's. Every server runs with the same ORT "
              f"threads. `hey` shares the {meta['cpus']} CPUs with the server; the machine is shared with other work "
-             "(compare ratios, not absolute numbers).", ""]
+             "(compare ratios, not absolute numbers)."), ""]
     for r in results:
         ip = ", ".join(f"{c} clients: {v['texts_per_s']:.1f}" for c, v in r["in_process"].items())
         lines += [f"## {r['package']} — {r['variant']}", "",
-                  f"ORT threads: servers {r['server_threads'] or 'runtime default'}, in-process "
+                  (f"ORT threads: servers {r['server_threads'] or 'runtime default'}, in-process "
                   f"{r['in_process_threads']} (the faster of the two settings). In-process texts/s by round set: {ip}. "
-                  f"{r['rounds']} rounds.", "",
+                  f"{r['rounds']} rounds."), "",
                   "| design | clients | texts/s | vs in-proc | p50 ms | p95 ms | p99 ms | p99/p50 | serve x |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for design, d in r["designs"].items():

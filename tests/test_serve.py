@@ -21,10 +21,10 @@ import pytest
 for _module in ("starlette", "uvicorn", "orjson", "prometheus_client", "httpx"):
     pytest.importorskip(_module, reason='needs the serve extra and httpx: pip install "secbert-edge[serve]" httpx')
 
-import httpx  # noqa: E402
+import httpx
 
-from secbert_edge.runtime import load  # noqa: E402
-from secbert_edge.serve import ServeConfig, create_app  # noqa: E402
+from secbert_edge.runtime import load
+from secbert_edge.serve import ServeConfig, create_app
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 TEXTS = [
@@ -330,7 +330,7 @@ def test_real_server_drains_on_sigterm_and_exits_0(tiny_package, tmp_path):
             t.join(30)
         assert statuses == [200] * 16
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import itertools
 import logging
 import queue
 import threading
@@ -220,7 +221,7 @@ class Batcher:
         else:
             cuts = [round(i * len(texts) / k) for i in range(k + 1)]
             rest = [self._pool.submit(self._predict, prompts[a:b] if prompts is not None else None, texts[a:b],
-                                      threshold) for a, b in zip(cuts[1:-1], cuts[2:])]
+                                      threshold) for a, b in itertools.pairwise(cuts[1:])]
             predictions = self._predict(prompts[:cuts[1]] if prompts is not None else None, texts[:cuts[1]],
                                         threshold)
             for future in rest:

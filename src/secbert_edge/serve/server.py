@@ -43,8 +43,8 @@ def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int
     server = uvicorn.Server(uvicorn.Config(
         app, host=config.host, port=config.port, lifespan="on", access_log=False, log_level="warning",
         loop="uvloop" if fast["uvloop"] else "asyncio", http="httptools" if fast["httptools"] else "h11",
-        timeout_keep_alive=max(1, int(round(config.keep_alive_s))),
-        timeout_graceful_shutdown=int(round(config.shutdown_timeout_s)) or None,
+        timeout_keep_alive=max(1, round(config.keep_alive_s)),
+        timeout_graceful_shutdown=round(config.shutdown_timeout_s) or None,
         backlog=2048, server_header=False, date_header=False,
     ))
     received: list[int] = []
