@@ -7,7 +7,7 @@ For each package (a: the BERTimbau-base architecture, dynamic int8, built with b
 the same text
   * in-process: ``clf.predict([text] * N)`` (one call; the runtime buckets, batches and pads per bucket),
   * over loopback HTTP, one text per request, with `hey` (N clients x M requests each; stops by itself) against
-      - serve     : `secbert-edge serve` (raw ASGI hot path, one worker, dynamic micro-batching),
+      - serve     : `secbert-edge serve --parallel-runs 1` (raw ASGI hot path, one worker, micro-batching),
       - serve-p2  : the same with --parallel-runs 2 (each micro-batch scored as 2 concurrent runtime calls),
       - naive     : a Starlette route calling ``clf.predict`` per request on the event loop (no queue),
       - fastapi   : a plain FastAPI wrapper (pydantic request model, sync endpoint in the thread pool),
@@ -166,7 +166,7 @@ class Server:
         if design.startswith("serve"):
             cmd = [sys.executable, "-m", "secbert_edge.cli", "serve", "--model", str(model), "--variant", variant,
                    "--port", str(self.port), "--quiet"] + (["--threads", str(threads)] if threads else [])
-            cmd += ["--parallel-runs", "2"] if design == "serve-p2" else []
+            cmd += ["--parallel-runs", "2" if design == "serve-p2" else "1"]
         else:
             cmd = [sys.executable, __file__, "_server", design, str(model), variant, str(self.port), str(threads or 0)]
         self.path = "/predict" if design == "litserve" else "/v1/classify"

@@ -217,6 +217,13 @@ def test_dynamic_int8_is_batch_invariant_under_concurrency(parallel_runs):
     _check_concurrent(load(MODELS / "secbert-pt-demo", precision="int8"), exact=True, parallel_runs=parallel_runs)
 
 
+def test_parallel_runs_default_follows_the_variant(classifier):
+    int8 = create_app(load(MODELS / "secbert-pt-demo", precision="int8"), warmup=False)
+    fp32 = create_app(classifier, warmup=False)
+    assert (int8.parallel_runs, fp32.parallel_runs) == (2, 1)  # dynamic int8 runs text by text
+    assert create_app(classifier, ServeConfig(parallel_runs=3), warmup=False).parallel_runs == 3
+
+
 def test_pairs(classifier):
     judge = load(MODELS / "response-judge-demo")
     s = Served(judge)

@@ -647,9 +647,9 @@ def info(model_dir, providers, precision, strict_providers, warmup, as_json, **g
               help="Texts packed into one inference call across concurrent requests.")
 @click.option("--max-wait-ms", type=float, default=0.0, show_default=True,
               help="Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).")
-@click.option("--parallel-runs", type=int, default=1, show_default=True,
+@click.option("--parallel-runs", type=int, default=None,
               help="Score a micro-batch as this many slices in concurrent runtime calls on the one session "
-                   "(helps where one call does not fill the cores, e.g. dynamic int8, which runs text by text).")
+                   "[default: 2 for dynamic int8, which runs text by text and leaves cores idle; else 1].")
 @click.option("--max-texts", type=int, default=256, show_default=True, help="Texts per request (413 beyond).")
 @click.option("--max-body-bytes", type=int, default=1_048_576, show_default=True,
               help="Request body size (413 beyond).")

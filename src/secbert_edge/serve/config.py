@@ -13,7 +13,9 @@ class ServeConfig:
     port: int = 8000
     max_batch_size: int = 64  # texts packed into one runtime call across concurrent requests
     max_wait_ms: float = 0.0  # extra wait for batch-mates once the worker is free (0 = take what is queued now)
-    parallel_runs: int = 1  # concurrent runtime calls per micro-batch (slices of it) on the one session
+    # Concurrent runtime calls per micro-batch (slices of it) on the one session. None = auto: 2 for variants that
+    # run text by text (dynamic int8: one call does not fill the cores), else 1.
+    parallel_runs: int | None = None
     max_texts: int = 256  # texts per request (413 beyond)
     max_body_bytes: int = 1_048_576  # request body bytes (413 beyond)
     max_queue_texts: int = 8192  # texts waiting for the worker (503 + Retry-After beyond)
@@ -24,7 +26,9 @@ class ServeConfig:
     log_texts: bool = False  # prompts can be sensitive: never logged unless asked
 
     def __post_init__(self) -> None:
-        for name in ("max_batch_size", "parallel_runs", "max_texts", "max_body_bytes", "max_queue_texts"):
+        if self.parallel_runs is not None and self.parallel_runs < 1:
+            raise ValueError(f"parallel_runs must be >= 1 (or None for auto), got {self.parallel_runs}")
+        for name in ("max_batch_size", "max_texts", "max_body_bytes", "max_queue_texts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("max_wait_ms", "request_timeout_s", "keep_alive_s", "shutdown_timeout_s"):

@@ -52,9 +52,9 @@ def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int
     # handlers take that re-raise, so a drained shutdown exits 0 instead of dying by the signal.
     previous = {sig: signal.signal(sig, lambda s, frame: received.append(s)) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        log.warning("serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms",
+        log.warning("serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms, %d parallel run(s)",
                     app.model["name"], app.model["variant"], config.host, config.port,
-                    config.max_batch_size, config.max_wait_ms)
+                    config.max_batch_size, config.max_wait_ms, app.parallel_runs)
         server.run()
     finally:
         for sig, handler in previous.items():
