@@ -1,0 +1,66 @@
+"""Run the service under uvicorn: load the package once, warm it, serve, drain on SIGTERM, exit 0."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import require
+from .app import ServeApp
+from .config import ServeConfig
+
+log = logging.getLogger("secbert_edge.serve")
+
+
+def load_classifier(model_dir: str | Path, variant: str | None = None, session: Any = None) -> Any:
+    """The one place the service loads a package: ``variant`` None = the package's default variant; ``session`` a
+    SessionConfig (providers, threads, GPU settings)."""
+    from ..runtime import SessionConfig, load
+
+    return load(model_dir, variant=variant, session=session or SessionConfig())
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int:
+    """Serve until SIGTERM/SIGINT: then stop accepting, let in-flight requests finish, drain the queue, return 0."""
+    uvicorn = require("uvicorn", "serve", "secbert-edge serve")
+    _configure_logging()
+    require("prometheus_client", "serve", "secbert-edge serve metrics").disable_created_metrics()  # less noise
+    if not access_log:
+        log.setLevel(logging.WARNING)
+    app = ServeApp(classifier, config)
+    fast = {name: importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools")}
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=config.host, port=config.port, lifespan="on", access_log=False, log_level="warning",
+        loop="uvloop" if fast["uvloop"] else "asyncio", http="httptools" if fast["httptools"] else "h11",
+        timeout_keep_alive=max(1, round(config.keep_alive_s)),
+        timeout_graceful_shutdown=round(config.shutdown_timeout_s) or None,
+        backlog=2048, server_header=False, date_header=False,
+    ))
+    received: list[int] = []
+    # uvicorn restores the handlers it found and re-raises the signal it caught once it has shut down; these
+    # handlers take that re-raise, so a drained shutdown exits 0 instead of dying by the signal.
+    previous = {sig: signal.signal(sig, lambda s, frame: received.append(s)) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        log.warning("serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms, %d parallel run(s)",
+                    app.model["name"], app.model["variant"], config.host, config.port,
+                    config.max_batch_size, config.max_wait_ms, app.parallel_runs)
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not server.started:
+        return 1  # could not bind (uvicorn logged why)
+    log.warning("stopped%s", f" by signal {received[0]}" if received else "")
+    return 0
