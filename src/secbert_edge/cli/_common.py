@@ -92,7 +92,7 @@ def variant_option(multiple: bool = False, choices: tuple[str, ...] = VARIANT_NA
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             alias = kwargs.pop("precision_alias")
             if alias:
-                warnings.warn("--precision is deprecated; use --variant", DeprecationWarning, stacklevel=2)
+                warnings.warn("--precision is deprecated; use --variant", FutureWarning, stacklevel=2)
                 if multiple and not kwargs["variant"]:
                     kwargs["variant"] = tuple(p.strip() for p in alias.split(",") if p.strip())
                 elif not multiple and kwargs["variant"] is None:
