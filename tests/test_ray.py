@@ -16,13 +16,13 @@ ray = pytest.importorskip("ray", reason='needs the ray extra: pip install ".[ray
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
+from conftest import CORPUS  # noqa: E402
+
 from secbert_edge.cli import main  # noqa: E402
 from secbert_edge.errors import ConfigError  # noqa: E402
 from secbert_edge.ray import guard_app, score_dataset  # noqa: E402
 from secbert_edge.score import open_classifier, score_file  # noqa: E402
 from secbert_edge.textio import Fields, parquet_files  # noqa: E402
-
-from conftest import CORPUS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

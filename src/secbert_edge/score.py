@@ -327,5 +327,5 @@ def score_file(
     return ScoreSummary(str(output), rows, scored, skipped, errors, stats.blank_lines, stats.duplicate_ids, seconds)
 
 
-__all__ = ["OUTPUT_FORMATS", "open_classifier", "Progress", "ScoreSummary", "arrow_table", "count_rows", "id_column", "output_format",
-           "parts_dir", "predict_chunk", "result_rows", "score_file"]
+__all__ = ["OUTPUT_FORMATS", "Progress", "ScoreSummary", "arrow_table", "count_rows", "id_column", "open_classifier",
+           "output_format", "parts_dir", "predict_chunk", "result_rows", "score_file"]

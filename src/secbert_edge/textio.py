@@ -228,9 +228,9 @@ def iter_rows(
     batch_rows: int = 1024,
     suffix: str | None = None,
 ) -> Iterator[tuple[int, dict | BadItem]]:
-    """(row number, row as a dict of columns, or a BadItem) for each row of a file (by its extension) or of a binary
-    stream (``suffix``, '.txt' by default), or of a Parquet dataset folder. With ``fields``, a file whose header lacks a needed column raises
-    InputError before the first row; a .txt line is ``{"text": line}``."""
+    """(row number, row as a dict of columns, or a BadItem) for each row of a file (by its extension), of a Parquet
+    dataset folder, or of a binary stream (``suffix``, '.txt' by default). With ``fields``, a file whose header lacks a
+    needed column raises InputError before the first row; a .txt line is ``{"text": line}``."""
     stats = stats if stats is not None else ReadStats()
     if isinstance(source, (str, Path)):
         path = Path(source)
