@@ -124,7 +124,7 @@ def main() -> None:
     result["ray_over_local"] = result["ray"]["rows_per_s"] / result["local"]["rows_per_s"]
     if ten_x is not None:
         result["rss_10x_over_1x"] = ten_x["peak_rss_mb"] / local["peak_rss_mb"]
-    stem = f"{dt.date.today().isoformat()}-{platform.machine()}-{os.cpu_count()}c-score"
+    stem = f"{dt.date.today().isoformat()}-{platform.machine()}-{os.cpu_count()}c-score{'-rate' if ten_x is None else ''}"
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
