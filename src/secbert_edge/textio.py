@@ -113,7 +113,16 @@ def split_records(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
         yield number, raw.decode("utf-8", errors="surrogateescape")
 
 
+def parquet_files(path: Path) -> list[Path]:
+    """The .parquet files of a dataset folder (as Spark, Ray or pyarrow write them), in name order; [] when none."""
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith((".", "_")))
+
+
 def _check_path(path: Path) -> str:
+    if path.is_dir():  # a Parquet dataset folder (issue 14): its files are read in name order, rows numbered on
+        if not parquet_files(path):
+            raise InputError(f"{path} is a folder with no .parquet files; pass a file or a Parquet dataset folder")
+        return ".parquet"
     if not path.is_file():
         raise InputError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
     suffix = path.suffix.lower()
@@ -197,16 +206,18 @@ def _rows_delimited(
 
 def _rows_parquet(path: Path, fields: Fields | None, batch_rows: int) -> Iterator[tuple[int, dict | BadItem]]:
     pq = require("pyarrow.parquet", "data", "Reading Parquet files")
-    parquet = pq.ParquetFile(path)
-    columns = None
-    if fields is not None:
-        _missing_columns(path, parquet.schema_arrow.names, fields)
-        columns = list(dict.fromkeys(fields.wanted().values()))
+    files = parquet_files(path) if path.is_dir() else [path]
     number = 0
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
+    for file in files:  # a dataset folder: one file after another, row numbers running on across files
+        parquet = pq.ParquetFile(file)
+        columns = None
+        if fields is not None:
+            _missing_columns(file, parquet.schema_arrow.names, fields)
+            columns = list(dict.fromkeys(fields.wanted().values()))
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
 
 
 def iter_rows(
@@ -217,9 +228,9 @@ def iter_rows(
     batch_rows: int = 1024,
     suffix: str | None = None,
 ) -> Iterator[tuple[int, dict | BadItem]]:
-    """(row number, row as a dict of columns, or a BadItem) for each row of a file (by its extension) or of a binary
-    stream (``suffix``, '.txt' by default). With ``fields``, a file whose header lacks a needed column raises
-    InputError before the first row; a .txt line is ``{"text": line}``."""
+    """(row number, row as a dict of columns, or a BadItem) for each row of a file (by its extension), of a Parquet
+    dataset folder, or of a binary stream (``suffix``, '.txt' by default). With ``fields``, a file whose header lacks a
+    needed column raises InputError before the first row; a .txt line is ``{"text": line}``."""
     stats = stats if stats is not None else ReadStats()
     if isinstance(source, (str, Path)):
         path = Path(source)
