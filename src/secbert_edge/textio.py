@@ -25,7 +25,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -309,6 +309,15 @@ def read_records(source: str | Path | IO[bytes], fields: Fields = Fields(), *, s
         blank = f" (only {stats.blank_lines} blank line{'s' * (stats.blank_lines != 1)})" if stats.blank_lines else ""
         raise InputError(f"{name} holds no records to score{blank}")
     return records, stats
+
+
+def records_from_texts(texts: Sequence[str], pairs: bool = False) -> list[Record]:
+    """Records from a list of texts (ids 1..n), or, with ``pairs``, from alternating prompt, response texts."""
+    if not pairs:
+        return [Record(n, t) for n, t in enumerate(texts, start=1)]
+    if len(texts) % 2:
+        raise InputError(f"pairs take prompt, response, prompt, response ...; got {len(texts)} texts")
+    return [Record(n, r, p) for n, (p, r) in enumerate(zip(texts[0::2], texts[1::2]), start=1)]
 
 
 def read_stdin(fields: Fields = Fields()) -> tuple[list[Record], ReadStats]:

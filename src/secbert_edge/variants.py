@@ -138,6 +138,25 @@ TENSORRT_NAMES: tuple[str, ...] = tuple(v.value for v, s in SPECS.items() if s.g
 QUANTIZE_NAMES: tuple[str, ...] = tuple(v.value for v, s in SPECS.items() if not s.built_by_export)
 
 
+def tolerances_from(overrides: dict[str, tuple[str, ...]]) -> dict[str, Tolerance]:
+    """verify's gates with ``VARIANT=NUMBER`` overrides applied: {field: ("int8=0.05", ...)} -> {variant: Tolerance}.
+    Fields: max_abs_diff, metric_drift_pp, flip_rate."""
+    from .errors import ConfigError
+
+    changed: dict[str, dict[str, float]] = {}
+    for field, items in overrides.items():
+        for item in items:
+            name, sep, value = item.partition("=")
+            try:
+                number = float(value)
+            except ValueError:
+                number = -1.0
+            if not sep or name not in NAMES or number < 0:
+                raise ConfigError(f"{item!r}: expected VARIANT=NUMBER (>= 0) with VARIANT in {', '.join(NAMES)}")
+            changed.setdefault(name, {})[field] = number
+    return {name: dataclasses.replace(SPECS[VariantName(name)].tolerance, **fields) for name, fields in changed.items()}
+
+
 def spec(name: str | VariantName) -> VariantSpec:
     """The table row of a variant name; a name outside the table raises ConfigError listing the names."""
     from .errors import ConfigError

@@ -13,24 +13,6 @@ from ._common import EXIT_FAILED, echo_json, json_option, log, model_option, res
 from .build import columns_options
 
 
-def _tolerance_overrides(max_dp: tuple[str, ...], max_drift: tuple[str, ...], max_flips: tuple[str, ...]) -> dict:
-    """VARIANT=NUMBER options -> {variant: {field: value}}."""
-    from ..variants import NAMES
-
-    out: dict[str, dict[str, float]] = {}
-    for values, field in ((max_dp, "max_abs_diff"), (max_drift, "metric_drift_pp"), (max_flips, "flip_rate")):
-        for item in values:
-            name, sep, value = item.partition("=")
-            try:
-                number = float(value)
-            except ValueError:
-                number = None
-            if not sep or name not in NAMES or number is None or number < 0:
-                raise click.BadParameter(f"{item!r}: expected VARIANT=NUMBER (>= 0) with VARIANT in {', '.join(NAMES)}")
-            out.setdefault(name, {})[field] = number
-    return out
-
-
 @main.command()
 @model_option()
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -64,15 +46,12 @@ def verify(model_dir: Path | None, checkpoint: Path, backbone: Path, data: Path,
       secbert-edge verify --model models/secbert-pt --checkpoint best_model.pth \\
           --backbone ./bert-base-portuguese-cased --data test.tsv --preset wildjailbreak --report verify.md
     """
-    import dataclasses
     import json
 
     from .. import verify as gate
-    from ..variants import SPECS, VariantName
+    from ..variants import tolerances_from
 
-    overrides = _tolerance_overrides(max_dp, max_drift, max_flips)
-    tolerances = {name: dataclasses.replace(SPECS[VariantName(name)].tolerance, **fields)
-                  for name, fields in overrides.items()}
+    tolerances = tolerances_from({"max_abs_diff": max_dp, "metric_drift_pp": max_drift, "flip_rate": max_flips})
     result = gate.verify(resolve_model(model_dir), checkpoint, backbone, data, columns=columns, tolerances=tolerances,
                          variants=variant or None, use_cache=not no_cache, update_manifest=not no_update_manifest,
                          log=log("verify"))

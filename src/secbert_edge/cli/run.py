@@ -17,7 +17,7 @@ CHUNK = 256  # records per runtime call when scoring: bounds memory and drives t
 
 def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, columns: dict[str, Any]) -> tuple[list, Any]:
     """The records to score and what the reader saw: from arguments, a file, or stdin lines."""
-    from ..textio import Fields, ReadStats, Record, read_records, read_stdin
+    from ..textio import Fields, ReadStats, read_records, read_stdin, records_from_texts
 
     fields = Fields(text=columns["text"], id=columns["id"],
                     prompt=columns["prompt"] if pairs else None, response=columns["response"] if pairs else None)
@@ -27,18 +27,12 @@ def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, columns: d
         raise click.UsageError("--id-column needs --file (.jsonl, .csv, .tsv or .parquet)")
     if file_:
         return read_records(file_, fields)
-    if pairs and texts:
-        if len(texts) % 2:
-            raise click.UsageError(f"--pairs takes prompt, response, prompt, response ...; got {len(texts)} arguments")
-        return [Record(n, r, p) for n, (p, r) in enumerate(zip(texts[0::2], texts[1::2]), start=1)], ReadStats()
-    if pairs:
-        raise click.UsageError("--pairs reads arguments or --file (.jsonl/.csv/.tsv/.parquet with prompt and "
-                               "response columns)")
     if texts:
-        return [Record(n, t) for n, t in enumerate(texts, start=1)], ReadStats()
-    if not sys.stdin.isatty():
+        return records_from_texts(texts, pairs), ReadStats()
+    if not sys.stdin.isatty() and not pairs:
         return read_stdin(fields)
-    raise click.UsageError("nothing to classify: pass texts as arguments, --file PATH, or pipe lines to stdin")
+    raise click.UsageError("nothing to classify: pass texts as arguments, --file PATH, or pipe lines to stdin"
+                           + (" (--pairs: arguments or a --file with prompt and response columns)" if pairs else ""))
 
 
 @main.command()
