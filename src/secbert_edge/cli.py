@@ -308,12 +308,15 @@ def quantize(model_dir, precision, static, calibration, text_column, method, tar
 @click.option("--max-drift", multiple=True, metavar="VARIANT=PP", help="Override a variant's metric drift, in pp.")
 @click.option("--max-flips", multiple=True, metavar="VARIANT=FRACTION", help="Override a variant's flip rate (0.01 = 1%).")
 @click.option("--no-cache", is_flag=True, help="Recompute the PyTorch reference scores.")
+@click.option("--teacher", is_flag=True,
+              help="--checkpoint/--backbone are the TEACHER of a distilled student package (see `distill`): gate the "
+                   "student's decisions against it (default: 1% flips, 1 pp drift, |dP| reported).")
 @click.option("--no-update-manifest", is_flag=True, help="Do not store the re-fitted per-variant tau* in the manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report as markdown to this path (and JSON beside it).")
 def verify(model_dir, checkpoint, backbone, data, preset, text_column, label_column, prompt_column, variants, max_dp,
-           max_drift, max_flips, no_cache, no_update_manifest, as_json, report):
+           max_drift, max_flips, no_cache, teacher, no_update_manifest, as_json, report):
     """Gate every variant on metric parity with the original PyTorch model; exit 1 when one fails.
 
     Per variant: max and mean |dP|, decision flips at tau and tau*, drift of accuracy/F1/AUC/KS in
@@ -332,7 +335,7 @@ def verify(model_dir, checkpoint, backbone, data, preset, text_column, label_col
 
     try:
         path = _resolve_model(model_dir)
-        tolerances = dict(gate.DEFAULT_TOLERANCES)
+        tolerances = dict(gate.TEACHER_TOLERANCES if teacher else gate.DEFAULT_TOLERANCES)
         for values, field, cast in ((max_dp, "max_abs_diff", float), (max_drift, "metric_drift_pp", float),
                                     (max_flips, "flip_rate", float)):
             for item in values:
@@ -349,7 +352,8 @@ def verify(model_dir, checkpoint, backbone, data, preset, text_column, label_col
             columns = _dc.replace(base, **overrides)
         result = gate.verify(path, checkpoint, backbone, data, columns=columns, tolerances=tolerances,
                              variants=variants or None, use_cache=not no_cache,
-                             update_manifest=not no_update_manifest, log=lambda m: click.echo(f"[verify] {m}", err=True))
+                             update_manifest=not no_update_manifest, log=lambda m: click.echo(f"[verify] {m}", err=True),
+                             reference="teacher" if teacher else "source")
     except (SecbertEdgeError, ValueError) as err:
         raise _fail(err) from err
     text = gate.markdown(result)
@@ -634,6 +638,97 @@ def info(model_dir, providers, precision, strict_providers, warmup, as_json, **g
                    + (f", warm-up of {d['timings']['warmup_shapes']} shapes {d['timings']['warmup_s']:.2f} s"
                       if "warmup_s" in d["timings"] else "") + f"; IO binding {'on' if d['io_binding'] else 'off'}")
     click.echo(f"integrity      all {len(m.variants) + 1} files match their sha256")
+
+
+@main.command()
+@click.option("--checkpoint", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The TEACHER's fine-tuned weights (best_model.pth / .safetensors).")
+@click.option("--backbone", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The teacher's backbone folder (config.json + vocab.txt).")
+@click.option("--data", "data_files", required=True, multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Unlabelled texts: .txt (one per line), .jsonl, .csv, .tsv or .parquet (repeatable).")
+@click.option("--text-column", default="text", show_default=True, help="Text column of .jsonl/.csv/.parquet files.")
+@click.option("--prompt-column", default=None, help="Prompt column for response judges (pairs).")
+@click.option("--layers", type=int, required=True, help="The student's encoder layers (fewer than the teacher's).")
+@click.option("--hidden", type=int, default=None,
+              help="A narrower student (random init + hidden-state loss through a projection) [default: teacher's].")
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--max-steps", type=int, default=None, help="Stop after this many steps (overrides --epochs).")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--temperature", type=float, default=2.0, show_default=True, help="KD temperature T.")
+@click.option("--hidden-loss", type=float, default=None,
+              help="Weight of the hidden-state MSE at mapped layers [default: 1 with --hidden, else 0].")
+@click.option("--attention-loss", type=float, default=0.0, show_default=True,
+              help="Weight of the attention-map MSE at mapped layers (same number of heads only).")
+@click.option("--labelled", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Labelled data: mixes the labelled loss in and reports both models' metrics on its test split.")
+@click.option("--labelled-preset", type=click.Choice(["text", "wildjailbreak", "response"]), default="text",
+              show_default=True, help="Column layout of --labelled.")
+@click.option("--labelled-weight", type=float, default=0.5, show_default=True, help="Weight of the labelled loss.")
+@click.option("--threshold", "tau", type=float, default=0.5, show_default=True, help="The teacher's tau.")
+@click.option("--tau-star", type=float, default=None,
+              help="The teacher's tau* [default: ks_threshold of metrics.json beside --checkpoint, if any].")
+@click.option("--max-length", type=int, default=512, show_default=True)
+@click.option("--holdout", type=float, default=0.1, show_default=True,
+              help="Fraction of the texts held out for the agreement report.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for best_model.pth, backbone/ and distill.json.")
+@click.option("--threads", type=int, default=None,
+              help="torch threads [default: torch's]; 1 is often faster on a shared, busy machine.")
+@click.option("--force", is_flag=True, help="Overwrite a previous student in --out.")
+def distill(checkpoint, backbone, data_files, text_column, prompt_column, layers, hidden, epochs, max_steps, batch_size,
+            lr, temperature, hidden_loss, attention_loss, labelled, labelled_preset, labelled_weight, tau, tau_star,
+            max_length, holdout, seed, out, threads, force):
+    """Distil a fine-tuned model into a smaller student that makes the same decisions (export extra).
+
+    The student starts from the teacher: its embeddings, an evenly spaced subset of its layers (12 -> 6 keeps
+    layers 2,4,..,12), its pooler and head; with --hidden, a narrower random student. It learns the teacher's
+    probabilities on unlabelled texts (KL at --temperature; a sigmoid head is the distribution [1-p, p]),
+    optionally plus hidden-state / attention losses and the labelled loss of --labelled.
+
+    Writes OUT/best_model.pth + OUT/backbone (what `export` reads) and OUT/distill.json: agreement with the
+    teacher on held-out texts (decision flips at tau and tau*, mean/max |dP|). Deterministic for a --seed.
+
+    \b
+    Example:
+      secbert-edge distill --checkpoint run/best_model.pth --backbone run/backbone --data chats.txt \\
+          --layers 6 --out students/l6
+      secbert-edge export --checkpoint students/l6/best_model.pth --backbone students/l6/backbone --out pkg-l6
+      secbert-edge verify --model pkg-l6 --teacher --checkpoint run/best_model.pth --backbone run/backbone \\
+          --data test.jsonl
+    """
+    from . import distill as dist
+
+    if threads is not None:
+        dist.torch.set_num_threads(threads)
+    if (out / dist.DISTILL_REPORT).exists() and not force:
+        raise click.ClickException(f"{out} already holds a student ({dist.DISTILL_REPORT}); pass --force to replace it")
+    try:
+        texts = [e for path in data_files for e in dist.read_texts(path, text_column, prompt_column)]
+        examples = dist.load_labelled(labelled, labelled_preset) if labelled else None
+        config = dist.DistillConfig(
+            layers=layers, hidden=hidden, epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr,
+            temperature=temperature, hidden_weight=hidden_loss, attention_weight=attention_loss,
+            labelled_weight=labelled_weight, max_length=max_length, holdout_fraction=holdout, seed=seed)
+        with click.progressbar(length=1, label="distilling", file=sys.stderr) as bar:
+            def progress(step, total, loss):
+                bar.length = total
+                bar.label = f"distilling (loss {loss:.4f})"
+                bar.update(1)
+
+            result = dist.distill(checkpoint, backbone, texts, out, config, labelled=examples, tau=tau,
+                                  tau_star=tau_star, progress=progress,
+                                  log=lambda m: click.echo(f"[distill] {m}", err=True))
+    except (SecbertEdgeError, ValueError) as err:
+        raise _fail(err) from err
+    click.echo(dist.describe(result))
+    thresholds = result["agreement"]["thresholds"]
+    ks = f" --ks-threshold {thresholds['tau*']:.4f}" if "tau*" in thresholds else ""
+    click.echo(f"wrote {out / 'best_model.pth'}, {out / 'backbone'}, {out / dist.DISTILL_REPORT}")
+    click.echo(f"next: secbert-edge export --checkpoint {out / 'best_model.pth'} --backbone {out / 'backbone'} "
+               f"--out PACKAGE --threshold {thresholds['tau']}{ks}")
 
 
 if __name__ == "__main__":  # pragma: no cover

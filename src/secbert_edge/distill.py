@@ -9,7 +9,7 @@ Training needs only unlabelled texts. Each text is scored by the teacher; the st
 divergence between the teacher's and its own class distribution at a temperature T (a sigmoid head is the
 2-class distribution [1 - p, p]), optionally plus the hidden-state MSE (and attention-map MSE) of TinyBERT-style
 students at mapped layers, plus the labelled loss when labelled data is given. The best student on a validation
-slice of the texts (lowest KL at T=1) is kept.
+slice of the texts (lowest mean |dP| against the teacher) is kept.
 
 Outputs, in the layout ``export`` reads: ``DIR/best_model.pth`` (a state_dict like SecBERT-PT's),
 ``DIR/backbone`` (the student's config.json + the teacher's tokenizer files) and ``DIR/distill.json``: decision
@@ -56,7 +56,7 @@ class DistillConfig:
     labelled_weight: float = 0.5  # weight of the labelled loss when labelled data is given
     max_length: int = 512
     holdout_fraction: float = 0.1  # texts held out for the agreement report (never trained or selected on)
-    validation_fraction: float = 0.05  # texts for picking the best student
+    validation_fraction: float = 0.1  # texts for picking the best student
     eval_every: int = 100  # steps between validation evaluations (also at the end of each epoch)
     warmup_fraction: float = 0.1
     weight_decay: float = 0.01
@@ -320,14 +320,17 @@ def distill(
 
     lab_iter = lab_batches() if lab_enc else None
 
-    def val_kl() -> float:
+    def validate() -> tuple[float, float]:
+        """(mean |dP|, KL at T=1) on the validation slice. Selection is on |dP|: decisions live in probability
+        space, while KL is dominated by saturated texts whose decision never moves."""
         student.eval()
         with torch.no_grad():
             logits = _logits(student, val_enc, config.batch_size * 2)
-        return float(kd_loss(logits, val_teacher, student.num_labels, 1.0))
+        dp = (student.probability(logits) - teacher.probability(val_teacher)).abs().mean()
+        return float(dp), float(kd_loss(logits, val_teacher, student.num_labels, 1.0))
 
-    best_kl = val_kl()
-    history = [{"step": 0, "loss": None, "val_kl": best_kl}]
+    best_dp, kl = validate()
+    history = [{"step": 0, "loss": None, "val_mean_abs_dp": best_dp, "val_kl": kl}]
     best_state, best_step, step = _clone(student), 0, 0
     while step < total_steps:
         for ids, mask, types, idx in _batches(train_enc, list(range(len(train_enc))), config.batch_size, rng):
@@ -362,10 +365,10 @@ def distill(
                 progress(step, total_steps, value)
             epoch_end = step % steps_per_epoch == 0
             if step % config.eval_every == 0 or epoch_end or step == total_steps:
-                kl = val_kl()
-                history.append({"step": step, "loss": value, "val_kl": kl})
-                if kl < best_kl:
-                    best_kl, best_step, best_state = kl, step, _clone(student)
+                dp, kl = validate()
+                history.append({"step": step, "loss": value, "val_mean_abs_dp": dp, "val_kl": kl})
+                if dp < best_dp:
+                    best_dp, best_step, best_state = dp, step, _clone(student)
             if step >= total_steps:
                 break
     seconds = time.perf_counter() - started
@@ -394,7 +397,7 @@ def distill(
                    "attention_weight": attention_weight,
                    "labelled_weight": config.labelled_weight if labelled else 0.0},
         "texts": {"total": len(texts), "train": len(train_texts), "validation": len(val), "held_out": len(held)},
-        "steps": step, "best_step": best_step, "best_val_kl": best_kl, "seconds": round(seconds, 1),
+        "steps": step, "best_step": best_step, "best_val_mean_abs_dp": best_dp, "seconds": round(seconds, 1),
         "history": history,
         "agreement": _agreement(t_held, s_held, thresholds),
     }
@@ -444,7 +447,7 @@ def describe(report: dict) -> str:
     lines = [
         f"student {s['layers']} layers x {s['hidden']} ({s['parameters']:,} parameters) from teacher "
         f"{t['layers']} x {t['hidden']} ({t['parameters']:,}); {report['steps']} steps in {report['seconds']} s, "
-        f"best validation KL {report['best_val_kl']:.5f} at step {report['best_step']}",
+        f"best validation mean |dP| {report['best_val_mean_abs_dp']:.5f} at step {report['best_step']}",
         f"held-out agreement: flips {flips}; mean |dP| {a['mean_abs_dp']:.4f}, max |dP| {a['max_abs_dp']:.4f}",
     ]
     if "labelled" in report and "teacher" in report["labelled"]:

@@ -43,6 +43,13 @@ DEFAULT_TOLERANCES = {
     "tensorrt": Tolerance(1e-4, 0.05, 0.0),
     "tensorrt-int8": Tolerance(None, 0.5, 0.01),
 }
+# --- teacher gate (issue 15): a distilled student against its TEACHER's checkpoint -------------------------
+# A student is a different model: scores move (|dP| reported, not gated); what is held is its decisions
+# (flips at tau and tau*) and its task metrics within 1 pp of the teacher's, for every variant alike.
+TEACHER_TOLERANCE = Tolerance(None, 1.0, 0.01)
+TEACHER_TOLERANCES = {name: TEACHER_TOLERANCE for name in DEFAULT_TOLERANCES}
+REFERENCES = ("source", "teacher")
+# --- end teacher gate --------------------------------------------------------------------------------------
 DRIFT_METRICS = ("accuracy@tau", "f1@tau", "accuracy@tau*", "f1@tau*", "auc", "ks")
 
 
@@ -136,17 +143,25 @@ def verify(
     use_cache: bool = True,
     update_manifest: bool = True,
     log: Callable[[str], None] = lambda _: None,
+    reference: str = "source",
 ) -> dict:
-    """Run the gate. Returns the report dict; ``report["passed"]`` is False when any variant fails."""
+    """Run the gate. Returns the report dict; ``report["passed"]`` is False when any variant fails.
+
+    ``reference="teacher"``: ``checkpoint``/``backbone`` are the teacher a student package was distilled from
+    (its sha256 differs from the package's source on purpose); TEACHER_TOLERANCES apply under ``tolerances``.
+    """
     from .runtime import load
 
     package_dir = Path(package_dir)
     manifest = Manifest.read(package_dir)
     manifest.verify_files(package_dir)
-    if manifest.source.get("checkpoint_sha256") not in (None, sha256_file(checkpoint)):
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    teacher = reference == "teacher"
+    if not teacher and manifest.source.get("checkpoint_sha256") not in (None, sha256_file(checkpoint)):
         raise PackageError(
             f"{checkpoint} is not the checkpoint this package was exported from (sha256 differs from the manifest's "
-            "source.checkpoint_sha256); pass the original checkpoint"
+            "source.checkpoint_sha256); pass the original checkpoint, or the teacher with --teacher for a distilled student"
         )
     columns = columns or ("response" if manifest.task.value == "response" else "text")
     examples = load_examples(data, columns)
@@ -157,10 +172,10 @@ def verify(
                                    use_cache=use_cache, log=log)
     if tau_star is None:
         tau_star = metrics.ks(labels, ref)[1]
-    tolerances = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    tolerances = {**(TEACHER_TOLERANCES if teacher else DEFAULT_TOLERANCES), **(tolerances or {})}
     report = {
         "package": str(package_dir), "data": str(data), "examples": len(examples), "positives": int(labels.sum()),
-        "tau": tau, "tau*": tau_star, "reference": {"scorer": "pytorch fp32 eager", "from_cache": cached,
+        "tau": tau, "tau*": tau_star, "reference": {"scorer": "pytorch fp32 eager" + (" (teacher)" if teacher else ""), "from_cache": cached,
                                                    **metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star})},
         "variants": {},
     }
@@ -206,7 +221,8 @@ def markdown(report: dict) -> str:
         "",
         f"Package `{report['package']}`, data `{report['data']}`: {report['examples']} examples "
         f"({report['positives']} positive); tau = {report['tau']:.4f}, tau* = {report['tau*']:.4f}. "
-        "Reference: the original PyTorch model (fp32, eager).",
+        "Reference: the TEACHER's PyTorch model (fp32, eager); the package is a distilled student."
+        if "teacher" in report["reference"]["scorer"] else "Reference: the original PyTorch model (fp32, eager).",
         "",
         "| variant | max abs dP | mean abs dP | flips @tau | flips @tau* | F1@tau | F1 drift pp | acc drift pp | AUC drift pp "
         "| KS drift pp | refit tau* | result |",
