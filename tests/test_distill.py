@@ -154,7 +154,7 @@ def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(stude
             "--max-drift", "fp32=5"]
     result = runner.invoke(main, args)
     assert result.exit_code == 1, result.output
-    failed = json.loads(result.output)
+    failed = json.loads(result.stdout)
     assert not failed["passed"] and any("flip rate" in f for f in failed["variants"]["fp32"]["failures"])
     ok = runner.invoke(main, args[:2] + [str(good)] + args[3:])
     assert ok.exit_code == 0, ok.output
