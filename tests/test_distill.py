@@ -175,5 +175,5 @@ def test_cli_distill_writes_what_export_reads(trained_runs, tmp_path):
     assert again.exit_code != 0 and "--force" in again.output
     few = tmp_path / "few.txt"
     few.write_text("a\nb\n", encoding="utf-8")
-    short = runner.invoke(main, args[:8] + [str(few)] + args[9:-1] + [str(tmp_path / "t")])
+    short = runner.invoke(main, args[:6] + [str(few)] + args[7:-1] + [str(tmp_path / "t")])
     assert short.exit_code != 0 and "needs at least 20" in short.output
