@@ -306,12 +306,14 @@ def cmd_flips(args) -> None:
 
 
 def flips_table(result: dict) -> str:
-    lines = ["| variant | texts | n | teacher flagged @tau / @tau* | flips @tau | flips @tau* | mean abs dP | max abs dP |",
+    lines = ["| variant | texts | n | teacher flagged @tau / @tau* | flips @tau | flips @tau* | mean abs dP "
+             "| max abs dP |",
              "|---|---|---|---|---|---|---|---|"]
     for variant, per in result["flips"].items():
         for name, r in per.items():
             lines.append(
-                f"| {variant} | {name} | {r['texts']} | {r['teacher_flagged']['tau']} / {r['teacher_flagged']['tau*']} | "
+                f"| {variant} | {name} | {r['texts']} | "
+                f"{r['teacher_flagged']['tau']} / {r['teacher_flagged']['tau*']} | "
                 f"{r['flips']['tau']} ({100 * r['flip_rate']['tau']:.2f}%) | "
                 f"{r['flips']['tau*']} ({100 * r['flip_rate']['tau*']:.2f}%) | {r['mean_abs_dp']:.4f} | "
                 f"{r['max_abs_dp']:.4f} |")
@@ -337,7 +339,8 @@ def cmd_report(args) -> None:
                   f"{rep['teacher']['parameters']:,} parameters); student {rep['student']['layers']} layer "
                   f"({rep['student']['parameters']:,} parameters), initialised from teacher layer "
                   f"{rep['student']['layer_map']}, {rep['steps']} steps in {rep['seconds']} s on "
-                  f"{result['distill_texts_used']} unlabelled texts ({json.dumps(result['distill_texts'], ensure_ascii=False)}), "
+                  f"{result['distill_texts_used']} unlabelled texts "
+                  f"({json.dumps(result['distill_texts'], ensure_ascii=False)}), "
                   f"KD at T={rep['config']['temperature']}, lr {rep['config']['lr']}. "
                   f"Thresholds: tau {result['thresholds']['tau']}, tau* {result['thresholds']['tau*']}. "
                   f"Flip texts never seen in distillation. Source: `{flp[-1].name}`.", "", flips_table(result), "",

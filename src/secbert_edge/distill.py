@@ -147,7 +147,9 @@ def student_config(teacher_config, layers: int, hidden: int | None = None):
     return transformers.BertConfig.from_dict(data)
 
 
-def init_student(teacher: BertMLPClassifier, layers: int, hidden: int | None = None, seed: int = 42) -> BertMLPClassifier:
+def init_student(
+    teacher: BertMLPClassifier, layers: int, hidden: int | None = None, seed: int = 42
+) -> BertMLPClassifier:
     """A student initialised from the teacher (embeddings, mapped layers, pooler, head) when the width fits."""
     config = student_config(teacher.config, layers, hidden)
     torch.manual_seed(seed)
@@ -266,7 +268,8 @@ def distill(
         raise ValueError(f"--hidden {config.hidden} exceeds the teacher's hidden size {teacher.config.hidden_size}")
     min_texts = 20
     if len(texts) < min_texts:
-        raise InputError(f"{len(texts)} unlabelled texts; distillation needs at least {min_texts} (thousands are better)")
+        raise InputError(
+            f"{len(texts)} unlabelled texts; distillation needs at least {min_texts} (thousands are better)")
     student = init_student(teacher, config.layers, config.hidden, seed=config.seed)
     mapping = layer_map(t_layers, config.layers)
     hidden_weight = config.effective_hidden_weight(narrower)
@@ -276,7 +279,8 @@ def distill(
             f"the attention loss needs the teacher's {teacher.config.num_attention_heads} heads; the student has "
             f"{student.config.num_attention_heads} (--hidden {config.hidden}); set the attention weight to 0"
         )
-    projection = nn.Linear(student.config.hidden_size, teacher.config.hidden_size) if narrower and hidden_weight else None
+    projection = (nn.Linear(student.config.hidden_size, teacher.config.hidden_size)
+                  if narrower and hidden_weight else None)
     thresholds = teacher_thresholds(teacher_checkpoint, tau, tau_star)
 
     # Split: held-out (report), validation (selection), train. Seeded, independent of the text order on disk.

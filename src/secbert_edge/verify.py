@@ -161,7 +161,8 @@ def verify(
     if not teacher and manifest.source.get("checkpoint_sha256") not in (None, sha256_file(checkpoint)):
         raise PackageError(
             f"{checkpoint} is not the checkpoint this package was exported from (sha256 differs from the manifest's "
-            "source.checkpoint_sha256); pass the original checkpoint, or the teacher with --teacher for a distilled student"
+            "source.checkpoint_sha256); pass the original checkpoint, or the teacher with --teacher for a "
+            "distilled student"
         )
     columns = columns or ("response" if manifest.task.value == "response" else "text")
     examples = load_examples(data, columns)
@@ -175,7 +176,8 @@ def verify(
     tolerances = {**(TEACHER_TOLERANCES if teacher else DEFAULT_TOLERANCES), **(tolerances or {})}
     report = {
         "package": str(package_dir), "data": str(data), "examples": len(examples), "positives": int(labels.sum()),
-        "tau": tau, "tau*": tau_star, "reference": {"scorer": "pytorch fp32 eager" + (" (teacher)" if teacher else ""), "from_cache": cached,
+        "tau": tau, "tau*": tau_star, "reference": {"scorer": "pytorch fp32 eager" + (" (teacher)" if teacher else ""),
+                                                   "from_cache": cached,
                                                    **metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star})},
         "variants": {},
     }
