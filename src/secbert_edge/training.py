@@ -130,12 +130,14 @@ def build_model(backbone: str | Path, config: TrainConfig) -> tuple[BertMLPClass
     return model, pretrained
 
 
-def _batches(encoded, labels, batch_size: int, rng: random.Random | None):
+def labelled_batches(encoded, labels, batch_size: int, rng: random.Random | None):
+    """(input_ids, attention_mask, token_type_ids, labels) tensors per batch (shuffled with ``rng``)."""
     for idx, ids, mask, types in batches(encoded, batch_size, rng):
         yield ids, mask, types, torch.tensor([labels[i] for i in idx], dtype=torch.float32)
 
 
-def _loss(model: BertMLPClassifier, logits, y):
+def classification_loss(model: BertMLPClassifier, logits, y):
+    """BCE on the logit (sigmoid head) or cross-entropy (softmax head)."""
     if model.num_labels == 1:
         return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y)
     return torch.nn.functional.cross_entropy(logits, y.long())
@@ -146,9 +148,9 @@ def evaluate(model: BertMLPClassifier, encoded, labels, batch_size: int = 64) ->
     model.eval()
     total, scores = 0.0, []
     with torch.no_grad():
-        for ids, mask, types, y in _batches(encoded, labels, batch_size, None):
+        for ids, mask, types, y in labelled_batches(encoded, labels, batch_size, None):
             logits = model(ids, mask, types)
-            total += float(_loss(model, logits, y)) * len(y)
+            total += float(classification_loss(model, logits, y)) * len(y)
             scores.extend(model.probability(logits).tolist())
     return total / len(labels), scores
 
@@ -191,9 +193,9 @@ def train(
     started = time.perf_counter()
     stopped_early = False
     while step < total_steps and not stopped_early:
-        for ids, mask, types, y in _batches(train_enc, train_y, config.batch_size, rng):
+        for ids, mask, types, y in labelled_batches(train_enc, train_y, config.batch_size, rng):
             model.train()
-            loss = _loss(model, model(ids, mask, types), y)
+            loss = classification_loss(model, model(ids, mask, types), y)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -103,6 +103,10 @@ class VariantSpec:
 FP32_GATE = Tolerance(1e-4, 0.05, 0.0)
 FP16_GATE = Tolerance(1e-2, 0.2, 0.005)
 INT8_GATE = Tolerance(None, 0.5, 0.01)
+# A distilled student against its TEACHER (verify --teacher): a different model, so scores move (|dP| reported, not
+# gated); what is held is its decisions (<= 1% flips at tau and tau*) and its task metrics (within 1 pp), for every
+# variant alike.
+TEACHER_GATE = Tolerance(None, 1.0, 0.01)
 # quantize's check against fp32. fp16: DESIGN.md's 1e-2 and 0.5% flips. int8: DESIGN.md asks <= 1% flips and leaves
 # |dP| "reported"; the bound 0.15 is ~2x the largest |dP| a sound int8 variant showed here (0.076: dynamic int8 of the
 # response-judge demo) and 3x below the broken static variant of issue 10 (0.497, calibrated on 10 harmful prompts):
@@ -138,9 +142,9 @@ TENSORRT_NAMES: tuple[str, ...] = tuple(v.value for v, s in SPECS.items() if s.g
 QUANTIZE_NAMES: tuple[str, ...] = tuple(v.value for v, s in SPECS.items() if not s.built_by_export)
 
 
-def tolerances_from(overrides: dict[str, tuple[str, ...]]) -> dict[str, Tolerance]:
+def tolerances_from(overrides: dict[str, tuple[str, ...]], base: Tolerance | None = None) -> dict[str, Tolerance]:
     """verify's gates with ``VARIANT=NUMBER`` overrides applied: {field: ("int8=0.05", ...)} -> {variant: Tolerance}.
-    Fields: max_abs_diff, metric_drift_pp, flip_rate."""
+    Fields: max_abs_diff, metric_drift_pp, flip_rate. ``base``: the gate overridden (default: each variant's own)."""
     from .errors import ConfigError
 
     changed: dict[str, dict[str, float]] = {}
@@ -154,7 +158,8 @@ def tolerances_from(overrides: dict[str, tuple[str, ...]]) -> dict[str, Toleranc
             if not sep or name not in NAMES or number < 0:
                 raise ConfigError(f"{item!r}: expected VARIANT=NUMBER (>= 0) with VARIANT in {', '.join(NAMES)}")
             changed.setdefault(name, {})[field] = number
-    return {name: dataclasses.replace(SPECS[VariantName(name)].tolerance, **fields) for name, fields in changed.items()}
+    return {name: dataclasses.replace(base or SPECS[VariantName(name)].tolerance, **fields)
+            for name, fields in changed.items()}
 
 
 def spec(name: str | VariantName) -> VariantSpec:

@@ -10,6 +10,7 @@ for the variants. Default tolerances come from :mod:`secbert_edge.variants`.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -22,7 +23,14 @@ from .data import Columns, Example, load_examples
 from .errors import PackageError
 from .manifest import Manifest, sha256_file
 from .paths import cache_root
-from .variants import SPECS, Tolerance, VariantName
+from .variants import SPECS, TEACHER_GATE, Tolerance, VariantName
+
+
+class Reference(str, enum.Enum):
+    """What the package is gated against: the checkpoint it was exported from, or the teacher it was distilled from."""
+
+    SOURCE = "source"
+    TEACHER = "teacher"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +92,7 @@ class GateReport:
     tau: float
     tau_star: float
     reference_scorer: str
+    reference_kind: Reference
     reference_from_cache: bool
     reference: metrics.Summary  # at "tau" and "tau*"
     variants: dict[str, VariantGate]
@@ -174,18 +183,26 @@ def verify(
     variants: Sequence[str] | None = None,
     use_cache: bool = True,
     update_manifest: bool = True,
+    reference: Reference | str = Reference.SOURCE,
     log: Callable[[str], None] = lambda _: None,
 ) -> GateReport:
-    """Run the gate over ``variants`` (default: all the package has); ``report.passed`` is False when any fails."""
+    """Run the gate over ``variants`` (default: all the package has); ``report.passed`` is False when any fails.
+
+    ``reference="teacher"``: ``checkpoint``/``backbone`` are the teacher a student package was distilled from (its
+    sha256 differs from the package's source on purpose), and the default gate is ``variants.TEACHER_GATE``.
+    """
     from .runtime import load
 
     package_dir = Path(package_dir)
+    reference = Reference(reference)
     manifest = Manifest.read(package_dir)
     manifest.verify_files(package_dir)
-    if manifest.source.get("checkpoint_sha256") not in (None, sha256_file(checkpoint)):
+    teacher = reference is Reference.TEACHER
+    if not teacher and manifest.source.get("checkpoint_sha256") not in (None, sha256_file(checkpoint)):
         raise PackageError(
             f"{checkpoint} is not the checkpoint this package was exported from (sha256 differs from the manifest's "
-            "source.checkpoint_sha256); pass the original checkpoint"
+            "source.checkpoint_sha256); pass the original checkpoint, or the teacher with --teacher for a "
+            "distilled student"
         )
     columns = columns or ("response" if manifest.task.value == "response" else "text")
     examples = load_examples(data, columns)
@@ -205,11 +222,12 @@ def verify(
         bad = [r for r in results if not r.ok]
         if bad:
             raise PackageError(f"{len(bad)} examples could not be scored, e.g. #{bad[0].index}: {bad[0].error}")
-        tolerance = (tolerances or {}).get(name) or SPECS[VariantName(name)].tolerance
+        tolerance = (tolerances or {}).get(name) or (TEACHER_GATE if teacher else SPECS[VariantName(name)].tolerance)
         gates[name] = compare(name, labels, ref, np.array([r.score for r in results]), tau, tau_star, tolerance)
     report = GateReport(
         package=str(package_dir), data=str(data), examples=len(examples), positives=int(labels.sum()), tau=tau,
-        tau_star=tau_star, reference_scorer="pytorch fp32 eager", reference_from_cache=cached,
+        tau_star=tau_star, reference_scorer="pytorch fp32 eager" + (" (teacher)" if teacher else ""),
+        reference_kind=reference, reference_from_cache=cached,
         reference=metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star}), variants=gates,
     )
     if update_manifest:
@@ -236,7 +254,8 @@ def markdown(report: GateReport) -> str:
         "",
         f"Package `{report.package}`, data `{report.data}`: {report.examples} examples "
         f"({report.positives} positive); tau = {report.tau:.4f}, tau* = {report.tau_star:.4f}. "
-        "Reference: the original PyTorch model (fp32, eager).",
+        + ("Reference: the TEACHER's PyTorch model (fp32, eager); the package is a distilled student."
+           if report.reference_kind is Reference.TEACHER else "Reference: the original PyTorch model (fp32, eager)."),
         "",
         "| variant | max abs dP | mean abs dP | flips @tau | flips @tau* | F1@tau | F1 drift pp | acc drift pp | AUC drift pp "
         "| KS drift pp | refit tau* | result |",

@@ -30,6 +30,6 @@ def main() -> None:
     show_warnings()
 
 
-from . import build, check, run, score, serve  # noqa: E402  (the commands register themselves on main)
+from . import build, check, distill, run, score, serve  # noqa: E402  (the commands register themselves on main)
 
-__all__ = ["main", "build", "check", "run", "score", "serve"]
+__all__ = ["main", "build", "check", "distill", "run", "score", "serve"]

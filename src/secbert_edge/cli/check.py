@@ -27,6 +27,9 @@ from .build import columns_options
 @click.option("--max-drift", multiple=True, metavar="VARIANT=PP", help="Override a variant's metric drift, in pp.")
 @click.option("--max-flips", multiple=True, metavar="VARIANT=FRACTION",
               help="Override a variant's flip rate (0.01 = 1%).")
+@click.option("--teacher", is_flag=True,
+              help="Gate a distilled student against its TEACHER: --checkpoint/--backbone are the teacher's, and the "
+                   "default gate is <= 1% flips at tau and tau*, <= 1 pp metric drift, |dP| reported.")
 @click.option("--no-cache", is_flag=True, help="Recompute the PyTorch reference scores.")
 @click.option("--no-update-manifest", is_flag=True, help="Do not store the re-fitted per-variant tau* in the manifest.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -34,7 +37,7 @@ from .build import columns_options
 @json_option("the full report")
 def verify(model_dir: Path | None, checkpoint: Path, backbone: Path, data: Path, preset: str | None, columns: Any,
            variant: tuple[str, ...], max_dp: tuple[str, ...], max_drift: tuple[str, ...], max_flips: tuple[str, ...],
-           no_cache: bool, no_update_manifest: bool, report: Path | None, as_json: bool) -> None:
+           teacher: bool, no_cache: bool, no_update_manifest: bool, report: Path | None, as_json: bool) -> None:
     """Gate every variant on metric parity with the original PyTorch model; exit 1 when one fails.
 
     Per variant: max and mean |dP|, decision flips at tau and tau*, drift of accuracy/F1/AUC/KS in
@@ -49,12 +52,13 @@ def verify(model_dir: Path | None, checkpoint: Path, backbone: Path, data: Path,
     import json
 
     from .. import verify as gate
-    from ..variants import tolerances_from
+    from ..variants import TEACHER_GATE, tolerances_from
 
-    tolerances = tolerances_from({"max_abs_diff": max_dp, "metric_drift_pp": max_drift, "flip_rate": max_flips})
+    tolerances = tolerances_from({"max_abs_diff": max_dp, "metric_drift_pp": max_drift, "flip_rate": max_flips},
+                                 base=TEACHER_GATE if teacher else None)
     result = gate.verify(resolve_model(model_dir), checkpoint, backbone, data, columns=columns, tolerances=tolerances,
                          variants=variant or None, use_cache=not no_cache, update_manifest=not no_update_manifest,
-                         log=log("verify"))
+                         reference="teacher" if teacher else "source", log=log("verify"))
     text = gate.markdown(result)
     if report:
         report.write_text(text, encoding="utf-8")

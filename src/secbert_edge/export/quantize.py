@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, PackageError, ParityError, require
+from ..errors import ConfigError, ParityError, require
 from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Recipe, VariantName, spec
 from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds

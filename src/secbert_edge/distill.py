@@ -1,0 +1,454 @@
+"""Distil a fine-tuned BertMLPClassifier (the teacher) into a smaller student that makes the same decisions.
+
+The student is initialised from the teacher: its embeddings, an evenly spaced subset of its encoder layers
+(``layer_map``), its pooler and its MLP head, so it starts close to the teacher's function. With ``hidden`` (a
+narrower student) nothing fits: the student starts from random weights (seeded) and a learned projection
+student-hidden -> teacher-hidden carries the hidden-state loss.
+
+Training needs only unlabelled texts. Each text is scored by the teacher; the student minimises the KL
+divergence between the teacher's and its own class distribution at a temperature T (a sigmoid head is the
+2-class distribution [1 - p, p]), optionally plus the hidden-state MSE (and attention-map MSE) of TinyBERT-style
+students at mapped layers, plus the labelled loss when labelled data is given. The best student on a validation
+slice of the texts (lowest mean |dP| against the teacher) is kept.
+
+Outputs, in the layout ``export`` reads: ``DIR/best_model.pth`` (a state_dict like SecBERT-PT's),
+``DIR/backbone`` (the student's config.json + the teacher's tokenizer files) and ``DIR/distill.json``: decision
+agreement with the teacher on a held-out slice of the texts (never trained or selected on): flips at the
+teacher's tau and tau*, mean and max |dP|, and, with labelled data, the labelled metrics of both models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import metrics
+from .data import Columns, Example, load_examples, stratified_split
+from .errors import CheckpointError, ConfigError, InputError
+from .manifest import read_json
+from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
+from .textio import SURROGATE, Fields, read_records
+from .training import WEIGHT_FILES, classification_loss, encode_examples, evaluate, labelled_batches
+
+nn = torch.nn
+F = torch.nn.functional
+
+DISTILL_REPORT = "distill.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillConfig:
+    layers: int  # the student's encoder layers
+    hidden: int | None = None  # a narrower student (random init + projected hidden-state loss); None: teacher's width
+    epochs: int = 3
+    max_steps: int | None = None  # overrides epochs when set
+    batch_size: int = 32
+    lr: float = 1e-4
+    temperature: float = 2.0
+    hidden_weight: float | None = None  # hidden-state MSE weight; None: 1.0 for a narrower student, else 0
+    attention_weight: float = 0.0  # attention-map MSE weight (needs the teacher's number of heads)
+    labelled_weight: float = 0.5  # weight of the labelled loss when labelled data is given
+    max_length: int = 512
+    holdout_fraction: float = 0.1  # texts held out for the agreement report (never trained or selected on)
+    validation_fraction: float = 0.1  # texts for picking the best student
+    eval_every: int = 100  # steps between validation evaluations (also at the end of each epoch)
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        checks = {
+            "layers": self.layers >= 1, "hidden": self.hidden is None or self.hidden >= 8, "epochs": self.epochs >= 1,
+            "max_steps": self.max_steps is None or self.max_steps >= 1, "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0, "temperature": self.temperature > 0,
+            "hidden_weight": self.hidden_weight is None or self.hidden_weight >= 0,
+            "attention_weight": self.attention_weight >= 0, "labelled_weight": self.labelled_weight >= 0,
+            "max_length": self.max_length >= 8, "holdout_fraction": 0 < self.holdout_fraction < 0.5,
+            "validation_fraction": 0 < self.validation_fraction < 0.5, "eval_every": self.eval_every >= 1,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ConfigError(f"invalid distillation settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
+
+    def effective_hidden_weight(self, narrower: bool) -> float:
+        if self.hidden_weight is not None:
+            return self.hidden_weight
+        return 1.0 if narrower else 0.0
+
+
+# ---------------------------------------------------------------------------------------------- texts
+
+
+def read_texts(path: str | Path, text_column: str = "text", prompt_column: str | None = None) -> list[Example]:
+    """Unlabelled texts from .txt (one per line) / .jsonl / .csv / .tsv / .parquet, as Examples with label 0.
+
+    Unreadable rows and blank texts are dropped (the count is not an error: unlabelled corpora are messy);
+    duplicates are kept once, in first-seen order, so the held-out slice never repeats a training text.
+    """
+    path = Path(path)
+    fields = Fields(prompt=prompt_column, response=text_column) if prompt_column else Fields(text=text_column)
+    records, _ = read_records(path, fields)
+    items: list[tuple[object, object]] = [(r.prompt, r.text) for r in records]
+    seen: set[tuple[str | None, str]] = set()
+    out = []
+    for prompt, text in items:
+        if not isinstance(text, str) or not text.strip() or SURROGATE.search(text):
+            continue  # an unreadable row, a blank text or invalid UTF-8 bytes (kept as surrogates by the reader)
+        key = (None if prompt is None else str(prompt), text)
+        if key not in seen:
+            seen.add(key)
+            out.append(Example(text, 0, key[0]))
+    if not out:
+        raise InputError(f"{path}: no non-empty texts found (column {text_column!r})")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- student
+
+
+def layer_map(teacher_layers: int, student_layers: int) -> list[int]:
+    """Which teacher layer (0-based) initialises / supervises each student layer: evenly spaced, ending at the last.
+
+    12 -> 6: [1, 3, 5, 7, 9, 11]; 12 -> 4: [2, 5, 8, 11]; 2 -> 1: [1].
+    """
+    if not 1 <= student_layers <= teacher_layers:
+        raise ConfigError(f"student layers must be in 1..{teacher_layers} (the teacher's), got {student_layers}")
+    return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
+
+
+def student_config(teacher_config, layers: int, hidden: int | None = None):
+    """The student's BertConfig: the teacher's with fewer layers, and narrower when ``hidden`` is given."""
+    data = teacher_config.to_dict()
+    data["num_hidden_layers"] = layers
+    if hidden is not None and hidden != teacher_config.hidden_size:
+        head_dim = teacher_config.hidden_size // teacher_config.num_attention_heads
+        heads = max(1, hidden // head_dim)
+        while hidden % heads:
+            heads -= 1
+        data["hidden_size"] = hidden
+        data["num_attention_heads"] = heads
+        data["intermediate_size"] = max(hidden, teacher_config.intermediate_size * hidden // teacher_config.hidden_size)
+    return transformers.BertConfig.from_dict(data)
+
+
+def init_student(
+    teacher: BertMLPClassifier, layers: int, hidden: int | None = None, seed: int = 42
+) -> BertMLPClassifier:
+    """A student initialised from the teacher (embeddings, mapped layers, pooler, head) when the width fits."""
+    config = student_config(teacher.config, layers, hidden)
+    torch.manual_seed(seed)
+    head_hidden = teacher.classifier[0].out_features
+    student = BertMLPClassifier(config, head_hidden=head_hidden, num_labels=teacher.num_labels)
+    if config.hidden_size == teacher.config.hidden_size:
+        student.bert.embeddings.load_state_dict(teacher.bert.embeddings.state_dict())
+        for s, t in enumerate(layer_map(teacher.config.num_hidden_layers, layers)):
+            student.bert.encoder.layer[s].load_state_dict(teacher.bert.encoder.layer[t].state_dict())
+        student.bert.pooler.load_state_dict(teacher.bert.pooler.state_dict())
+        student.classifier.load_state_dict(teacher.classifier.state_dict())
+    return student
+
+
+# ---------------------------------------------------------------------------------------------- losses
+
+
+def class_log_probs(logits, num_labels: int, temperature: float = 1.0):
+    """log [P(class 0), P(class 1)] at a temperature; a sigmoid head's one logit z is the distribution [1-p, p]."""
+    if num_labels == 1:
+        z = logits[:, 0] / temperature
+        return torch.stack([F.logsigmoid(-z), F.logsigmoid(z)], dim=-1)
+    return F.log_softmax(logits / temperature, dim=-1)
+
+
+def kd_loss(student_logits, teacher_logits, num_labels: int, temperature: float):
+    """KL(teacher || student) at temperature T, scaled by T^2 (Hinton et al.), mean over the batch."""
+    log_s = class_log_probs(student_logits, num_labels, temperature)
+    log_t = class_log_probs(teacher_logits, num_labels, temperature)
+    return (log_t.exp() * (log_t - log_s)).sum(-1).mean() * temperature ** 2
+
+
+def _masked_mse(a, b, mask):
+    weights = mask.unsqueeze(-1).to(a.dtype)
+    return ((a - b) ** 2 * weights).sum() / (weights.sum() * a.shape[-1]).clamp_min(1.0)
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def _forward(model: BertMLPClassifier, ids, mask, types, *, states: bool, attentions: bool):
+    out = model.bert(input_ids=ids, attention_mask=mask, token_type_ids=types,
+                     output_hidden_states=states, output_attentions=attentions)
+    return model.classifier(out.pooler_output), out
+
+
+def _agreement(teacher_p: Sequence[float], student_p: Sequence[float], thresholds: dict[str, float]) -> dict:
+    import numpy as np
+
+    t, s = np.asarray(teacher_p, dtype=np.float64), np.asarray(student_p, dtype=np.float64)
+    diff = np.abs(t - s)
+    flips = {name: int(((t >= tau) != (s >= tau)).sum()) for name, tau in thresholds.items()}
+    return {
+        "texts": int(t.size),
+        "thresholds": thresholds,
+        "flips": flips,
+        "flip_rate": {name: n / t.size for name, n in flips.items()},
+        "mean_abs_dp": float(diff.mean()),
+        "max_abs_dp": float(diff.max()),
+        "teacher_positive_rate": {name: float((t >= tau).mean()) for name, tau in thresholds.items()},
+    }
+
+
+def teacher_thresholds(checkpoint: str | Path, tau: float = 0.5, tau_star: float | None = None) -> dict[str, float]:
+    """tau and tau* of the teacher: tau* given, else ``ks_threshold`` from metrics.json beside the checkpoint."""
+    found = {"tau": float(tau)}
+    if tau_star is None:
+        side = Path(checkpoint).with_name("metrics.json")
+        if side.is_file():
+            value = read_json(side, CheckpointError).get("ks_threshold")
+            tau_star = float(value) if isinstance(value, (int, float)) else None
+    if tau_star is not None:
+        found["tau*"] = float(tau_star)
+    return found
+
+
+def write_student_backbone(teacher_backbone: str | Path, folder: str | Path, config) -> Path:
+    """The student's backbone folder: its config.json + every tokenizer file of the teacher's (no weights)."""
+    src, folder = Path(teacher_backbone), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.is_file() and item.name not in (*WEIGHT_FILES, "config.json") and not item.name.endswith(
+                (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".ckpt")):
+            shutil.copy2(item, folder / item.name)
+    config.to_json_file(str(folder / "config.json"))
+    return folder
+
+
+def distill(
+    teacher_checkpoint: str | Path,
+    teacher_backbone: str | Path,
+    texts: Sequence[Example],
+    out: str | Path,
+    config: DistillConfig,
+    *,
+    labelled: Sequence[Example] | None = None,
+    tau: float = 0.5,
+    tau_star: float | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict:
+    """Distil; write OUT/best_model.pth, OUT/backbone and OUT/distill.json; return the report."""
+    started = time.perf_counter()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    out = Path(out)
+    teacher, ckpt = load_reference_model(teacher_checkpoint, teacher_backbone)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    t_layers = teacher.config.num_hidden_layers
+    if config.layers > t_layers:
+        raise ConfigError(f"--layers {config.layers} exceeds the teacher's {t_layers} layers; a student needs fewer")
+    narrower = config.hidden is not None and config.hidden != teacher.config.hidden_size
+    if config.hidden is not None and config.hidden > teacher.config.hidden_size:
+        raise ConfigError(f"--hidden {config.hidden} exceeds the teacher's hidden size {teacher.config.hidden_size}")
+    min_texts = 20
+    if len(texts) < min_texts:
+        raise InputError(
+            f"{len(texts)} unlabelled texts; distillation needs at least {min_texts} (thousands are better)")
+    student = init_student(teacher, config.layers, config.hidden, seed=config.seed)
+    mapping = layer_map(t_layers, config.layers)
+    hidden_weight = config.effective_hidden_weight(narrower)
+    attention_weight = config.attention_weight
+    if attention_weight and student.config.num_attention_heads != teacher.config.num_attention_heads:
+        raise ConfigError(
+            f"the attention loss needs the teacher's {teacher.config.num_attention_heads} heads; the student has "
+            f"{student.config.num_attention_heads} (--hidden {config.hidden}); set the attention weight to 0"
+        )
+    projection = (nn.Linear(student.config.hidden_size, teacher.config.hidden_size)
+                  if narrower and hidden_weight else None)
+    thresholds = teacher_thresholds(teacher_checkpoint, tau, tau_star)
+
+    # Split: held-out (report), validation (selection), train. Seeded, independent of the text order on disk.
+    order = list(range(len(texts)))
+    random.Random(config.seed).shuffle(order)
+    n_hold = max(1, round(len(texts) * config.holdout_fraction))
+    n_val = max(1, round(len(texts) * config.validation_fraction))
+    held = [texts[i] for i in order[:n_hold]]
+    val = [texts[i] for i in order[n_hold:n_hold + n_val]]
+    train_texts = [texts[i] for i in order[n_hold + n_val:]]
+    max_length = min(config.max_length, teacher.config.max_position_embeddings)
+    log(f"encoding {len(texts)} texts ({len(train_texts)} train / {len(val)} validation / {len(held)} held out)")
+    train_enc = encode_examples(train_texts, teacher_backbone, max_length)
+    val_enc = encode_examples(val, teacher_backbone, max_length)
+    held_enc = encode_examples(held, teacher_backbone, max_length)
+
+    log("scoring the texts with the teacher")
+    need_states = bool(hidden_weight or attention_weight)
+    with torch.no_grad():
+        teacher_logits = _logits(teacher, train_enc, config.batch_size * 2)
+        val_teacher = _logits(teacher, val_enc, config.batch_size * 2)
+
+    lab_train, lab_test, lab_enc = [], [], []
+    if labelled:
+        parts = stratified_split(labelled, test=0.25, validation=0.0, seed=config.seed)
+        lab_train, lab_test = parts.train, parts.test
+        lab_enc = encode_examples(lab_train, teacher_backbone, max_length)
+
+    steps_per_epoch = math.ceil(len(train_enc) / config.batch_size)
+    total_steps = config.max_steps or steps_per_epoch * config.epochs
+    params = list(student.parameters()) + (list(projection.parameters()) if projection is not None else [])
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = transformers.get_linear_schedule_with_warmup(
+        optimizer, int(total_steps * config.warmup_fraction), total_steps)
+    rng = random.Random(config.seed)
+    lab_rng = random.Random(config.seed + 1)
+
+    def lab_batches():
+        while True:
+            yield from labelled_batches(lab_enc, [e.label for e in lab_train], config.batch_size, lab_rng)
+
+    lab_iter = lab_batches() if lab_enc else None
+
+    def validate() -> tuple[float, float]:
+        """(mean |dP|, KL at T=1) on the validation slice. Selection is on |dP|: decisions live in probability
+        space, while KL is dominated by saturated texts whose decision never moves."""
+        student.eval()
+        with torch.no_grad():
+            logits = _logits(student, val_enc, config.batch_size * 2)
+        dp = (student.probability(logits) - teacher.probability(val_teacher)).abs().mean()
+        return float(dp), float(kd_loss(logits, val_teacher, student.num_labels, 1.0))
+
+    best_dp, kl = validate()
+    history = [{"step": 0, "loss": None, "val_mean_abs_dp": best_dp, "val_kl": kl}]
+    best_state, best_step, step = _clone(student), 0, 0
+    while step < total_steps:
+        for ids, mask, types, idx in labelled_batches(train_enc, list(range(len(train_enc))), config.batch_size, rng):
+            student.train()
+            s_logits, s_out = _forward(student, ids, mask, types, states=need_states, attentions=bool(attention_weight))
+            loss = kd_loss(s_logits, teacher_logits[idx.long()], student.num_labels, config.temperature)
+            if need_states:
+                with torch.no_grad():
+                    _, t_out = _forward(teacher, ids, mask, types, states=True, attentions=bool(attention_weight))
+                if hidden_weight:
+                    pairs = [(0, 0)] + [(s + 1, t + 1) for s, t in enumerate(mapping)]
+                    h_loss = sum(
+                        _masked_mse(projection(s_out.hidden_states[s]) if projection is not None
+                                    else s_out.hidden_states[s], t_out.hidden_states[t], mask)
+                        for s, t in pairs) / len(pairs)
+                    loss = loss + hidden_weight * h_loss
+                if attention_weight:
+                    a_loss = sum(F.mse_loss(s_out.attentions[s], t_out.attentions[t])
+                                 for s, t in enumerate(mapping)) / len(mapping)
+                    loss = loss + attention_weight * a_loss
+            if lab_iter is not None:
+                l_ids, l_mask, l_types, l_y = next(lab_iter)
+                loss = loss + config.labelled_weight * classification_loss(student, student(l_ids, l_mask, l_types), l_y)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            value = loss.item()
+            if progress:
+                progress(step, total_steps, value)
+            epoch_end = step % steps_per_epoch == 0
+            if step % config.eval_every == 0 or epoch_end or step == total_steps:
+                dp, kl = validate()
+                history.append({"step": step, "loss": value, "val_mean_abs_dp": dp, "val_kl": kl})
+                if dp < best_dp:
+                    best_dp, best_step, best_state = dp, step, _clone(student)
+            if step >= total_steps:
+                break
+    seconds = time.perf_counter() - started
+    student.load_state_dict(best_state)
+    student.eval()
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(student.state_dict(), out / "best_model.pth")
+    backbone_dir = write_student_backbone(teacher_backbone, out / "backbone", student.config)
+
+    dummy = [0] * len(held)
+    _, t_held = evaluate(teacher, held_enc, dummy)
+    _, s_held = evaluate(student, held_enc, dummy)
+    report: dict = {
+        "teacher": {"checkpoint": str(teacher_checkpoint), "sha256": ckpt.sha256, "backbone": str(teacher_backbone),
+                    "layers": t_layers, "hidden": teacher.config.hidden_size,
+                    "parameters": sum(p.numel() for p in teacher.parameters())},
+        "student": {"checkpoint": str(out / "best_model.pth"), "backbone": str(backbone_dir),
+                    "layers": config.layers, "hidden": student.config.hidden_size,
+                    "heads": student.config.num_attention_heads,
+                    "parameters": sum(p.numel() for p in student.parameters()),
+                    "layer_map": mapping if not narrower else None,
+                    "init": "teacher (embeddings, mapped layers, pooler, head)" if not narrower else "random (seeded)"},
+        "config": dataclasses.asdict(config),
+        "losses": {"kd_temperature": config.temperature, "hidden_weight": hidden_weight,
+                   "attention_weight": attention_weight,
+                   "labelled_weight": config.labelled_weight if labelled else 0.0},
+        "texts": {"total": len(texts), "train": len(train_texts), "validation": len(val), "held_out": len(held)},
+        "steps": step, "best_step": best_step, "best_val_mean_abs_dp": best_dp, "seconds": round(seconds, 1),
+        "history": history,
+        "agreement": _agreement(t_held, s_held, thresholds),
+    }
+    if labelled:
+        report["labelled"] = _labelled_report(teacher, student, lab_test, teacher_backbone, max_length, thresholds)
+        report["labelled"]["train_examples"] = len(lab_train)
+    (out / DISTILL_REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return report
+
+
+def _clone(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _logits(model: BertMLPClassifier, encoded, batch_size: int):
+    model.eval()
+    parts = []
+    for ids, mask, types, _ in labelled_batches(encoded, [0] * len(encoded), batch_size, None):
+        parts.append(model(ids, mask, types))
+    return torch.cat(parts).detach()
+
+
+def _labelled_report(teacher, student, examples: Sequence[Example], backbone, max_length: int,
+                     thresholds: dict[str, float]) -> dict:
+    labels = [e.label for e in examples]
+    encoded = encode_examples(examples, backbone, max_length)
+    _, t_scores = evaluate(teacher, encoded, labels)
+    _, s_scores = evaluate(student, encoded, labels)
+    result = {"test_examples": len(examples), "agreement": _agreement(t_scores, s_scores, thresholds)}
+    if len(set(labels)) == 2:
+        result["teacher"] = metrics.summary(labels, t_scores, thresholds).to_dict()
+        result["student"] = metrics.summary(labels, s_scores, thresholds).to_dict()
+    return result
+
+
+def load_labelled(path: str | Path, columns: Columns | str = "text") -> list[Example]:
+    """Labelled examples for the optional labelled loss (same readers and presets as train/verify)."""
+    return load_examples(path, columns)
+
+
+def describe(report: dict) -> str:
+    """A few lines for the terminal."""
+    a = report["agreement"]
+    s, t = report["student"], report["teacher"]
+    flips = ", ".join(f"{a['flips'][n]}/{a['texts']} ({100 * a['flip_rate'][n]:.2f}%) at {n}={a['thresholds'][n]:.4f}"
+                      for n in a["thresholds"])
+    lines = [
+        f"student {s['layers']} layers x {s['hidden']} ({s['parameters']:,} parameters) from teacher "
+        f"{t['layers']} x {t['hidden']} ({t['parameters']:,}); {report['steps']} steps in {report['seconds']} s, "
+        f"best validation mean |dP| {report['best_val_mean_abs_dp']:.5f} at step {report['best_step']}",
+        f"held-out agreement: flips {flips}; mean |dP| {a['mean_abs_dp']:.4f}, max |dP| {a['max_abs_dp']:.4f}",
+    ]
+    if "labelled" in report and "teacher" in report["labelled"]:
+        lab = report["labelled"]
+        lines.append(
+            f"labelled test ({lab['test_examples']}): AUC teacher {lab['teacher']['auc']:.4f} / student "
+            f"{lab['student']['auc']:.4f}; F1@tau teacher {lab['teacher']['at']['tau']['f1']:.4f} / student "
+            f"{lab['student']['at']['tau']['f1']:.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,183 @@
+"""Distillation: a briefly trained tiny teacher -> a 1-layer student that keeps its decisions, and the verify gate
+that holds a student package to its teacher."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from secbert_edge import synthetic
+from secbert_edge.cli import main
+from secbert_edge.data import write_jsonl
+from secbert_edge.errors import InputError, PackageError
+
+torch = pytest.importorskip("torch")
+
+from secbert_edge import distill as dist  # noqa: E402  (needs torch)
+from secbert_edge.export import export_package  # noqa: E402
+from secbert_edge.variants import Tolerance  # noqa: E402
+from secbert_edge.verify import verify  # noqa: E402
+
+
+def _texts(tmp_path, n=700, seed=11):
+    """Unlabelled synthetic prompts (a different seed from the teacher's training data), one per line."""
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(e.text for e in synthetic.generate_prompts(n, seed=seed)) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def student(trained_runs, tmp_path_factory):
+    run, backbone, _ = trained_runs["prompt"]
+    tmp = tmp_path_factory.mktemp("student")
+    texts = dist.read_texts(_texts(tmp))
+    config = dist.DistillConfig(layers=1, epochs=4, batch_size=16, lr=1e-3, temperature=1.0, max_length=128,
+                                eval_every=40, holdout_fraction=0.2)
+    report = dist.distill(run / "best_model.pth", backbone, texts, tmp / "l1", config)
+    return tmp / "l1", report
+
+
+def test_layer_map_is_evenly_spaced_and_ends_at_the_last_layer():
+    assert dist.layer_map(12, 6) == [1, 3, 5, 7, 9, 11]
+    assert dist.layer_map(12, 4) == [2, 5, 8, 11]
+    assert dist.layer_map(2, 1) == [1]
+    assert dist.layer_map(3, 3) == [0, 1, 2]
+    with pytest.raises(ValueError, match="student layers must be in 1..2"):
+        dist.layer_map(2, 3)
+
+
+def test_sigmoid_head_is_the_two_class_distribution_and_kd_is_zero_on_itself():
+    z = torch.tensor([[-3.0], [0.0], [2.5]])
+    as_softmax = torch.log_softmax(torch.cat([torch.zeros_like(z), z], dim=-1) / 2.0, dim=-1)
+    assert torch.allclose(dist.class_log_probs(z, 1, 2.0), as_softmax, atol=1e-6)
+    assert float(dist.kd_loss(z, z, 1, 2.0)) == pytest.approx(0.0, abs=1e-7)
+    assert float(dist.kd_loss(z, -z, 1, 2.0)) > 0.1
+    two = torch.tensor([[0.3, -1.0], [2.0, 1.0]])
+    assert float(dist.kd_loss(two, two, 2, 1.0)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_tiny_teacher_distils_into_a_one_layer_student_that_keeps_its_decisions(student, trained_runs):
+    out, report = student
+    run, backbone, _ = trained_runs["prompt"]
+    assert report["student"]["layers"] == 1 and report["teacher"]["layers"] == 2
+    assert report["student"]["parameters"] < report["teacher"]["parameters"]
+    agreement = report["agreement"]
+    assert set(agreement["thresholds"]) == {"tau", "tau*"}  # tau* read from the teacher's metrics.json
+    assert agreement["texts"] == report["texts"]["held_out"] >= 100
+    for name in ("tau", "tau*"):
+        assert agreement["flip_rate"][name] <= 0.05, agreement
+    # The teacher decides both ways on these texts: agreement is not trivial.
+    assert 0.2 < agreement["teacher_positive_rate"]["tau"] < 0.8
+    assert report["best_val_mean_abs_dp"] < report["history"][0]["val_mean_abs_dp"], report["history"]
+    assert json.loads((out / "distill.json").read_text())["agreement"] == agreement
+    # What `export` reads: the student's checkpoint and backbone folder (teacher's tokenizer, student's config).
+    assert (out / "backbone" / "vocab.txt").read_bytes() == (backbone / "vocab.txt").read_bytes()
+    assert json.loads((out / "backbone" / "config.json").read_text())["num_hidden_layers"] == 1
+
+
+def test_student_initialised_from_the_teacher(trained_runs):
+    from secbert_edge.modeling import load_reference_model
+
+    run, backbone, _ = trained_runs["prompt"]
+    teacher, _ = load_reference_model(run / "best_model.pth", backbone)
+    s = dist.init_student(teacher, 1)
+    assert torch.equal(s.bert.encoder.layer[0].output.dense.weight, teacher.bert.encoder.layer[1].output.dense.weight)
+    assert torch.equal(s.bert.embeddings.word_embeddings.weight, teacher.bert.embeddings.word_embeddings.weight)
+    assert torch.equal(s.classifier[2].weight, teacher.classifier[2].weight)
+    narrow = dist.init_student(teacher, 1, hidden=16)
+    assert narrow.config.hidden_size == 16 and narrow.config.hidden_size % narrow.config.num_attention_heads == 0
+
+
+def test_distillation_is_deterministic_for_a_seed_and_narrow_students_train(trained_runs, tmp_path):
+    run, backbone, _ = trained_runs["prompt"]
+    texts = dist.read_texts(_texts(tmp_path, n=120))
+    config = dist.DistillConfig(layers=1, hidden=16, max_steps=6, batch_size=16, lr=1e-3, max_length=64,
+                                attention_weight=0.0, eval_every=3)
+    a = dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "a", config)
+    b = dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "b", config)
+    assert a["losses"]["hidden_weight"] == 1.0 and a["student"]["hidden"] == 16
+    sa, sb = torch.load(tmp_path / "a" / "best_model.pth"), torch.load(tmp_path / "b" / "best_model.pth")
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert a["agreement"] == b["agreement"]
+    with pytest.raises(ValueError, match="attention loss needs the teacher's 2 heads"):
+        dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c",
+                     dist.DistillConfig(layers=1, hidden=8, attention_weight=1.0, max_steps=1))
+    with pytest.raises(ValueError, match="exceeds the teacher's 2 layers"):
+        dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c", dist.DistillConfig(layers=3))
+
+
+def test_read_texts_formats_blanks_and_duplicates(tmp_path):
+    (tmp_path / "a.txt").write_text("um\n\n  \ndois três\num\n", encoding="utf-8")
+    assert [e.text for e in dist.read_texts(tmp_path / "a.txt")] == ["um", "dois três"]
+    (tmp_path / "b.jsonl").write_text('{"t": "x"}\nnot json\n{"t": ""}\n{"t": "y"}\n', encoding="utf-8")
+    assert [e.text for e in dist.read_texts(tmp_path / "b.jsonl", "t")] == ["x", "y"]
+    (tmp_path / "c.csv").write_text("prompt,response\np1,r1\np2,r2\n", encoding="utf-8")
+    pairs = dist.read_texts(tmp_path / "c.csv", "response", "prompt")
+    assert [(e.prompt, e.text) for e in pairs] == [("p1", "r1"), ("p2", "r2")]
+    with pytest.raises(InputError, match="no 'text' column for the text"):
+        dist.read_texts(tmp_path / "c.csv")
+    (tmp_path / "d.txt").write_text("\n \n", encoding="utf-8")
+    with pytest.raises(InputError, match="holds no records"):
+        dist.read_texts(tmp_path / "d.txt")
+    (tmp_path / "e.jsonl").write_text('{"t": ""}\n{"t": "  "}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="no non-empty texts"):
+        dist.read_texts(tmp_path / "e.jsonl", "t")
+
+
+def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(student, trained_runs, tmp_path):
+    out, report = student
+    run, backbone, splits = trained_runs["prompt"]
+    teacher_ckpt = run / "best_model.pth"
+    tau_star = report["agreement"]["thresholds"]["tau*"]
+    data = write_jsonl(tmp_path / "test.jsonl", splits.test)
+    good = tmp_path / "good"
+    export_package(out / "best_model.pth", out / "backbone", good, ks_threshold=tau_star)
+    with pytest.raises(PackageError, match="--teacher"):
+        verify(good, teacher_ckpt, backbone, data, use_cache=False)
+    default = verify(good, teacher_ckpt, backbone, data, reference="teacher", use_cache=False, update_manifest=False)
+    assert default.variants["fp32"].tolerance == Tolerance(None, 1.0, 0.01)
+    # 90 test texts: one flip is 1.1%. The gate is held here at 5% flips / 5 pp, which the student meets and the
+    # damaged student below does not.
+    loose = {"fp32": Tolerance(None, 5.0, 0.05)}
+    passed = verify(good, teacher_ckpt, backbone, data, reference="teacher", tolerances=loose, use_cache=False,
+                    update_manifest=False)
+    assert passed.passed, passed.variants["fp32"].failures
+
+    # Damage: squash the student's last Linear towards a positive bias, so it flags most benign texts.
+    state = torch.load(out / "best_model.pth")
+    state["classifier.2.weight"] = state["classifier.2.weight"] * 0.1
+    state["classifier.2.bias"] = state["classifier.2.bias"] + 2.0
+    torch.save(state, tmp_path / "damaged.pth")
+    bad = tmp_path / "bad"
+    export_package(tmp_path / "damaged.pth", out / "backbone", bad, ks_threshold=tau_star)
+    runner = CliRunner()
+    args = ["verify", "--model", str(bad), "--teacher", "--checkpoint", str(teacher_ckpt), "--backbone", str(backbone),
+            "--data", str(data), "--no-cache", "--no-update-manifest", "--json", "--max-flips", "fp32=0.05",
+            "--max-drift", "fp32=5"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1, result.output
+    failed = json.loads(result.stdout)
+    assert not failed["passed"] and any("flip rate" in f for f in failed["variants"]["fp32"]["failures"])
+    ok = runner.invoke(main, args[:2] + [str(good)] + args[3:])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_cli_distill_writes_what_export_reads(trained_runs, tmp_path):
+    run, backbone, _ = trained_runs["prompt"]
+    texts = _texts(tmp_path, n=100)
+    out = tmp_path / "s"
+    args = ["distill", "--checkpoint", str(run / "best_model.pth"), "--backbone", str(backbone), "--data", str(texts),
+            "--layers", "1", "--max-steps", "4", "--batch-size", "16", "--max-length", "64", "--out", str(out)]
+    runner = CliRunner()
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "held-out agreement" in result.output and "next: secbert-edge export" in result.output
+    assert {p.name for p in out.iterdir()} == {"best_model.pth", "backbone", "distill.json"}
+    again = runner.invoke(main, args)
+    assert again.exit_code == 2 and "--force" in again.output
+    few = tmp_path / "few.txt"
+    few.write_text("a\nb\n", encoding="utf-8")
+    short = runner.invoke(main, args[:6] + [str(few)] + args[7:-1] + [str(tmp_path / "t")])
+    assert short.exit_code == 2 and "needs at least 20" in short.output
