@@ -207,6 +207,10 @@ def _before_after(before: dict, after: dict) -> str:
         rb, ra = b.get(name, {}), a[name]
         lines.append(f"| {name} | {ra['n']} | {cell(rb, 'fpr')} | {cell(rb, 'recall')} | {cell(rb, 'auc')} | "
                      f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} |")
+    rb, ra = b.get("all held-out", {}), a.get("all held-out", {})
+    if "fpr_at_recall85" in ra:
+        lines.append(f"\nAt the threshold that catches 85% of the held-out attacks, the held-out benign FPR is "
+                     f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%).")
     return "\n".join(lines)
 
 
