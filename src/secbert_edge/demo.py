@@ -84,7 +84,9 @@ def verify_examples(spec: DemoSpec) -> list[Example]:
     """Generated-only examples (no third-party text) for the committed verify split."""
     if spec.task is Task.PROMPT:
         return balanced_unique(synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000), spec.seed)[:VERIFY_EXAMPLES]
-    return balanced_unique(synthetic.judge_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000), spec.seed)[:VERIFY_EXAMPLES]
+    # every row with its prompt: a JSONL split holds one layout (prompt, response, label)
+    pairs = synthetic.judge_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
+    return balanced_unique(pairs, spec.seed)[:VERIFY_EXAMPLES]
 
 
 def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 6000, seed: int = 7) -> Path:
