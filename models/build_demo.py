@@ -1,4 +1,7 @@
-"""Rebuild the embedded default models in this folder: `python models/build_demo.py [--retrain-vocab] [--eval-only] [NAME ...]`.
+"""Rebuild the embedded default models in this folder.
+
+    python models/build_demo.py [--retrain-vocab] [--eval-only] [NAME ...]
+
 
 Needs the export extra and the real-text sources in ../shared/data (or $SECBERT_EDGE_DATA; see that folder's
 SOURCES.md — nothing third-party is committed here). Deterministic for a given machine and library versions:

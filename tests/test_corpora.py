@@ -48,7 +48,8 @@ def test_loaders_read_every_source():
 @needs_data
 def test_training_data_never_contains_held_out_text():
     real = corpora.benign_train_texts()
-    examples = synthetic.guard_examples(3000, 3, real, templates=corpora.jailbreak_templates(), english=corpora.xstest())
+    examples = synthetic.guard_examples(3000, 3, real, templates=corpora.jailbreak_templates(),
+                                        english=corpora.xstest())
     held = {t for t, _ in corpora.cosibot()} | set(corpora.fakewhatsapp())
     long_held = {t for t in held if len(t) > 40}
     joined = "\n".join(e.text for e in examples)

@@ -38,10 +38,12 @@ class Source:
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("told-br", "told-br", "CC BY-SA 4.0", "train", "pt-BR tweets (toxicity-annotated)",
            "github JAugusto97/ToLD-Br (Leite et al., AACL-IJCNLP 2020)"),
-    Source("tupy", "tupy", "MIT", "train", "pt-BR tweets, 2023 (hate-speech label)", "github Silly-Machine/TuPy-Dataset"),
+    Source("tupy", "tupy", "MIT", "train", "pt-BR tweets, 2023 (hate-speech label)",
+           "github Silly-Machine/TuPy-Dataset"),
     Source("dantestocks", "dantestocks", "CC BY 4.0", "train", "pt-BR stock-market tweets",
            "github UniversalDependencies/UD_Portuguese-DANTEStocks (Di Felippo et al., 2024)"),
-    Source("pira", "pira", "CC0 1.0", "train", "crowd-written pt-BR questions (ocean, coast, climate)", "github C4AI/Pira"),
+    Source("pira", "pira", "CC0 1.0", "train", "crowd-written pt-BR questions (ocean, coast, climate)",
+           "github C4AI/Pira"),
     Source("chatterbot", "chatterbot-corpus-pt", "BSD-3-Clause", "train", "pt chit-chat dialogues",
            "github gunthercox/chatterbot-corpus"),
     Source("xstest", "xstest", "CC BY 4.0", "train", "English safe look-alikes + unsafe contrasts",
@@ -152,7 +154,8 @@ def chatterbot_dialogues(root: Path | None = None) -> list[tuple[str, str]]:
 
 def xstest(root: Path | None = None) -> list[tuple[str, int]]:
     """(English prompt, 1 = unsafe)."""
-    return [(_clean(r["prompt"]), int(r["label"] == "unsafe")) for r in _csv(source_dir("xstest", root) / "xstest_prompts.csv")]
+    rows = _csv(source_dir("xstest", root) / "xstest_prompts.csv")
+    return [(_clean(r["prompt"]), int(r["label"] == "unsafe")) for r in rows]
 
 
 def gptfuzz_questions(root: Path | None = None) -> list[str]:

@@ -83,7 +83,8 @@ def training_data(spec: DemoSpec) -> list[Example]:
 def verify_examples(spec: DemoSpec) -> list[Example]:
     """Generated-only examples (no third-party text) for the committed verify split."""
     if spec.task is Task.PROMPT:
-        return balanced_unique(synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000), spec.seed)[:VERIFY_EXAMPLES]
+        generated = synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000)
+        return balanced_unique(generated, spec.seed)[:VERIFY_EXAMPLES]
     # every row with its prompt: a JSONL split holds one layout (prompt, response, label)
     pairs = synthetic.judge_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
     return balanced_unique(pairs, spec.seed)[:VERIFY_EXAMPLES]
@@ -198,7 +199,8 @@ def _guard_rows(table: dict) -> dict[str, dict]:
 
 
 def _before_after(before: dict, after: dict) -> str:
-    lines = ["| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall | after: AUC |",
+    lines = ["| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall "
+             "| after: AUC |",
              "|---|---|---|---|---|---|---|---|"]
     b, a = _guard_rows(before), _guard_rows(after)
 

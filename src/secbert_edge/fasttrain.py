@@ -64,7 +64,8 @@ def train_bucketed(
     total_steps = config.max_steps or math.ceil(len(train_set) / config.batch_size) * config.epochs
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, int(total_steps * config.warmup_fraction), total_steps)
+    warmup = int(total_steps * config.warmup_fraction)
+    scheduler = transformers.get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     initial_loss, _ = evaluate(model, val_enc, val_y)
     history = [{"step": 0, "train_loss": None, "val_loss": initial_loss}]
     best_loss, best_state, best_step, stale, step, stopped_early = math.inf, None, 0, 0, 0, False

@@ -24,7 +24,9 @@ from . import corpora, metrics
 Scorer = Callable[[Sequence[str]], np.ndarray]
 PairScorer = Callable[[Sequence[str | None], Sequence[str]], np.ndarray]
 
-EVAL_FILES = {"attacks": "heldout-attacks.jsonl", "benign_hard": "heldout-benign_hard.jsonl", "pairs": "heldout-pairs.jsonl"}
+EVAL_FILES = {
+    "attacks": "heldout-attacks.jsonl", "benign_hard": "heldout-benign_hard.jsonl", "pairs": "heldout-pairs.jsonl",
+}
 PER_SOURCE = 1500  # benign texts sampled per held-out real source
 LONG_N = 40
 LONG_PREFIX_CHARS = 3200  # about 600+ tokens of pt-BR chat text with the default vocabularies
@@ -108,7 +110,8 @@ def evaluate_guard(score: Scorer, eval_dir: Path, threshold: float, *, score_lon
         y = [1] * len(attacks) + [0] * len(all_benign)
         s_all = np.r_[attack_scores, np.asarray(all_benign)]
         table["all held-out"] = {"n": len(y), "recall": table["attacks (held-out)"]["recall"],
-                                 "fpr": float(np.mean(np.asarray(all_benign) >= threshold)), "auc": metrics.auc(y, s_all)}
+                                 "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
+                                 "auc": metrics.auc(y, s_all)}
         # the operating point the targets name: FPR at 85% recall
         order = np.sort(attack_scores)
         tau85 = float(order[int(np.floor(0.15 * len(order)))])
