@@ -1,20 +1,31 @@
-"""Rebuild the embedded default models in this folder: `python models/build_demo.py [--retrain-vocab] [NAME ...]`.
+"""Rebuild the embedded default models in this folder.
 
-Needs the export extra. Deterministic for a given machine and library versions: seeded data, initialisation
-and batch order, and the pinned vocabulary models/demo-vocab.txt (`--retrain-vocab` trains a new one, which
-`tokenizers` does not reproduce exactly from run to run).
+    python models/build_demo.py [--retrain-vocab] [--eval-only] [NAME ...]
+
+
+Needs the export extra and the real-text sources in ../shared/data (or $SECBERT_EDGE_DATA; see that folder's
+SOURCES.md — nothing third-party is committed here). Deterministic for a given machine and library versions:
+seeded data, initialisation and batch order, and the pinned vocabulary models/default-vocab.txt
+(`--retrain-vocab` trains a new one, which `tokenizers` does not reproduce exactly from run to run). After the
+build, each default is measured on the held-out sets (models/eval/) and its model card is written;
+`--eval-only` redoes just that step.
 """
 
 import sys
 from pathlib import Path
 
-from secbert_edge.demo import DEMOS, build_all
+from secbert_edge.demo import DEMOS, build_all, evaluate_and_document
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     retrain = "--retrain-vocab" in args
-    names = [a for a in args if a != "--retrain-vocab"] or None
+    eval_only = "--eval-only" in args
+    names = [a for a in args if a not in ("--retrain-vocab", "--eval-only")] or None
     unknown = [n for n in names or [] if n not in DEMOS]
     if unknown:
         sys.exit(f"unknown demo {unknown}; choose from {sorted(DEMOS)}")
-    build_all(Path(__file__).resolve().parent, names, retrain_vocab=retrain)
+    here = Path(__file__).resolve().parent
+    if eval_only:
+        evaluate_and_document(here, names or list(DEMOS))
+    else:
+        build_all(here, names, retrain_vocab=retrain)

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, synthetic
+from . import __version__, corpora, heldout, synthetic
 from .data import Example, stratified_split, write_jsonl
 from .export import export_package
-from .errors import ParityError
+from .errors import InputError, ParityError
 from .export.quantize import add_variant
 from .export.tokenizer import train_wordpiece_vocab
-from .manifest import Task
+from .manifest import Manifest, Task
 from .runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
 from .training import TrainConfig, train, write_scratch_backbone
 from .verify import verify
@@ -33,22 +33,33 @@ class DemoSpec:
     task: Task
     generated: int  # examples generated before de-duplication and class balancing
     seed: int
-    vocab_size: int = 4000
+    vocab_size: int = 6000
     layers: int = 2
     hidden: int = 128
     heads: int = 4
     intermediate: int = 512
+    max_position: int = 256
     # From-scratch training needs a larger step than fine-tuning (the recipe's 2e-5 is for a pretrained BERT).
-    train: TrainConfig = TrainConfig(lr=5e-4, epochs=3, eval_every=25)
+    train: TrainConfig = TrainConfig(lr=5e-4, epochs=2, eval_every=100, max_length=256, length_bucketing=True)
+    # The variant load() runs when none is named, recorded in the manifest once it passed verify. The guard's int8
+    # measured 2.01x faster than fp32 one text per call and 1.03x on a list of 1,900 texts (models/bench_default.py,
+    # benchmarks/results/default-variant.json): int8. The judge's was not measured: fp32.
+    default_variant: str | None = None
 
 
 DEMOS = {
-    DEFAULT_PROMPT_MODEL: DemoSpec(DEFAULT_PROMPT_MODEL, Task.PROMPT, generated=8000, seed=7),
+    DEFAULT_PROMPT_MODEL: DemoSpec(
+        DEFAULT_PROMPT_MODEL, Task.PROMPT, generated=16000, seed=7,
+        train=TrainConfig(lr=1e-3, epochs=1, batch_size=32, eval_every=50, max_length=256, length_bucketing=True),
+        default_variant="int8",
+    ),
     DEFAULT_RESPONSE_MODEL: DemoSpec(
         DEFAULT_RESPONSE_MODEL, Task.RESPONSE, generated=6000, seed=11,
-        train=TrainConfig(lr=5e-4, epochs=3, eval_every=25, task=Task.RESPONSE),
+        train=TrainConfig(lr=1e-3, epochs=2, batch_size=32, eval_every=50, max_length=256, task=Task.RESPONSE,
+                          length_bucketing=True),
     ),
 }
+VERIFY_EXAMPLES = 600  # generated-only examples kept as models/src/<name>/test.jsonl for `verify`
 
 
 def balanced_unique(examples: list[Example], seed: int) -> list[Example]:
@@ -62,19 +73,40 @@ def balanced_unique(examples: list[Example], seed: int) -> list[Example]:
     return out
 
 
-PINNED_VOCAB = "demo-vocab.txt"
+PINNED_VOCAB = "default-vocab.txt"  # the defaults' vocabulary (models/demo-vocab.txt stays for the tests' tiny BERTs)
 
 
-def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 4000, seed: int = 7) -> Path:
-    """The demos' WordPiece vocabulary, pinned in models/demo-vocab.txt.
+def training_data(spec: DemoSpec) -> list[Example]:
+    """The default's training data: the wide generator over the permissive real sources (never the held-out ones)."""
+    if spec.task is Task.PROMPT:
+        english = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
+        return synthetic.guard_examples(spec.generated, spec.seed, corpora.benign_train_texts(),
+                                        templates=corpora.jailbreak_templates(), english=english)
+    return synthetic.judge_examples(spec.generated, spec.seed, corpora.chatterbot_dialogues())
 
-    `tokenizers`' WordPiece trainer breaks frequency ties in hash-map order, which changes from process to
-    process, so retraining gives a slightly different vocabulary each time. It is trained once (``retrain``)
-    and pinned, which makes every rebuild of the demos deterministic.
+
+def verify_examples(spec: DemoSpec) -> list[Example]:
+    """Generated-only examples (no third-party text) for the committed verify split."""
+    if spec.task is Task.PROMPT:
+        generated = synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000)
+        return balanced_unique(generated, spec.seed)[:VERIFY_EXAMPLES]
+    # every row with its prompt: a JSONL split holds one layout (prompt, response, label)
+    pairs = synthetic.judge_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
+    return balanced_unique(pairs, spec.seed)[:VERIFY_EXAMPLES]
+
+
+def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 6000, seed: int = 7) -> Path:
+    """The defaults' WordPiece vocabulary, pinned in models/default-vocab.txt.
+
+    Trained on generated text and the permissive real sources. `tokenizers`' WordPiece trainer breaks frequency
+    ties in hash-map order, which changes from process to process, so retraining gives a slightly different
+    vocabulary each time. It is trained once (``retrain``) and pinned, which makes every rebuild deterministic.
     """
     path = models_dir / PINNED_VOCAB
     if retrain or not path.is_file():
-        train_wordpiece_vocab(synthetic.corpus(seed), size, path)
+        texts = [e.text for spec in DEMOS.values() for e in training_data(spec)]
+        texts += [e.prompt for e in training_data(DEMOS[DEFAULT_RESPONSE_MODEL]) if e.prompt]
+        train_wordpiece_vocab(texts, size, path)
     return path
 
 
@@ -85,24 +117,28 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False,
     if source.exists():
         shutil.rmtree(source)
     source.mkdir(parents=True)
-    generate = synthetic.generate_prompts if spec.task is Task.PROMPT else synthetic.generate_responses
-    examples = balanced_unique(generate(spec.generated, spec.seed), spec.seed)
-    splits = stratified_split(examples, test=0.25, validation=0.1, seed=spec.seed)
+    examples = balanced_unique(training_data(spec), spec.seed)
+    splits = stratified_split(examples, test=0.1, validation=0.05, seed=spec.seed)
+    # The splits hold third-party text: they go to the ignored models/build/, never into the repository.
+    scratch = models_dir / "build" / spec.name
+    scratch.mkdir(parents=True, exist_ok=True)
     for part in ("train", "validation", "test"):
-        write_jsonl(source / f"{part}.jsonl", getattr(splits, part))
+        write_jsonl(scratch / f"{part}.jsonl", getattr(splits, part))
+    write_jsonl(source / "test.jsonl", verify_examples(spec))
     log(f"[{spec.name}] {len(examples)} examples: {len(splits.train)} train / {len(splits.validation)} validation "
         f"/ {len(splits.test)} test")
     vocab = demo_vocab(models_dir, retrain=retrain_vocab, size=spec.vocab_size)
     backbone = write_scratch_backbone(
         source / "backbone", vocab, layers=spec.layers, hidden=spec.hidden, heads=spec.heads,
-        intermediate=spec.intermediate,
+        intermediate=spec.intermediate, max_position=spec.max_position,
     )
 
     def progress(step, total, loss):
-        if step % 50 == 0 or step == total:
+        if step % 100 == 0 or step == total:
             log(f"[{spec.name}] step {step}/{total} loss {loss:.4f}")
 
-    result = train(splits.train, splits.validation, backbone, source, spec.train, test_set=splits.test, progress=progress)
+    result = train(splits.train, splits.validation, backbone, source, spec.train, test_set=splits.test,
+                   progress=progress).to_dict()
     manifest = export_package(
         source / "best_model.pth", backbone, models_dir / spec.name, task=spec.task,
         ks_threshold=round(result["ks_threshold"], 4), force=True,
@@ -110,11 +146,15 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False,
     log(f"[{spec.name}] adding the int8 variant and gating it with verify")
     add_variant(models_dir / spec.name, "int8")
     gate = verify(models_dir / spec.name, source / "best_model.pth", backbone, source / "test.jsonl", use_cache=False)
-    if not gate["passed"]:
-        failures = {k: v["failures"] for k, v in gate["variants"].items() if v["failures"]}
+    if not gate.passed:
+        failures = {k: v.failures for k, v in gate.variants.items() if v.failures}
         raise ParityError(f"{spec.name}: a variant failed the verify gate: {failures}")
-    result["verify"] = {name: {k: v[k] for k in ("max_abs_diff", "mean_abs_diff", "flip_rate", "drift_pp")}
-                        for name, v in gate["variants"].items()}
+    if spec.default_variant:
+        manifest = dataclasses.replace(Manifest.read(models_dir / spec.name), default_variant=spec.default_variant)
+        manifest.write(models_dir / spec.name)
+    result["verify"] = {name: {"max_abs_diff": v.max_abs_diff, "mean_abs_diff": v.mean_abs_diff,
+                               "flip_rate": v.flip_rate, "drift_pp": dataclasses.asdict(v.drift_pp)}
+                        for name, v in gate.variants.items()}
     result["build_seconds"] = round(time.perf_counter() - started, 1)
     result["package"] = {
         "files": {p.name: p.stat().st_size for p in sorted((models_dir / spec.name).iterdir()) if p.name != "README.md"},
@@ -131,7 +171,79 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def write_model_card(spec: DemoSpec, result: dict, path: Path) -> None:
+def _sources_section(spec: DemoSpec) -> str:
+    names = ["told-br", "tupy", "dantestocks", "pira", "chatterbot", "xstest", "gptfuzz", "pyrit"]
+    if spec.task is Task.RESPONSE:
+        names = ["chatterbot"]
+    rows = "\n".join(
+        f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in (corpora.SOURCES[n] for n in names)
+    )
+    held = "\n".join(
+        f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |"
+        for s in corpora.SOURCES.values() if s.role == "heldout"
+    )
+    return f"""### Real text it learned from (read from `../shared/data`, never committed)
+
+| source | what | licence | upstream |
+|---|---|---|---|
+{rows}
+
+ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
+attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
+not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
+real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads.
+
+### Held out (validation only, never trained on)
+
+| source | what | licence | upstream |
+|---|---|---|---|
+{held}
+| models/eval/heldout-*.jsonl | attacks, benign look-alikes and (prompt, response) pairs written for this project by a
+writer who never saw the generator | this project's | `models/eval/` |
+"""
+
+
+def _guard_rows(table: dict) -> dict[str, dict]:
+    return table.get("guard", {}).get("table", {})
+
+
+def _before_after(before: dict, after: dict) -> str:
+    lines = ["| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall "
+             "| after: AUC |",
+             "|---|---|---|---|---|---|---|---|"]
+    b, a = _guard_rows(before), _guard_rows(after)
+
+    def cell(row: dict, key: str) -> str:
+        return _pct(row[key]) if key in row else ""
+
+    for name in a:
+        rb, ra = b.get(name, {}), a[name]
+        lines.append(f"| {name} | {ra['n']} | {cell(rb, 'fpr')} | {cell(rb, 'recall')} | {cell(rb, 'auc')} | "
+                     f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} |")
+    rb, ra = b.get("all held-out", {}), a.get("all held-out", {})
+    if "fpr_at_recall85" in ra:
+        lines.append(f"\nAt the threshold that catches 85% of the held-out attacks, the held-out benign FPR is "
+                     f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%).")
+    return "\n".join(lines)
+
+
+def _judge_rows(before: dict, after: dict) -> str:
+    b, a = before.get("judge", {}).get("result", {}), after.get("judge", {}).get("result", {})
+    if not a:
+        return "(held-out pairs not available at build time)"
+    keys = ["accuracy_with_prompt", "accuracy_without_prompt", "label_agreement", "auc_with_prompt"]
+    lines = ["| pairs | before | after |", "|---|---|---|"]
+    lines += [f"| {k} (n={a['n']}) | {_pct(b[k]) if k in b else ''} | {_pct(a[k]) if k in a else ''} |" for k in keys]
+    lines.append(f"| mean abs score gap with/without prompt | {b.get('mean_abs_score_gap', float('nan')):.3f} | "
+                 f"{a.get('mean_abs_score_gap', float('nan')):.3f} |")
+    for kind, row in a.get("by_kind", {}).items():
+        rb = b.get("by_kind", {}).get(kind, {})
+        lines.append(f"| {kind} (n={row['n']}) | {_pct(rb['accuracy']) if rb else ''} | {_pct(row['accuracy'])} |")
+    return "\n".join(lines)
+
+
+def write_model_card(spec: DemoSpec, result: dict, path: Path, evaluation: dict | None = None,
+                     baseline: dict | None = None) -> None:
     test = result["test"]
     rows = "\n".join(
         f"| {name} ({m['threshold']:.3f}) | {_pct(m['accuracy'])} | {_pct(m['precision'])} | {_pct(m['recall'])} | "
@@ -142,52 +254,108 @@ def write_model_card(spec: DemoSpec, result: dict, path: Path) -> None:
     gate = "\n".join(
         f"  - {name}: max |dP| {v['max_abs_diff']:.1e}, mean {v['mean_abs_diff']:.1e}, label flips "
         f"{100 * v['flip_rate']['tau']:.2f}% at 0.5 and {100 * v['flip_rate']['tau*']:.2f}% at tau*, F1 drift "
-        f"{v['drift_pp']['f1@tau']:+.2f} pp, AUC drift {v['drift_pp']['auc']:+.2f} pp"
+        f"{v['drift_pp']['f1_at_tau']:+.2f} pp, AUC drift {v['drift_pp']['auc']:+.2f} pp"
         for name, v in result["verify"].items()
     )
     what = "pt-BR prompts (harmful / benign)" if spec.task is Task.PROMPT else "LLM responses with their prompts (unsafe / safe)"
+    evaluation, baseline = evaluation or {}, baseline or {}
+    if spec.task is Task.PROMPT:
+        held = f"""## Held-out real text, before (old default) and after (this model), threshold 0.5
+
+{_before_after(baseline, evaluation)}
+
+"long" rows use `long_inputs="windows"`: held-out attacks placed after ~600 tokens of held-out real messages,
+and the same long texts without the attack. Targets (issue 12): benign FPR <= 5% at attack recall >= 85%;
+windows catch >= 90% with <= 5% of long benign texts flagged."""
+    else:
+        held = f"""## Held-out (prompt, response) pairs, before (old default) and after (this model), threshold 0.5
+
+{_judge_rows(baseline, evaluation)}
+
+Target (issue 12): >= 90% right on realistic pairs, consistent with and without the prompt."""
     path.write_text(
-        f"""# {spec.name} — a demo of the secbert-edge pipeline
+        f"""# {spec.name} — the embedded default {'prompt guard' if spec.task is Task.PROMPT else 'response judge'}
 
 **This is not SecBERT-PT** and not a substitute for it or for a SecureBreak-trained judge. It is a small BERT
-trained from scratch on synthetic data that this project generates, so that the package's main command has
-a real trained model to run on a machine with nothing downloaded. Its scores on real traffic mean little.
+trained from scratch by this project so that the main command has a real model on a machine with nothing
+downloaded. Try it on your own traffic and read the held-out numbers below before trusting it.
 
 - Task: `{spec.task.value}` — {what}.
-- Data: `secbert_edge.synthetic` (seed {spec.seed}), {spec.generated} generated, de-duplicated and balanced to
-  {result['train_examples'] + result['validation_examples'] + test['n']} examples; stratified 75% / 25% train+validation / test,
-  validation = 10% of the whole for early stopping. Splits: `models/src/{spec.name}/*.jsonl`.
-- Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the generator's text and
-  pinned in `models/demo-vocab.txt` (the trainer is not deterministic across processes).
+- Data: `secbert_edge.synthetic` (the wide generator, seed {spec.seed}) over real pt-BR text (below),
+  {spec.generated} generated, de-duplicated and balanced to
+  {result['train_examples'] + result['validation_examples'] + test['n']} examples; stratified 85/5/10
+  train/validation/test (validation for early stopping). The splits contain third-party text and are written to
+  the ignored `models/build/`; `models/src/{spec.name}/test.jsonl` is a generated-only split for `verify`.
+- Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the training text and
+  pinned in `models/default-vocab.txt` (the trainer is not deterministic across processes).
 - Model: BertMLPClassifier — BERT {spec.layers} layers, hidden {spec.hidden}, {spec.heads} heads, intermediate
-  {spec.intermediate}, max length 512; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) + sigmoid;
-  {result['parameters']:,} parameters.
-- Training: `secbert_edge.training` — AdamW lr {spec.train.lr} (from scratch; the recipe's 2e-5 is for
-  fine-tuning a pretrained BERT), batch {spec.train.batch_size}, warm-up 10% + linear decay, {spec.train.epochs} epochs,
-  early stopping on validation loss (patience {spec.train.patience} evaluations every {spec.train.eval_every} steps);
-  best step {result['best_step']} of {result['steps']}, {result['train_seconds']} s on 2 CPU cores.
-- tau* (KS-optimal on validation): {result['ks_threshold']:.4f}.
+  {spec.intermediate}, max length {spec.max_position}; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) +
+  sigmoid; {result['parameters']:,} parameters.
+- Training: `secbert_edge.training` — AdamW lr {spec.train.lr}, batch {spec.train.batch_size}, warm-up 10% + linear
+  decay, {spec.train.epochs} epochs, early stopping on validation loss (patience {spec.train.patience} evaluations
+  every {spec.train.eval_every} steps); best step {result['best_step']} of {result['steps']},
+  {result['train_seconds']} s on 2 shared CPU cores.
+- tau* (KS-optimal on the generated validation split): {result['ks_threshold']:.4f}. Prefer the default 0.5 on
+  real text: tau* comes from generated data.
 - Package: fp32 (fused) ONNX, max |dP| vs PyTorch {result['package']['fp32_parity']:.1e} on the export's validation
-  shapes; int8 (dynamic, per-channel, fused graph). Verified on the test split against the PyTorch model:
+  shapes; int8 (dynamic, per-channel, fused graph). Verified on the generated test split against PyTorch:
 {gate}
 {files}
 
-## Held-out test metrics ({test['n']} examples, {test['positives']} positive)
+{held}
+
+## Generated test split ({test['n']} examples, {test['positives']} positive)
 
 | threshold | acc | precision | recall | F1 | FPR |
 |---|---|---|---|---|---|
 {rows}
 
-AUC {_pct(test['auc'])}, KS {_pct(test['ks'])}. The synthetic data is template-built and nearly separable: these
-numbers show the pipeline works end to end, not how well a model detects real jailbreaks.
+AUC {_pct(test['auc'])}, KS {_pct(test['ks'])}. Generated data is easier than real traffic: the held-out
+table above is the one to read.
 
-Rebuild (deterministic for a given machine and library versions): `python models/build_demo.py`
+{_sources_section(spec)}
+Rebuild (deterministic for a given machine and library versions; needs `../shared/data`):
+`python models/build_demo.py`; evaluate: `python models/evaluate.py`.
 """,
         encoding="utf-8",
     )
 
 
+EVAL_DIR = "eval"
+BASELINE = "baseline-old-default.json"  # the old defaults (commit 531af60) measured by models/evaluate.py
+
+
+def evaluate_and_document(models_dir: Path, names, log: Callable[[str], None] = print) -> dict:
+    """Measure each built default on the held-out sets, keep the results in models/eval/results-<name>.json and
+    write its model card with the before/after table."""
+    eval_dir = models_dir / EVAL_DIR
+    baseline_path = eval_dir / BASELINE
+    baseline = json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.is_file() else {}
+    out = {}
+    for name in names:
+        spec = DEMOS[name]
+        result = json.loads((models_dir / "src" / name / "metrics.json").read_text(encoding="utf-8"))
+        evaluation = heldout.evaluate_package(models_dir / name, eval_dir)
+        (eval_dir / f"results-{name}.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
+        if "guard" in evaluation:
+            log(heldout.format_table(evaluation["guard"]["table"]))
+        else:
+            log(json.dumps(evaluation["judge"]["result"], indent=1))
+        write_model_card(spec, result, models_dir / name / "README.md", evaluation, baseline)
+        out[name] = evaluation
+    return out
+
+
 def build_all(models_dir: Path, names=None, *, retrain_vocab: bool = False, log: Callable[[str], None] = print) -> dict:
+    """Build the named defaults (all by default), then evaluate them on the held-out sets and write their cards."""
+    names = list(names or DEMOS)
+    if not corpora.available([n for n, s in corpora.SOURCES.items()]):
+        raise InputError(
+            f"the real-text sources are missing under {corpora.data_root()}: the defaults learn from them. Put the "
+            f"project's shared/data folder beside the checkout or set {corpora.DATA_ENV}=<folder>"
+        )
     if retrain_vocab:
         demo_vocab(models_dir, retrain=True)
-    return {name: build_demo(DEMOS[name], models_dir, log=log) for name in (names or DEMOS)}
+    results = {name: build_demo(DEMOS[name], models_dir, log=log) for name in names}
+    evaluate_and_document(models_dir, names, log)
+    return results

@@ -1,0 +1,206 @@
+"""Loaders for the real text sources the default models learn from or are validated on.
+
+Nothing here is committed to the repository: each source is read from where it lies — ``$SECBERT_EDGE_DATA``,
+else ``../shared/data`` next to the checkout (see that folder's ``SOURCES.md``: each source verbatim with its
+licence, commit and sha256). ``SOURCES`` records, per source, its licence and its role: ``train`` sources are
+permissive (CC0, CC BY, MIT, BSD; CC BY-SA with attribution in the model card); ``heldout`` sources (GPL-3.0)
+are used only to measure false positives on real text the model never saw.
+
+A toxic tweet is an insult, not an attack on an LLM: the guard's policy labels it benign unless it asks the
+model for something harmful, so every pt-BR tweet/message/question source here is benign text.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import InputError
+
+DATA_ENV = "SECBERT_EDGE_DATA"
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    name: str
+    folder: str
+    licence: str
+    role: str  # "train" (permissive, may be learned from) or "heldout" (validation only)
+    what: str
+    upstream: str
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("told-br", "told-br", "CC BY-SA 4.0", "train", "pt-BR tweets (toxicity-annotated)",
+           "github JAugusto97/ToLD-Br (Leite et al., AACL-IJCNLP 2020)"),
+    Source("tupy", "tupy", "MIT", "train", "pt-BR tweets, 2023 (hate-speech label)",
+           "github Silly-Machine/TuPy-Dataset"),
+    Source("dantestocks", "dantestocks", "CC BY 4.0", "train", "pt-BR stock-market tweets",
+           "github UniversalDependencies/UD_Portuguese-DANTEStocks (Di Felippo et al., 2024)"),
+    Source("pira", "pira", "CC0 1.0", "train", "crowd-written pt-BR questions (ocean, coast, climate)",
+           "github C4AI/Pira"),
+    Source("chatterbot", "chatterbot-corpus-pt", "BSD-3-Clause", "train", "pt chit-chat dialogues",
+           "github gunthercox/chatterbot-corpus"),
+    Source("xstest", "xstest", "CC BY 4.0", "train", "English safe look-alikes + unsafe contrasts",
+           "github paul-rottger/exaggerated-safety (Röttger et al., NAACL 2024)"),
+    Source("gptfuzz", "gptfuzz", "MIT", "train", "English jailbreak templates + harmful questions",
+           "github sherdencooper/GPTFuzz"),
+    Source("pyrit", "pyrit-jailbreak-templates", "MIT", "train", "English jailbreak templates ({{ prompt }} slot)",
+           "PyPI pyrit 1.1.0 (Microsoft)"),
+    Source("cosibot-br", "cosibot-br", "GPL-3.0", "heldout", "pt-BR COVID-19 chatbot utterances, real typos",
+           "github cosibot/cosibot-international"),
+    Source("fakewhatsapp-br", "fakewhatsapp-br", "GPL-3.0", "heldout", "pt-BR WhatsApp public-group messages",
+           "github cabrau/FakeWhatsApp.Br (Cabral et al., ICEIS 2021)"),
+)}
+
+
+def data_root() -> Path:
+    """``$SECBERT_EDGE_DATA``, else ``shared/data`` beside the checkout (the folder above the repository)."""
+    override = os.environ.get(DATA_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def source_dir(name: str, root: Path | None = None) -> Path:
+    source = SOURCES[name]
+    folder = (root or data_root()) / source.folder
+    if not folder.is_dir():
+        raise InputError(
+            f"real-text source {name!r} not found at {folder}; put the shared data folder (shared/data, see its "
+            f"SOURCES.md: {source.upstream}, {source.licence}) beside the checkout or set {DATA_ENV}=<folder>"
+        )
+    return folder
+
+
+def available(names: list[str] | None = None, root: Path | None = None) -> bool:
+    return all(((root or data_root()) / SOURCES[n].folder).is_dir() for n in (names or list(SOURCES)))
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[ \t]+", " ", text.replace("\r", "")).strip()
+
+
+def _jsonl(path: Path, field: str = "text") -> list[dict]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            rows.append(json.loads(line))
+    return [r for r in rows if _clean(str(r.get(field, "")))]
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _dedupe(texts: list[str], min_chars: int = 3) -> list[str]:
+    seen, out = set(), []
+    for t in map(_clean, texts):
+        if len(t) >= min_chars and t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+def told_br(root: Path | None = None) -> list[str]:
+    return _dedupe([r["text"] for r in _csv(source_dir("told-br", root) / "ToLD-BR.csv")])
+
+
+def tupy(root: Path | None = None) -> list[str]:
+    return _dedupe([r["text"] for r in _csv(source_dir("tupy", root) / "tupy_binary_vote.csv")])
+
+
+def dantestocks(root: Path | None = None) -> list[str]:
+    return _dedupe([r["text"] for r in _jsonl(source_dir("dantestocks", root) / "dantestocks_texts.jsonl")])
+
+
+def pira(root: Path | None = None) -> list[str]:
+    rows = _jsonl(source_dir("pira", root) / "pira_c_total_questions_pt.jsonl")
+    texts = [r["text"] for r in rows]
+    texts += [r["question_pt_paraphase"] for r in rows if len(r.get("question_pt_paraphase") or "") > 3]
+    return _dedupe(texts)
+
+
+def chatterbot(root: Path | None = None) -> list[str]:
+    """Every utterance of the Portuguese ChatterBot dialogues (a tiny YAML subset: ``- - turn`` / ``  - turn``)."""
+    texts = []
+    for path in sorted(source_dir("chatterbot", root).glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            m = re.match(r"^(?:- - |  - )(.+)$", line)
+            if m:
+                texts.append(m.group(1).strip().strip("'\""))
+    return _dedupe(texts)
+
+
+def chatterbot_dialogues(root: Path | None = None) -> list[tuple[str, str]]:
+    """(turn, next turn) pairs of the Portuguese ChatterBot dialogues: real safe replies for the judge."""
+    pairs = []
+    for path in sorted(source_dir("chatterbot", root).glob("*.yml")):
+        turns: list[str] = []
+        for line in path.read_text(encoding="utf-8").split("\n") + ["- - "]:
+            if line.startswith("- - "):
+                pairs += [(_clean(a), _clean(b)) for a, b in zip(turns, turns[1:]) if a and b]
+                turns = [line[4:].strip().strip("'\"")]
+            elif line.startswith("  - "):
+                turns.append(line[4:].strip().strip("'\""))
+    return pairs
+
+
+def xstest(root: Path | None = None) -> list[tuple[str, int]]:
+    """(English prompt, 1 = unsafe)."""
+    rows = _csv(source_dir("xstest", root) / "xstest_prompts.csv")
+    return [(_clean(r["prompt"]), int(r["label"] == "unsafe")) for r in rows]
+
+
+def gptfuzz_questions(root: Path | None = None) -> list[str]:
+    return _dedupe([r["text"] for r in _csv(source_dir("gptfuzz", root) / "question_list.csv")])
+
+
+def jailbreak_templates(root: Path | None = None, max_chars: int = 1200) -> list[str]:
+    """English jailbreak templates (GPTFuzz + PyRIT) with one ``{payload}`` slot, at most ``max_chars`` long."""
+    out = []
+    for r in _csv(source_dir("gptfuzz", root) / "GPTFuzzer.csv"):
+        if "[INSERT PROMPT HERE]" in r["text"]:
+            out.append(r["text"].replace("{", "{{").replace("}", "}}").replace("[INSERT PROMPT HERE]", "{payload}"))
+    for r in _jsonl(source_dir("pyrit", root) / "pyrit_jailbreak_templates.jsonl"):
+        if "Benign" in r.get("name", ""):
+            continue
+        text = r["text"].replace("{% raw %}", "").replace("{% endraw %}", "")
+        text = re.sub(r"\{\{\s*prompt\s*\}\}", "\0", text)
+        if text.count("\0") != 1:
+            continue
+        out.append(text.replace("{", "{{").replace("}", "}}").replace("\0", "{payload}"))
+    return [t.strip() for t in out if len(t) <= max_chars]
+
+
+def cosibot(root: Path | None = None) -> list[tuple[str, str]]:
+    """(utterance, intent). Held out: GPL-3.0."""
+    rows = _jsonl(source_dir("cosibot-br", root) / "cosibot_br_nlu.jsonl")
+    seen, out = set(), []
+    for r in rows:
+        t = _clean(r["text"])
+        if len(t) >= 3 and t not in seen and not t.startswith("/"):
+            seen.add(t)
+            out.append((t, r["intent"]))
+    return out
+
+
+def fakewhatsapp(root: Path | None = None) -> list[str]:
+    """Held out: GPL-3.0."""
+    return _dedupe([r["text"] for r in _jsonl(source_dir("fakewhatsapp-br", root) / "fakewhatsapp_br_2018_test.jsonl")])
+
+
+BENIGN_TRAIN_LOADERS: dict[str, Callable[[Path | None], list[str]]] = {
+    "told-br": told_br, "tupy": tupy, "dantestocks": dantestocks, "pira": pira, "chatterbot": chatterbot,
+}
+
+
+def benign_train_texts(root: Path | None = None) -> dict[str, list[str]]:
+    """The permissive pt-BR sources, all benign under the guard's policy, by source name."""
+    return {name: load(root) for name, load in BENIGN_TRAIN_LOADERS.items()}

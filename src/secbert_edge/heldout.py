@@ -1,0 +1,187 @@
+"""Held-out evaluation of the default models, per real source (issue 12).
+
+Benign false-positive rates are measured on real pt-BR sources that no training step ever reads (cosibot-br and
+fakewhatsapp-br, GPL-3.0: validation only), and attack recall on ``models/eval/heldout-attacks.jsonl`` — attacks
+written by someone who never saw the generator. ``benign_hard`` adds benign texts that look like attacks. The
+long-input check hides held-out attacks after ~600 benign tokens of held-out real text. The judge is scored on
+``models/eval/heldout-pairs.jsonl``, with and without the prompt.
+
+A scorer is any ``texts -> scores`` callable, so a quick probe (TF-IDF + logistic regression) and a model
+package are measured by exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import corpora, metrics
+
+Scorer = Callable[[Sequence[str]], np.ndarray]
+PairScorer = Callable[[Sequence[str | None], Sequence[str]], np.ndarray]
+
+EVAL_FILES = {
+    "attacks": "heldout-attacks.jsonl", "benign_hard": "heldout-benign_hard.jsonl", "pairs": "heldout-pairs.jsonl",
+}
+PER_SOURCE = 1500  # benign texts sampled per held-out real source
+LONG_N = 40
+LONG_PREFIX_CHARS = 3200  # about 600+ tokens of pt-BR chat text with the default vocabularies
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+def _label(row: dict, default: int) -> int:
+    for key in ("label", "unsafe", "harmful"):
+        if key in row:
+            v = row[key]
+            if isinstance(v, str):
+                return int(v.lower() in ("1", "true", "unsafe", "harmful", "attack"))
+            return int(v)
+    return default
+
+
+def benign_sources(seed: int = 0, per_source: int = PER_SOURCE) -> dict[str, list[str]]:
+    """The held-out real benign texts by source (deterministic sample)."""
+    rng = random.Random(seed)
+    cosibot = [t for t, _ in corpora.cosibot()]
+    out = {"cosibot-br": cosibot, "fakewhatsapp-br": corpora.fakewhatsapp()}
+    return {k: (rng.sample(v, per_source) if len(v) > per_source else v) for k, v in out.items()}
+
+
+def long_set(attacks: list[str], seed: int = 0, n: int = LONG_N) -> tuple[list[str], list[str]]:
+    """(long benign texts, the same prefixes with a held-out attack after ~600 benign tokens, then more text)."""
+    rng = random.Random(seed)
+    pool = corpora.fakewhatsapp() + [t for t, _ in corpora.cosibot()]
+    benign, attacked = [], []
+    for i in range(n):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < LONG_PREFIX_CHARS:
+            parts.append(rng.choice(pool))
+        tail = [rng.choice(pool) for _ in range(rng.randint(0, 3))]
+        benign.append("\n".join(parts + tail + [rng.choice(pool)]))
+        attacked.append("\n".join(parts + [attacks[i % len(attacks)]] + tail))
+    return benign, attacked
+
+
+def _rates(labels: list[int], scores: np.ndarray, threshold: float) -> dict:
+    m = metrics.at_threshold(labels, scores, threshold)
+    out = {"n": len(labels), "flagged": float(np.mean(scores >= threshold))}
+    if any(labels) and not all(labels):
+        out["auc"] = metrics.auc(labels, scores)
+    out["fpr" if not any(labels) else "recall"] = m.fpr if not any(labels) else m.recall
+    return out
+
+
+def evaluate_guard(score: Scorer, eval_dir: Path, threshold: float, *, score_long: Scorer | None = None,
+                   seed: int = 0) -> dict:
+    """Per-source table: FPR on each held-out benign source, recall and AUC vs the attacks, long-input rates."""
+    attacks = [r["text"] for r in read_jsonl(eval_dir / EVAL_FILES["attacks"])]
+    hard = [r for r in read_jsonl(eval_dir / EVAL_FILES["benign_hard"])]
+    hard_texts = [r["text"] for r in hard if _label(r, 0) == 0]
+    table: dict[str, dict] = {}
+    attack_scores = np.asarray(score(attacks)) if attacks else np.zeros(0)
+    if attacks:
+        table["attacks (held-out)"] = {"n": len(attacks), "recall": float(np.mean(attack_scores >= threshold))}
+        cats: dict[str, list[float]] = {}
+        for row, s in zip(read_jsonl(eval_dir / EVAL_FILES["attacks"]), attack_scores):
+            cats.setdefault(str(row.get("category", "?")), []).append(float(s))
+        for cat, ss in sorted(cats.items()):
+            table[f"  attacks: {cat}"] = {"n": len(ss), "recall": float(np.mean(np.asarray(ss) >= threshold))}
+    benign = benign_sources(seed)
+    if hard_texts:
+        benign["benign_hard (held-out)"] = hard_texts
+    all_benign: list[float] = []
+    for name, texts in benign.items():
+        s = np.asarray(score(texts))
+        all_benign.extend(s.tolist())
+        row = {"n": len(texts), "fpr": float(np.mean(s >= threshold))}
+        if attacks:
+            row["auc"] = metrics.auc([1] * len(attacks) + [0] * len(texts), np.r_[attack_scores, s])
+        table[name] = row
+    if attacks:
+        y = [1] * len(attacks) + [0] * len(all_benign)
+        s_all = np.r_[attack_scores, np.asarray(all_benign)]
+        table["all held-out"] = {"n": len(y), "recall": table["attacks (held-out)"]["recall"],
+                                 "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
+                                 "auc": metrics.auc(y, s_all)}
+        # the operating point the targets name: FPR at 85% recall
+        order = np.sort(attack_scores)
+        tau85 = float(order[int(np.floor(0.15 * len(order)))])
+        table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
+        if score_long is not None:
+            long_benign, long_attacked = long_set(attacks, seed)
+            sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
+            table["long: payload after ~600 tokens"] = {"n": len(sa), "recall": float(np.mean(sa >= threshold))}
+            table["long: benign"] = {"n": len(sb), "fpr": float(np.mean(sb >= threshold))}
+    return table
+
+
+def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) -> dict:
+    """Accuracy on held-out (prompt, response) pairs, with and without the prompt, and their agreement."""
+    rows = read_jsonl(eval_dir / EVAL_FILES["pairs"])
+    rows = [r for r in rows if r.get("response")]
+    if not rows:
+        return {}
+    y = np.asarray([_label(r, 0) for r in rows])
+    with_p = np.asarray(score_pairs([r.get("prompt") or None for r in rows], [r["response"] for r in rows]))
+    without = np.asarray(score_pairs([None] * len(rows), [r["response"] for r in rows]))
+    out = {"n": len(rows), "unsafe": int(y.sum()),
+           "accuracy_with_prompt": float(np.mean((with_p >= threshold) == y)),
+           "accuracy_without_prompt": float(np.mean((without >= threshold) == y)),
+           "label_agreement": float(np.mean((with_p >= threshold) == (without >= threshold))),
+           "mean_abs_score_gap": float(np.mean(np.abs(with_p - without)))}
+    if 0 < y.sum() < len(y):
+        out["auc_with_prompt"] = metrics.auc(y, with_p)
+    kinds: dict[str, list[bool]] = {}
+    for r, s, lab in zip(rows, with_p, y):
+        kinds.setdefault(str(r.get("kind", r.get("category", "?"))), []).append(bool((s >= threshold) == lab))
+    out["by_kind"] = {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(kinds.items())}
+    return out
+
+
+def format_table(table: dict) -> str:
+    lines = ["| held-out set | n | FPR | recall | AUC |", "|---|---|---|---|---|"]
+    for name, row in table.items():
+        def pct(key: str) -> str:
+            return f"{100 * row[key]:.1f}" if key in row else ""
+        lines.append(f"| {name} | {row['n']} | {pct('fpr')} | {pct('recall')} | {pct('auc')} |")
+    return "\n".join(lines)
+
+
+def open_package(path: Path, variant: str = "fp32", long_inputs: str = "truncate"):
+    """The one place this module loads a package (the runtime API's ``load``)."""
+    from .runtime import load
+
+    return load(path, variant=variant, long_inputs=long_inputs)
+
+
+def evaluate_package(path: Path, eval_dir: Path, *, variant: str = "fp32", threshold: str | float = "default") -> dict:
+    """The held-out table of one package: a guard (task prompt) or a judge (task response)."""
+    clf = open_package(path, variant)
+    tau = clf.threshold(threshold)
+    out: dict = {"package": Path(path).name, "variant": variant, "threshold": tau}
+    if clf.manifest.task.value == "prompt":
+        windows = open_package(path, variant, "windows")
+
+        def score(texts: Sequence[str]) -> np.ndarray:
+            return np.asarray([p.score for p in clf.predict(list(texts))], dtype=float)
+
+        def score_long(texts: Sequence[str]) -> np.ndarray:
+            return np.asarray([p.score for p in windows.predict(list(texts))], dtype=float)
+
+        out["table"] = evaluate_guard(score, eval_dir, tau, score_long=score_long)
+        return {"guard": out}
+
+    def score_pairs(prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
+        return np.asarray([p.score for p in clf.predict_pairs(list(prompts), list(responses))], dtype=float)
+
+    out["result"] = evaluate_judge(score_pairs, eval_dir, tau)
+    return {"judge": out}
