@@ -39,8 +39,15 @@ DATA = ROOT.parent / "shared" / "data"
 SHARED_VOCAB = DATA / "bertimbau-base-portuguese-cased-vocab.txt"
 CACHE = HERE / ".cache" / "distill"
 RESULTS = HERE / "results"
-BERTIMBAU_BASE = dict(vocab_size=29794, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                      intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
+BERTIMBAU_BASE = dict(
+    vocab_size=29794,
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    max_position_embeddings=512,
+    type_vocab_size=2,
+)
 TEACHER = ROOT / "models" / "src" / "secbert-pt-demo"
 TEACHER_PACKAGE = ROOT / "models" / "secbert-pt-demo"
 DISTILL_SOURCES = {  # (file, text column, how many rows at most)
@@ -111,8 +118,9 @@ def build_latency_packages() -> dict[str, Path]:
     return packages
 
 
-def interleaved_latency(packages: dict[str, Path], lengths: list[int], rounds: int, calls: int, variant: str = "int8",
-                        seed: int = 0) -> dict:
+def interleaved_latency(
+    packages: dict[str, Path], lengths: list[int], rounds: int, calls: int, variant: str = "int8", seed: int = 0
+) -> dict:
     """Per round, per length, per model (order rotated each round): the median of ``calls`` timed batch-1 calls."""
     clfs = {name: load_classifier(path, variant) for name, path in packages.items()}
     vocab = min(c.manifest.vocab_size for c in clfs.values())
@@ -128,7 +136,7 @@ def interleaved_latency(packages: dict[str, Path], lengths: list[int], rounds: i
     names = list(clfs)
     samples: dict[str, dict[int, list[float]]] = {n: {length: [] for length in lengths} for n in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for length in lengths:
             for name in order:
                 times = []
@@ -139,8 +147,13 @@ def interleaved_latency(packages: dict[str, Path], lengths: list[int], rounds: i
                 samples[name][length].append(float(np.median(times)))
         log(f"latency round {r + 1}/{rounds}")
     threads = next(iter(clfs.values())).session.get_session_options().intra_op_num_threads
-    return {"variant": variant, "rounds": rounds, "calls_per_cell": calls, "threads": threads, "samples_ms": {
-        n: {str(length): v for length, v in per.items()} for n, per in samples.items()}}
+    return {
+        "variant": variant,
+        "rounds": rounds,
+        "calls_per_cell": calls,
+        "threads": threads,
+        "samples_ms": {n: {str(length): v for length, v in per.items()} for n, per in samples.items()},
+    }
 
 
 def summarise_latency(raw: dict, teacher: str) -> list[dict]:
@@ -149,9 +162,16 @@ def summarise_latency(raw: dict, teacher: str) -> list[dict]:
         for length, values in per.items():
             base = np.asarray(raw["samples_ms"][teacher][length])
             mine = np.asarray(values)
-            rows.append({"model": name, "tokens": int(length), "p50_ms": float(np.median(mine)),
-                         "min_ms": float(mine.min()), "speedup_vs_teacher": float(np.median(base / mine)),
-                         "speedup_iqr": [float(np.percentile(base / mine, 25)), float(np.percentile(base / mine, 75))]})
+            rows.append(
+                {
+                    "model": name,
+                    "tokens": int(length),
+                    "p50_ms": float(np.median(mine)),
+                    "min_ms": float(mine.min()),
+                    "speedup_vs_teacher": float(np.median(base / mine)),
+                    "speedup_iqr": [float(np.percentile(base / mine, 25)), float(np.percentile(base / mine, 75))],
+                }
+            )
     return rows
 
 
@@ -161,10 +181,15 @@ def cmd_latency(args) -> None:
         return
     log("timing int8 batch-1, interleaved")
     raw = interleaved_latency(packages, args.lengths, args.rounds, args.calls)
-    result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": platform.machine(),
-              "model": "BERTimbau-base architecture (exact config), random weights, real BERTimbau vocab; students "
-                       "from secbert_edge.distill.init_student (layers 2,4,..,12 and 3,6,9,12 of the teacher)",
-              "cpu_count": os.cpu_count(), "raw": raw, "rows": summarise_latency(raw, "L12")}
+    result = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": platform.machine(),
+        "model": "BERTimbau-base architecture (exact config), random weights, real BERTimbau vocab; students "
+        "from secbert_edge.distill.init_student (layers 2,4,..,12 and 3,6,9,12 of the teacher)",
+        "cpu_count": os.cpu_count(),
+        "raw": raw,
+        "rows": summarise_latency(raw, "L12"),
+    }
     out = RESULTS / f"{stamp()}-distill-latency.json"
     out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     log(f"wrote {out}")
@@ -172,11 +197,15 @@ def cmd_latency(args) -> None:
 
 
 def latency_table(result: dict) -> str:
-    lines = ["| model | tokens | int8 p50 ms | speed-up vs 12-layer int8 (median of round ratios) | IQR |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| model | tokens | int8 p50 ms | speed-up vs 12-layer int8 (median of round ratios) | IQR |",
+        "|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
-        lines.append(f"| {r['model']} | {r['tokens']} | {r['p50_ms']:.2f} | {r['speedup_vs_teacher']:.2f}x | "
-                     f"{r['speedup_iqr'][0]:.2f}-{r['speedup_iqr'][1]:.2f} |")
+        lines.append(
+            f"| {r['model']} | {r['tokens']} | {r['p50_ms']:.2f} | {r['speedup_vs_teacher']:.2f}x | "
+            f"{r['speedup_iqr'][0]:.2f}-{r['speedup_iqr'][1]:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -236,20 +265,24 @@ def decisions(clf, texts: list[str]) -> np.ndarray:
 
 
 def compare_scores(t: np.ndarray, s: np.ndarray, thresholds: dict[str, float]) -> dict:
-    return {"texts": int(t.size), "flips": {k: int(((t >= v) != (s >= v)).sum()) for k, v in thresholds.items()},
-            "flip_rate": {k: float(((t >= v) != (s >= v)).mean()) for k, v in thresholds.items()},
-            "teacher_flagged": {k: int((t >= v).sum()) for k, v in thresholds.items()},
-            "mean_abs_dp": float(np.abs(t - s).mean()), "max_abs_dp": float(np.abs(t - s).max())}
+    return {
+        "texts": int(t.size),
+        "flips": {k: int(((t >= v) != (s >= v)).sum()) for k, v in thresholds.items()},
+        "flip_rate": {k: float(((t >= v) != (s >= v)).mean()) for k, v in thresholds.items()},
+        "teacher_flagged": {k: int((t >= v).sum()) for k, v in thresholds.items()},
+        "mean_abs_dp": float(np.abs(t - s).mean()),
+        "max_abs_dp": float(np.abs(t - s).max()),
+    }
 
 
 def cmd_flips(args) -> None:
+    import torch
+
     from secbert_edge.data import load_examples
     from secbert_edge.distill import DistillConfig, describe, distill
     from secbert_edge.export import export_package
     from secbert_edge.export.quantize import add_variant
     from secbert_edge.manifest import Manifest
-
-    import torch
 
     # One thread: on a shared, oversubscribed 2-core box two OpenMP threads ran the teacher 3x slower than one.
     torch.set_num_threads(args.threads)
@@ -260,12 +293,23 @@ def cmd_flips(args) -> None:
     held = {t for group in measure.values() for t in group}
     before = len(texts)
     texts = [e for e in texts if e.text not in held]
-    log(f"{len(texts)} distillation texts ({before - len(texts)} dropped: also in the flip-measurement texts); "
-        f"flip texts: {', '.join(f'{k} {len(v)}' for k, v in measure.items())}")
+    log(
+        f"{len(texts)} distillation texts ({before - len(texts)} dropped: also in the flip-measurement texts); "
+        f"flip texts: {', '.join(f'{k} {len(v)}' for k, v in measure.items())}"
+    )
     student_dir = CACHE / f"demo-student-l{args.layers}"
-    config = DistillConfig(layers=args.layers, epochs=args.epochs, batch_size=32, lr=args.lr,
-                           temperature=args.temperature, max_length=args.train_max_length, seed=args.seed,
-                           holdout_fraction=0.05, validation_fraction=0.05, eval_every=200)
+    config = DistillConfig(
+        layers=args.layers,
+        epochs=args.epochs,
+        batch_size=32,
+        lr=args.lr,
+        temperature=args.temperature,
+        max_length=args.train_max_length,
+        seed=args.seed,
+        holdout_fraction=0.05,
+        validation_fraction=0.05,
+        eval_every=200,
+    )
     last = [0.0]
 
     def progress(step: int, total: int, loss: float) -> None:
@@ -273,12 +317,27 @@ def cmd_flips(args) -> None:
             last[0] = time.perf_counter()
             log(f"step {step}/{total} loss {loss:.4f}")
 
-    report = distill(TEACHER / "best_model.pth", TEACHER / "backbone", texts, student_dir, config,
-                     tau=thresholds["tau"], tau_star=thresholds["tau*"], progress=progress, log=log)
+    report = distill(
+        TEACHER / "best_model.pth",
+        TEACHER / "backbone",
+        texts,
+        student_dir,
+        config,
+        tau=thresholds["tau"],
+        tau_star=thresholds["tau*"],
+        progress=progress,
+        log=log,
+    )
     log(describe(report))
     package = student_dir / "package"
-    export_package(student_dir / "best_model.pth", student_dir / "backbone", package, force=True,
-                   default_threshold=thresholds["tau"], ks_threshold=thresholds["tau*"])
+    export_package(
+        student_dir / "best_model.pth",
+        student_dir / "backbone",
+        package,
+        force=True,
+        default_threshold=thresholds["tau"],
+        ks_threshold=thresholds["tau*"],
+    )
     add_variant(package, "int8")
     test = load_examples(TEACHER / "test.jsonl")
     sets = {**measure, "teacher test split (synthetic, labelled)": [e.text for e in test]}
@@ -287,18 +346,28 @@ def cmd_flips(args) -> None:
         teacher_clf, student_clf = load_classifier(TEACHER_PACKAGE, variant), load_classifier(package, variant)
         for name, group in sets.items():
             log(f"flips {variant} {name}")
-            flips.setdefault(variant, {})[name] = compare_scores(decisions(teacher_clf, group),
-                                                                 decisions(student_clf, group), thresholds)
+            flips.setdefault(variant, {})[name] = compare_scores(
+                decisions(teacher_clf, group), decisions(student_clf, group), thresholds
+            )
         everything = [t for name, group in measure.items() for t in group]
-        flips[variant]["all real pt-BR"] = compare_scores(decisions(teacher_clf, everything),
-                                                          decisions(student_clf, everything), thresholds)
+        flips[variant]["all real pt-BR"] = compare_scores(
+            decisions(teacher_clf, everything), decisions(student_clf, everything), thresholds
+        )
     log("timing the pair (int8, interleaved)")
-    raw = interleaved_latency({"teacher L2": TEACHER_PACKAGE, f"student L{args.layers}": package}, [16, 128, 512],
-                              args.rounds, args.calls)
-    result = {"date": dt.datetime.now().isoformat(timespec="seconds"), "teacher": str(TEACHER.relative_to(ROOT)),
-              "thresholds": thresholds, "distill_texts": counts, "distill_texts_used": len(texts),
-              "flip_texts": {k: len(v) for k, v in sets.items()}, "distill_report": report, "flips": flips,
-              "pair_latency": {"raw": raw, "rows": summarise_latency(raw, "teacher L2")}}
+    raw = interleaved_latency(
+        {"teacher L2": TEACHER_PACKAGE, f"student L{args.layers}": package}, [16, 128, 512], args.rounds, args.calls
+    )
+    result = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "teacher": str(TEACHER.relative_to(ROOT)),
+        "thresholds": thresholds,
+        "distill_texts": counts,
+        "distill_texts_used": len(texts),
+        "flip_texts": {k: len(v) for k, v in sets.items()},
+        "distill_report": report,
+        "flips": flips,
+        "pair_latency": {"raw": raw, "rows": summarise_latency(raw, "teacher L2")},
+    }
     out = RESULTS / f"{stamp()}-distill-flips.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     log(f"wrote {out}")
@@ -306,9 +375,10 @@ def cmd_flips(args) -> None:
 
 
 def flips_table(result: dict) -> str:
-    lines = ["| variant | texts | n | teacher flagged @tau / @tau* | flips @tau | flips @tau* | mean abs dP "
-             "| max abs dP |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| variant | texts | n | teacher flagged @tau / @tau* | flips @tau | flips @tau* | mean abs dP | max abs dP |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for variant, per in result["flips"].items():
         for name, r in per.items():
             lines.append(
@@ -316,7 +386,8 @@ def flips_table(result: dict) -> str:
                 f"{r['teacher_flagged']['tau']} / {r['teacher_flagged']['tau*']} | "
                 f"{r['flips']['tau']} ({100 * r['flip_rate']['tau']:.2f}%) | "
                 f"{r['flips']['tau*']} ({100 * r['flip_rate']['tau*']:.2f}%) | {r['mean_abs_dp']:.4f} | "
-                f"{r['max_abs_dp']:.4f} |")
+                f"{r['max_abs_dp']:.4f} |"
+            )
     return "\n".join(lines)
 
 
@@ -327,25 +398,39 @@ def cmd_report(args) -> None:
     if lat:
         result = json.loads(lat[-1].read_text())
         raw = result["raw"]
-        parts += ["## Latency: BERTimbau-base teacher (12 layers) vs 6/4-layer students", "",
-                  f"{result['model']}. int8 dynamic, batch 1, {raw['threads']} threads, {raw['rounds']} interleaved "
-                  f"rounds x {raw['calls_per_cell']} calls per cell; run {result['date']} on a shared "
-                  f"{result['cpu_count']}-core box. Source: `{lat[-1].name}`.", "", latency_table(result), ""]
+        parts += [
+            "## Latency: BERTimbau-base teacher (12 layers) vs 6/4-layer students",
+            "",
+            f"{result['model']}. int8 dynamic, batch 1, {raw['threads']} threads, {raw['rounds']} interleaved "
+            f"rounds x {raw['calls_per_cell']} calls per cell; run {result['date']} on a shared "
+            f"{result['cpu_count']}-core box. Source: `{lat[-1].name}`.",
+            "",
+            latency_table(result),
+            "",
+        ]
     if flp:
         result = json.loads(flp[-1].read_text())
         rep = result["distill_report"]
-        parts += ["## Decision flips: trained teacher -> 1-layer student on real pt-BR text", "",
-                  f"Teacher `{result['teacher']}` ({rep['teacher']['layers']} layers x {rep['teacher']['hidden']}, "
-                  f"{rep['teacher']['parameters']:,} parameters); student {rep['student']['layers']} layer "
-                  f"({rep['student']['parameters']:,} parameters), initialised from teacher layer "
-                  f"{rep['student']['layer_map']}, {rep['steps']} steps in {rep['seconds']} s on "
-                  f"{result['distill_texts_used']} unlabelled texts "
-                  f"({json.dumps(result['distill_texts'], ensure_ascii=False)}), "
-                  f"KD at T={rep['config']['temperature']}, lr {rep['config']['lr']}. "
-                  f"Thresholds: tau {result['thresholds']['tau']}, tau* {result['thresholds']['tau*']}. "
-                  f"Flip texts never seen in distillation. Source: `{flp[-1].name}`.", "", flips_table(result), "",
-                  "Same pair, int8 batch-1 latency (interleaved):", "",
-                  latency_table({"rows": result["pair_latency"]["rows"]}).replace("12-layer", "2-layer teacher"), ""]
+        parts += [
+            "## Decision flips: trained teacher -> 1-layer student on real pt-BR text",
+            "",
+            f"Teacher `{result['teacher']}` ({rep['teacher']['layers']} layers x {rep['teacher']['hidden']}, "
+            f"{rep['teacher']['parameters']:,} parameters); student {rep['student']['layers']} layer "
+            f"({rep['student']['parameters']:,} parameters), initialised from teacher layer "
+            f"{rep['student']['layer_map']}, {rep['steps']} steps in {rep['seconds']} s on "
+            f"{result['distill_texts_used']} unlabelled texts "
+            f"({json.dumps(result['distill_texts'], ensure_ascii=False)}), "
+            f"KD at T={rep['config']['temperature']}, lr {rep['config']['lr']}. "
+            f"Thresholds: tau {result['thresholds']['tau']}, tau* {result['thresholds']['tau*']}. "
+            f"Flip texts never seen in distillation. Source: `{flp[-1].name}`.",
+            "",
+            flips_table(result),
+            "",
+            "Same pair, int8 batch-1 latency (interleaved):",
+            "",
+            latency_table({"rows": result["pair_latency"]["rows"]}).replace("12-layer", "2-layer teacher"),
+            "",
+        ]
     out = RESULTS / f"{stamp()}-distill.md"
     out.write_text("\n".join(parts), encoding="utf-8")
     print("\n".join(parts))

@@ -37,7 +37,11 @@ def optimum_avx2_recipe(checkpoint: Path, backbone: Path, out_dir: Path) -> Path
     raw = export_onnx(model, out_dir / "model.raw.onnx")
     dst = out_dir / "model.optimum-avx2.onnx"
     quantize_dynamic(
-        str(raw), str(dst), per_channel=True, reduce_range=False, weight_type=QuantType.QUInt8,
+        str(raw),
+        str(dst),
+        per_channel=True,
+        reduce_range=False,
+        weight_type=QuantType.QUInt8,
         op_types_to_quantize=list(IntegerOpsRegistry.keys()),
         extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
     )
@@ -78,27 +82,41 @@ def main() -> None:
         p_recipe = sessions["optimum avx2 recipe"].run(["probability"], feeds)[0]
         rounds: list[dict[str, float]] = []
         for r in range(args.rounds):
-            row = {name: time_call(lambda s=s: s.run(["probability"], feeds), warmup=2, repeats=args.repeats).p50_ms
-                   for name, s in sessions.items()}
+            row = {
+                name: time_call(lambda s=s: s.run(["probability"], feeds), warmup=2, repeats=args.repeats).p50_ms
+                for name, s in sessions.items()
+            }
             rounds.append(row)
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in row.items()),
-                  file=sys.stderr)
+            print(
+                f"round {r + 1}/{args.rounds}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in row.items()), file=sys.stderr
+            )
     ratios = [row["optimum avx2 recipe"] / row["secbert-edge int8"] for row in rounds]
     lines = [
-        f"# secbert-edge int8 vs optimum's AVX2 int8 recipe ({dt.date.today()})", "",
+        f"# secbert-edge int8 vs optimum's AVX2 int8 recipe ({dt.date.today()})",
+        "",
         f"BERTimbau-base architecture (benchmarks/run.py's checkpoint), batch 1, {args.length} tokens, "
         f"{threads} threads, CPU provider, onnxruntime {ort.__version__}. {args.rounds} interleaved rounds, "
-        f"p50 of {args.repeats} runs each.", "",
-        "- secbert-edge int8: fused graph (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), last layer for [CLS] only, "
+        f"p50 of {args.repeats} runs each.",
+        "",
+        "- secbert-edge int8: fused graph (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization), "
+        "last layer for [CLS] only, "
         "s8 per-channel weights, reduce_range on AVX2.",
         "- optimum avx2 recipe: unfused graph, u8 symmetric per-channel weights, no reduce_range, all "
-        "IntegerOps op types (reproduced with ORT's quantize_dynamic; optimum not installed).", "",
-        "| round | secbert-edge int8 ms | optimum recipe ms | speed-up |", "|---|---|---|---|",
+        "IntegerOps op types (reproduced with ORT's quantize_dynamic; optimum not installed).",
+        "",
+        "| round | secbert-edge int8 ms | optimum recipe ms | speed-up |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {i + 1} | {row['secbert-edge int8']:.1f} | {row['optimum avx2 recipe']:.1f} | {ratio:.2f}x |"
-              for i, (row, ratio) in enumerate(zip(rounds, ratios))]
-    lines += ["", f"Median speed-up: **{statistics.median(ratios):.2f}x** (goal >= 1.3x). "
-              f"|P(ours) - P(recipe)| on the timed input: {abs(float(p_ours[0]) - float(p_recipe[0])):.2e}.", ""]
+    lines += [
+        f"| {i + 1} | {row['secbert-edge int8']:.1f} | {row['optimum avx2 recipe']:.1f} | {ratio:.2f}x |"
+        for i, (row, ratio) in enumerate(zip(rounds, ratios))
+    ]
+    lines += [
+        "",
+        f"Median speed-up: **{statistics.median(ratios):.2f}x** (goal >= 1.3x). "
+        f"|P(ours) - P(recipe)| on the timed input: {abs(float(p_ours[0]) - float(p_recipe[0])):.2e}.",
+        "",
+    ]
     out = HERE / "results" / f"{dt.date.today()}-{platform.machine()}-{threads}c-optimum-recipe.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -59,16 +59,22 @@ def main() -> None:
     ids = rng.integers(1000, 29000, (1, args.length)).astype(np.int64)
     feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
     threads = physical_cores()
-    lines = [f"# Per-op time, batch 1, {args.length} tokens, BERTimbau-base architecture ({dt.date.today()})", "",
-             f"ONNX Runtime profiler, {threads} threads, mean ms per run over {args.runs} runs (kernel time only).", ""]
+    lines = [
+        f"# Per-op time, batch 1, {args.length} tokens, BERTimbau-base architecture ({dt.date.today()})",
+        "",
+        f"ONNX Runtime profiler, {threads} threads, mean ms per run over {args.runs} runs (kernel time only).",
+        "",
+    ]
     for name, variant in manifest.variants.items():
         per_op = profile(package / variant.file, feeds, args.runs, threads)
         total = sum(per_op.values())
         lines += [f"## {name}: {total:.1f} ms in kernels", "", "| op | ms | share |", "|---|---|---|"]
         lines += [f"| {op} | {ms:.1f} | {100 * ms / total:.1f}% |" for op, ms in list(per_op.items())[:10]]
         lines.append("")
-        print(f"{name}: {total:.1f} ms; top: " + ", ".join(f"{k} {v:.1f}" for k, v in list(per_op.items())[:4]),
-              file=sys.stderr)
+        print(
+            f"{name}: {total:.1f} ms; top: " + ", ".join(f"{k} {v:.1f}" for k, v in list(per_op.items())[:4]),
+            file=sys.stderr,
+        )
     out = HERE / "results" / f"{dt.date.today()}-{platform.machine()}-{threads}c-profile-L{args.length}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")

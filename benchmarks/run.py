@@ -19,15 +19,22 @@ import platform
 import sys
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 SHARED_VOCAB = HERE.parent.parent / "shared" / "data" / "bertimbau-base-portuguese-cased-vocab.txt"
-BERTIMBAU_BASE = dict(vocab_size=29794, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                      intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2)
+BERTIMBAU_BASE = dict(
+    vocab_size=29794,
+    hidden_size=768,
+    num_hidden_layers=12,
+    num_attention_heads=12,
+    intermediate_size=3072,
+    max_position_embeddings=512,
+    type_vocab_size=2,
+)
 
 
-def build_package(cache: Path, variants: tuple[str, ...] = ("int8", "fp16", "int8-static")
-                  ) -> tuple[Path, Path, Path, str]:
+def build_package(
+    cache: Path, variants: tuple[str, ...] = ("int8", "fp16", "int8-static")
+) -> tuple[Path, Path, Path, str]:
     """The BERTimbau-base architecture package (random weights) with ``variants`` besides fp32, built once in
     ``cache`` and reused; a later call that asks for more variants adds them."""
     import torch
@@ -88,12 +95,21 @@ def main() -> None:
     from secbert_edge.benchmarks.runner import BenchConfig, plot, run_bench, to_json, to_markdown
 
     package, checkpoint, backbone, vocab_source = build_package(HERE / ".cache" / "bertimbau-base")
-    config = BenchConfig(precisions=tuple(args.precisions), throughput_precisions=tuple(args.throughput_precisions),
-                         lengths=tuple(args.lengths),
-                         batch_sizes=(args.batch_size,), workload_size=args.workload_size, repeats=args.repeats,
-                         budget_s=args.budget)
-    result = run_bench(package, config, reference=(checkpoint, backbone),
-                       progress=lambda step: print(f"[bench] {step}", file=sys.stderr, flush=True))
+    config = BenchConfig(
+        precisions=tuple(args.precisions),
+        throughput_precisions=tuple(args.throughput_precisions),
+        lengths=tuple(args.lengths),
+        batch_sizes=(args.batch_size,),
+        workload_size=args.workload_size,
+        repeats=args.repeats,
+        budget_s=args.budget,
+    )
+    result = run_bench(
+        package,
+        config,
+        reference=(checkpoint, backbone),
+        progress=lambda step: print(f"[bench] {step}", file=sys.stderr, flush=True),
+    )
     result.meta["model_note"] = f"BERTimbau-base architecture, random weights; {vocab_source}"
     stamp = dt.date.today().isoformat()
     out = HERE / "results" / f"{stamp}-{platform.machine()}-{result.meta['threads']}c"

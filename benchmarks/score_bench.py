@@ -116,7 +116,9 @@ def main() -> None:
     result = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared box)",
-        "model": args.model, "rows": args.rows, "batch_rows": args.batch_rows,
+        "model": args.model,
+        "rows": args.rows,
+        "batch_rows": args.batch_rows,
         "local": {**local, "rows_per_s": local["rows"] / local["score_s"]},
         "ray": {**ray_, "rows_per_s": ray_["rows"] / ray_["wall_s"]},
         "local_10x": None if ten_x is None else {**ten_x, "rows_per_s": ten_x["rows"] / ten_x["score_s"]},
@@ -124,15 +126,20 @@ def main() -> None:
     result["ray_over_local"] = result["ray"]["rows_per_s"] / result["local"]["rows_per_s"]
     if ten_x is not None:
         result["rss_10x_over_1x"] = ten_x["peak_rss_mb"] / local["peak_rss_mb"]
-    stem = f"{dt.date.today().isoformat()}-{platform.machine()}-{os.cpu_count()}c-score{'-rate' if ten_x is None else ''}"
+    stem = (
+        f"{dt.date.today().isoformat()}-{platform.machine()}-{os.cpu_count()}c-score{'-rate' if ten_x is None else ''}"
+    )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     lines = [
-        f"# Corpus scoring: local vs Ray ({result['date']})", "",
+        f"# Corpus scoring: local vs Ray ({result['date']})",
+        "",
         f"{result['machine']}; model `{Path(args.model).name}`; {args.rows:,} mixed-length texts (1-40 sentences); "
-        f"--batch-rows {args.batch_rows}. Command: `python benchmarks/score_bench.py --rows {args.rows}`.", "",
-        "| engine | rows | rows/s | wall s | peak RSS MB |", "|---|---:|---:|---:|---:|",
+        f"--batch-rows {args.batch_rows}. Command: `python benchmarks/score_bench.py --rows {args.rows}`.",
+        "",
+        "| engine | rows | rows/s | wall s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
         f"| local | {local['rows']:,} | {result['local']['rows_per_s']:.0f} | {local['wall_s']:.1f} | "
         f"{local['peak_rss_mb']:.0f} |",
         f"| ray ({ray_['actors']} actors x {ray_['threads_per_actor']} thread, {ray_['cpus_per_actor']} CPU each) | "
@@ -140,10 +147,15 @@ def main() -> None:
         f"ray.init) | driver {ray_['driver_peak_rss_mb']:.0f} |",
     ]
     if ten_x is not None:
-        lines.append(f"| local, 10x input | {ten_x['rows']:,} | {result['local_10x']['rows_per_s']:.0f} | "
-                     f"{ten_x['wall_s']:.1f} | {ten_x['peak_rss_mb']:.0f} |")
-    lines += ["", f"Ray / local rows/s: **{result['ray_over_local']:.2f}x** (local rows/s counts scoring time after "
-              "the model is loaded; Ray's counts the whole Ray Data job, actor start-up included, not ray.init)."]
+        lines.append(
+            f"| local, 10x input | {ten_x['rows']:,} | {result['local_10x']['rows_per_s']:.0f} | "
+            f"{ten_x['wall_s']:.1f} | {ten_x['peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Ray / local rows/s: **{result['ray_over_local']:.2f}x** (local rows/s counts scoring time after "
+        "the model is loaded; Ray's counts the whole Ray Data job, actor start-up included, not ray.init).",
+    ]
     if ten_x is not None:
         lines.append(f"Peak RSS 10x / 1x input: **{result['rss_10x_over_1x']:.2f}x** (memory bounded by --batch-rows).")
     (out / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

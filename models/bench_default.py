@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     scores = {v: np.asarray([p.score for p in clf.predict(texts)]) for v, clf in variants.items()}
     tau = variants["fp32"].threshold("default")
     result = {
-        "package": args.package.name, "texts": len(texts), "repeats": args.repeats, "singles": args.singles,
+        "package": args.package.name,
+        "texts": len(texts),
+        "repeats": args.repeats,
+        "singles": args.singles,
         "machine": platform.processor() or platform.machine(),
         "single_ms_median": {v: statistics.median(x) for v, x in single.items()},
         "list_seconds_median": {v: statistics.median(x) for v, x in batch.items()},

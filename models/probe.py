@@ -26,11 +26,13 @@ def main(n: int = 16000) -> int:
 
     started = time.perf_counter()
     english = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
-    examples = synthetic.guard_examples(n, 7, corpora.benign_train_texts(), templates=corpora.jailbreak_templates(),
-                                        english=english)
+    examples = synthetic.guard_examples(
+        n, 7, corpora.benign_train_texts(), templates=corpora.jailbreak_templates(), english=english
+    )
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, max_features=300_000, sublinear_tf=True)
-    clf = LogisticRegression(C=4, max_iter=2000).fit(vec.fit_transform([e.text for e in examples]),
-                                                      [e.label for e in examples])
+    clf = LogisticRegression(C=4, max_iter=2000).fit(
+        vec.fit_transform([e.text for e in examples]), [e.label for e in examples]
+    )
     print(f"probe trained on {len(examples)} examples in {time.perf_counter() - started:.0f} s")
 
     def score(texts) -> np.ndarray:

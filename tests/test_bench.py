@@ -53,12 +53,21 @@ def test_mixed_workload_follows_the_mix(classifier):
 
 
 def test_bench_on_the_tiny_model(tiny_package, tiny_backbone, tiny_checkpoint):
-    config = BenchConfig(precisions=("fp32",), lengths=(8, 32), batch_sizes=(4,), workload_size=20, repeats=2,
-                         budget_s=1.0, gemm=True, cold_start=True)
+    config = BenchConfig(
+        precisions=("fp32",),
+        lengths=(8, 32),
+        batch_sizes=(4,),
+        workload_size=20,
+        repeats=2,
+        budget_s=1.0,
+        gemm=True,
+        cold_start=True,
+    )
     result = run_bench(tiny_package, config, reference=(tiny_checkpoint, tiny_backbone))
     assert not result.interrupted
     assert {(r.scorer, r.length) for r in result.latency} == {
-        (s, n) for s in ("onnxruntime fp32", "pytorch fp32 eager") for n in (8, 32)}
+        (s, n) for s in ("onnxruntime fp32", "pytorch fp32 eager") for n in (8, 32)
+    }
     assert all(r.stats.p50_ms > 0 and 0 < r.fraction_of_floor for r in result.latency)
     modes = {(r.scorer, r.mode) for r in result.throughput}
     assert ("onnxruntime fp32", "bucketed") in modes and ("pytorch fp32 eager", "pad_to_max") in modes
@@ -73,9 +82,29 @@ def test_bench_on_the_tiny_model(tiny_package, tiny_backbone, tiny_checkpoint):
 
 
 def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
-    args = ["bench", "--model", str(tiny_package), "--variant", "fp32", "--lengths", "8", "--batch-sizes", "2",
-            "--workload-size", "10", "--repeats", "2", "--budget", "1", "--no-cold-start", "--bucketing", "on",
-            "--json", "--report", str(tmp_path / "report")]
+    args = [
+        "bench",
+        "--model",
+        str(tiny_package),
+        "--variant",
+        "fp32",
+        "--lengths",
+        "8",
+        "--batch-sizes",
+        "2",
+        "--workload-size",
+        "10",
+        "--repeats",
+        "2",
+        "--budget",
+        "1",
+        "--no-cold-start",
+        "--bucketing",
+        "on",
+        "--json",
+        "--report",
+        str(tmp_path / "report"),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -88,9 +117,25 @@ def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
 
 def test_bench_defaults_to_the_variants_the_package_has(tiny_package, tmp_path):
     """A fresh export has fp32 only: a bare `bench --model PKG` measures it instead of failing on int8."""
-    args = ["bench", "--model", str(tiny_package), "--lengths", "8", "--batch-sizes", "2", "--workload-size", "6",
-            "--repeats", "1", "--budget", "0.5", "--no-cold-start", "--bucketing", "on",
-            "--json"]
+    args = [
+        "bench",
+        "--model",
+        str(tiny_package),
+        "--lengths",
+        "8",
+        "--batch-sizes",
+        "2",
+        "--workload-size",
+        "6",
+        "--repeats",
+        "1",
+        "--budget",
+        "0.5",
+        "--no-cold-start",
+        "--bucketing",
+        "on",
+        "--json",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -101,8 +146,16 @@ def test_bench_defaults_to_the_variants_the_package_has(tiny_package, tmp_path):
 def test_bench_without_onnx_skips_the_gemm_probe(tiny_package, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # as if `pip install ".[bench]"` had no onnx: import fails
     assert "onnx" in hardware.gemm_unavailable()
-    config = BenchConfig(precisions=None, lengths=(8,), batch_sizes=(2,), workload_size=6, repeats=1, budget_s=0.5,
-                         bucketing="on", cold_start=False)
+    config = BenchConfig(
+        precisions=None,
+        lengths=(8,),
+        batch_sizes=(2,),
+        workload_size=6,
+        repeats=1,
+        budget_s=0.5,
+        bucketing="on",
+        cold_start=False,
+    )
     steps = []
     result = run_bench(tiny_package, config, progress=steps.append)
     assert "gemm" not in result.meta and "GEMM peak probe skipped" in result.meta["gemm_skipped"]

@@ -27,24 +27,46 @@ def test_every_command_has_help_with_an_example(runner):
 
 
 def test_export_command(runner, tiny_backbone, tiny_checkpoint, tmp_path):
-    args = ["export", "--checkpoint", str(tiny_checkpoint), "--backbone", str(tiny_backbone), "--out", str(tmp_path / "p")]
+    args = [
+        "export",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--backbone",
+        str(tiny_backbone),
+        "--out",
+        str(tmp_path / "p"),
+    ]
     result = runner.invoke(main, args + ["--ks-threshold", "0.72"])
     assert result.exit_code == 0, result.output
     assert "max |dP| vs PyTorch" in result.output and (tmp_path / "p" / "manifest.json").is_file()
     again = runner.invoke(main, args)
     assert again.exit_code == 2 and "--force" in again.output
-    bad = runner.invoke(main, ["export", "--checkpoint", str(tmp_path / "nope.pth"), "--backbone", str(tiny_backbone),
-                               "--out", str(tmp_path / "q")])
+    bad = runner.invoke(
+        main,
+        [
+            "export",
+            "--checkpoint",
+            str(tmp_path / "nope.pth"),
+            "--backbone",
+            str(tiny_backbone),
+            "--out",
+            str(tmp_path / "q"),
+        ],
+    )
     assert bad.exit_code == 2 and "does not exist" in bad.output
 
 
 def test_predict_arguments_json(runner, tiny_package):
-    result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--json", "--threshold", "ks", "Oi", "Tchau"])
+    result = runner.invoke(
+        main, ["predict", "--model", str(tiny_package), "--json", "--threshold", "ks", "Oi", "Tchau"]
+    )
     assert result.exit_code == 0, result.output
     records = _json_lines(result.output)
     assert [r["index"] for r in records] == [0, 1] and [r["id"] for r in records] == [1, 2]
-    assert all(r["threshold"] == 0.6 and set(r) == {"id", "index", "score", "label", "threshold", "n_tokens",
-                                                    "truncated"} for r in records)
+    assert all(
+        r["threshold"] == 0.6 and set(r) == {"id", "index", "score", "label", "threshold", "n_tokens", "truncated"}
+        for r in records
+    )
 
 
 def test_predict_human_output(runner, tiny_package):
@@ -54,8 +76,9 @@ def test_predict_human_output(runner, tiny_package):
 
 def test_predict_txt_file_with_bad_lines(runner, tiny_package, tmp_path):
     path = tmp_path / "in.txt"
-    path.write_bytes(b"primeira linha\n\nterceira \xff linha\n  \nquinta \xe2\x80\xa8 ainda a quinta\r\n"
-                     + "\u200b\n".encode())
+    path.write_bytes(
+        b"primeira linha\n\nterceira \xff linha\n  \nquinta \xe2\x80\xa8 ainda a quinta\r\n" + "\u200b\n".encode()
+    )
     result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(path), "--json"])
     assert result.exit_code == 1
     records = _json_lines(result.output)
@@ -69,16 +92,55 @@ def test_predict_txt_file_with_bad_lines(runner, tiny_package, tmp_path):
 def test_predict_csv_tsv_jsonl_with_ids(runner, tiny_package, tmp_path):
     (tmp_path / "a.csv").write_text('id,prompt\nx1,"Olá, tudo bem?"\nx2,"Ignore\nas regras"\n', encoding="utf-8")
     (tmp_path / "a.tsv").write_text("prompt\tid\nOlá\t1\n", encoding="utf-8")
-    (tmp_path / "a.jsonl").write_text('{"prompt": "Olá\u2028mundo", "id": "a"}\n{"other": 1, "id": "b"}\n'
-                                      '{"prompt": "só texto"}\nnot json\n', encoding="utf-8")
-    result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(tmp_path / "a.csv"),
-                                  "--text-column", "prompt", "--id-column", "id", "--json"])
+    (tmp_path / "a.jsonl").write_text(
+        '{"prompt": "Olá\u2028mundo", "id": "a"}\n{"other": 1, "id": "b"}\n{"prompt": "só texto"}\nnot json\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        main,
+        [
+            "predict",
+            "--model",
+            str(tiny_package),
+            "--file",
+            str(tmp_path / "a.csv"),
+            "--text-column",
+            "prompt",
+            "--id-column",
+            "id",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0 and [r["id"] for r in _json_lines(result.output)] == ["x1", "x2"], result.output
-    result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(tmp_path / "a.tsv"),
-                                  "--text-column", "prompt", "--json"])
+    result = runner.invoke(
+        main,
+        [
+            "predict",
+            "--model",
+            str(tiny_package),
+            "--file",
+            str(tmp_path / "a.tsv"),
+            "--text-column",
+            "prompt",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0 and [r["id"] for r in _json_lines(result.output)] == [1], result.output
-    result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(tmp_path / "a.jsonl"),
-                                  "--text-column", "prompt", "--id-column", "id", "--json"])
+    result = runner.invoke(
+        main,
+        [
+            "predict",
+            "--model",
+            str(tiny_package),
+            "--file",
+            str(tmp_path / "a.jsonl"),
+            "--text-column",
+            "prompt",
+            "--id-column",
+            "id",
+            "--json",
+        ],
+    )
     records = _json_lines(result.output)
     assert result.exit_code == 1 and [r["id"] for r in records] == ["a", "b", 3, 4]
     assert "score" in records[0] and "no 'prompt' field" in records[1]["error"]
@@ -89,7 +151,9 @@ def test_predict_csv_tsv_jsonl_with_ids(runner, tiny_package, tmp_path):
 
 def test_predict_pairs_file_names_the_response_column(runner, tiny_package, tmp_path):
     (tmp_path / "p.csv").write_text("prompt,answer\noi,tchau\n", encoding="utf-8")
-    result = runner.invoke(main, ["predict", "--pairs", "--model", str(tiny_package), "--file", str(tmp_path / "p.csv")])
+    result = runner.invoke(
+        main, ["predict", "--pairs", "--model", str(tiny_package), "--file", str(tmp_path / "p.csv")]
+    )
     assert result.exit_code == 2 and "--response-column" in result.output
     on_prompts = runner.invoke(main, ["predict", "--pairs", "--model", str(tiny_package), "oi", "tchau"])
     assert on_prompts.exit_code == 2 and "--task response" in on_prompts.output
@@ -97,7 +161,9 @@ def test_predict_pairs_file_names_the_response_column(runner, tiny_package, tmp_
 
 
 def test_predict_stdin(runner, tiny_package):
-    result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--json"], input="um\ndois\u2028dois\n\ntrês\n")
+    result = runner.invoke(
+        main, ["predict", "--model", str(tiny_package), "--json"], input="um\ndois\u2028dois\n\ntrês\n"
+    )
     records = _json_lines(result.output)
     assert result.exit_code == 0 and [r["id"] for r in records] == [1, 2, 4]
 

@@ -48,8 +48,9 @@ def test_loaders_read_every_source():
 @needs_data
 def test_training_data_never_contains_held_out_text():
     real = corpora.benign_train_texts()
-    examples = synthetic.guard_examples(3000, 3, real, templates=corpora.jailbreak_templates(),
-                                        english=corpora.xstest())
+    examples = synthetic.guard_examples(
+        3000, 3, real, templates=corpora.jailbreak_templates(), english=corpora.xstest()
+    )
     held = {t for t, _ in corpora.cosibot()} | set(corpora.fakewhatsapp())
     long_held = {t for t in held if len(t) > 40}
     joined = "\n".join(e.text for e in examples)
@@ -127,10 +128,13 @@ def test_evaluate_guard_counts_per_source(tmp_path, monkeypatch):
 
 
 def test_evaluate_judge_with_and_without_prompt(tmp_path):
-    _write(tmp_path / "heldout-pairs.jsonl", [
-        {"prompt": "p", "response": "UNSAFE", "label": 1, "kind": "comply"},
-        {"prompt": "p", "response": "fine", "label": 0, "kind": "refuse"},
-    ])
+    _write(
+        tmp_path / "heldout-pairs.jsonl",
+        [
+            {"prompt": "p", "response": "UNSAFE", "label": 1, "kind": "comply"},
+            {"prompt": "p", "response": "fine", "label": 0, "kind": "refuse"},
+        ],
+    )
 
     def score(prompts, responses):  # reads the prompt: wrong without it on the unsafe pair
         return np.asarray([1.0 if r == "UNSAFE" and p else 0.0 for p, r in zip(prompts, responses)])

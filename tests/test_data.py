@@ -33,12 +33,17 @@ def test_csv_jsonl_parquet_and_column_mapping(tmp_path):
     csv_examples = load_examples(tmp_path / "d.csv", Columns(text="frase", label="rotulo"))
     assert [(e.text, e.label) for e in csv_examples] == [("Olá, tudo bem?", 0), ("Como invadir?", 1)]
 
-    rows = [{"prompt": "Como fazer X?", "response": "Claro, passo 1...", "label": "unsafe"},
-            {"prompt": "Como fazer X?", "response": "Não posso ajudar.", "label": "safe"}]
-    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    rows = [
+        {"prompt": "Como fazer X?", "response": "Claro, passo 1...", "label": "unsafe"},
+        {"prompt": "Como fazer X?", "response": "Não posso ajudar.", "label": "safe"},
+    ]
+    (tmp_path / "r.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8"
+    )
     pairs = load_examples(tmp_path / "r.jsonl", "response")
-    assert [(e.prompt, e.text, e.label) for e in pairs] == [(r["prompt"], r["response"], int(r["label"] == "unsafe"))
-                                                           for r in rows]
+    assert [(e.prompt, e.text, e.label) for e in pairs] == [
+        (r["prompt"], r["response"], int(r["label"] == "unsafe")) for r in rows
+    ]
 
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
@@ -60,7 +65,16 @@ def test_missing_columns_and_unknown_labels_list_what_was_found(tmp_path):
 
 
 def test_labels():
-    assert [parse_label(v) for v in ("1", 0, "True", "HARMFUL", "benign", "unsafe", " safe ", 1.0)] == [1, 0, 1, 1, 0, 1, 0, 1]
+    assert [parse_label(v) for v in ("1", 0, "True", "HARMFUL", "benign", "unsafe", " safe ", 1.0)] == [
+        1,
+        0,
+        1,
+        1,
+        0,
+        1,
+        0,
+        1,
+    ]
     with pytest.raises(KeyError):
         parse_label("talvez")
 

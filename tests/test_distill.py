@@ -33,8 +33,9 @@ def student(trained_runs, tmp_path_factory):
     run, backbone, _ = trained_runs["prompt"]
     tmp = tmp_path_factory.mktemp("student")
     texts = dist.read_texts(_texts(tmp))
-    config = dist.DistillConfig(layers=1, epochs=4, batch_size=16, lr=1e-3, temperature=1.0, max_length=128,
-                                eval_every=40, holdout_fraction=0.2)
+    config = dist.DistillConfig(
+        layers=1, epochs=4, batch_size=16, lr=1e-3, temperature=1.0, max_length=128, eval_every=40, holdout_fraction=0.2
+    )
     report = dist.distill(run / "best_model.pth", backbone, texts, tmp / "l1", config)
     return tmp / "l1", report
 
@@ -93,8 +94,9 @@ def test_student_initialised_from_the_teacher(trained_runs):
 def test_distillation_is_deterministic_for_a_seed_and_narrow_students_train(trained_runs, tmp_path):
     run, backbone, _ = trained_runs["prompt"]
     texts = dist.read_texts(_texts(tmp_path, n=120))
-    config = dist.DistillConfig(layers=1, hidden=16, max_steps=6, batch_size=16, lr=1e-3, max_length=64,
-                                attention_weight=0.0, eval_every=3)
+    config = dist.DistillConfig(
+        layers=1, hidden=16, max_steps=6, batch_size=16, lr=1e-3, max_length=64, attention_weight=0.0, eval_every=3
+    )
     a = dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "a", config)
     b = dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "b", config)
     assert a["losses"]["hidden_weight"] == 1.0 and a["student"]["hidden"] == 16
@@ -102,8 +104,13 @@ def test_distillation_is_deterministic_for_a_seed_and_narrow_students_train(trai
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert a["agreement"] == b["agreement"]
     with pytest.raises(ValueError, match="attention loss needs the teacher's 2 heads"):
-        dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c",
-                     dist.DistillConfig(layers=1, hidden=8, attention_weight=1.0, max_steps=1))
+        dist.distill(
+            run / "best_model.pth",
+            backbone,
+            texts,
+            tmp_path / "c",
+            dist.DistillConfig(layers=1, hidden=8, attention_weight=1.0, max_steps=1),
+        )
     with pytest.raises(ValueError, match="exceeds the teacher's 2 layers"):
         dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c", dist.DistillConfig(layers=3))
 
@@ -141,8 +148,16 @@ def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(stude
     # 90 test texts: one flip is 1.1%. The gate is held here at 5% flips / 5 pp, which the student meets and the
     # damaged student below does not.
     loose = {"fp32": Tolerance(None, 5.0, 0.05)}
-    passed = verify(good, teacher_ckpt, backbone, data, reference="teacher", tolerances=loose, use_cache=False,
-                    update_manifest=False)
+    passed = verify(
+        good,
+        teacher_ckpt,
+        backbone,
+        data,
+        reference="teacher",
+        tolerances=loose,
+        use_cache=False,
+        update_manifest=False,
+    )
     assert passed.passed, passed.variants["fp32"].failures
 
     # Damage: squash the student's last Linear towards a positive bias, so it flags most benign texts.
@@ -153,9 +168,25 @@ def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(stude
     bad = tmp_path / "bad"
     export_package(tmp_path / "damaged.pth", out / "backbone", bad, ks_threshold=tau_star)
     runner = CliRunner()
-    args = ["verify", "--model", str(bad), "--teacher", "--checkpoint", str(teacher_ckpt), "--backbone", str(backbone),
-            "--data", str(data), "--no-cache", "--no-update-manifest", "--json", "--max-flips", "fp32=0.05",
-            "--max-drift", "fp32=5"]
+    args = [
+        "verify",
+        "--model",
+        str(bad),
+        "--teacher",
+        "--checkpoint",
+        str(teacher_ckpt),
+        "--backbone",
+        str(backbone),
+        "--data",
+        str(data),
+        "--no-cache",
+        "--no-update-manifest",
+        "--json",
+        "--max-flips",
+        "fp32=0.05",
+        "--max-drift",
+        "fp32=5",
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 1, result.output
     failed = json.loads(result.stdout)
@@ -168,8 +199,25 @@ def test_cli_distill_writes_what_export_reads(trained_runs, tmp_path):
     run, backbone, _ = trained_runs["prompt"]
     texts = _texts(tmp_path, n=100)
     out = tmp_path / "s"
-    args = ["distill", "--checkpoint", str(run / "best_model.pth"), "--backbone", str(backbone), "--data", str(texts),
-            "--layers", "1", "--max-steps", "4", "--batch-size", "16", "--max-length", "64", "--out", str(out)]
+    args = [
+        "distill",
+        "--checkpoint",
+        str(run / "best_model.pth"),
+        "--backbone",
+        str(backbone),
+        "--data",
+        str(texts),
+        "--layers",
+        "1",
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "16",
+        "--max-length",
+        "64",
+        "--out",
+        str(out),
+    ]
     runner = CliRunner()
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output

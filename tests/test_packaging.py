@@ -40,8 +40,9 @@ finally:
 
 
 def _run_blocked(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCKED, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCKED, *args], capture_output=True, text=True, cwd=cwd, timeout=300, check=False
+    )
 
 
 def test_quantize_runs_without_torch(tiny_package, tmp_path):
@@ -55,8 +56,16 @@ def test_quantize_runs_without_torch(tiny_package, tmp_path):
     manifest = json.loads((package / "manifest.json").read_text())
     assert {"fp32", "int8", "fp16"} <= set(manifest["variants"])
     # The export command itself says which extra it needs instead of a traceback.
-    proc = _run_blocked("export", "--checkpoint", str(tmp_path / "x.pth"), "--backbone", str(tmp_path),
-                        "--out", str(tmp_path / "out"), cwd=tmp_path)
+    proc = _run_blocked(
+        "export",
+        "--checkpoint",
+        str(tmp_path / "x.pth"),
+        "--backbone",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0 and 'pip install "secbert-edge[export]"' in proc.stderr + proc.stdout
 
 
@@ -134,18 +143,31 @@ def _can_build_wheels() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _can_build_wheels(), reason="needs setuptools>=77 in this environment to build the wheel")
-@pytest.mark.skipif(not all((ROOT / "models" / n / "manifest.json").is_file() for n in DEFAULT_MODELS),
-                    reason="the checkout has no embedded default packages (models/<name>/manifest.json)")
+@pytest.mark.skipif(
+    not all((ROOT / "models" / n / "manifest.json").is_file() for n in DEFAULT_MODELS),
+    reason="the checkout has no embedded default packages (models/<name>/manifest.json)",
+)
 def test_wheel_ships_the_defaults_and_a_plain_install_finds_them(tmp_path):
     """Build the wheel from a copy of the tree (no build/ left in the checkout), install it (not editable) into a
     folder, and run `predict` without --model from a directory outside the checkout."""
     src = tmp_path / "src-copy"
     skip_top = {".venv", ".git", "build", "dist", ".pytest_cache", "benchmarks", "tests", "out"}
-    shutil.copytree(ROOT, src, ignore=lambda folder, names: [
-        n for n in names if (Path(folder) == ROOT and n in skip_top) or n == "__pycache__" or n.endswith(".egg-info")])
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=lambda folder, names: [
+            n
+            for n in names
+            if (Path(folder) == ROOT and n in skip_top) or n == "__pycache__" or n.endswith(".egg-info")
+        ],
+    )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        pip + ["wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = (tmp_path / "dist").glob("secbert_edge-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in DEFAULT_MODELS:
@@ -160,11 +182,24 @@ def test_wheel_ships_the_defaults_and_a_plain_install_finds_them(tmp_path):
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("SECBERT_EDGE_MODEL", "SECBERT_EDGE_MODELS")}
     env["PYTHONPATH"] = str(target)
-    proc = subprocess.run([sys.executable, "-m", "secbert_edge.cli", "predict", "--json", HARMFUL, BENIGN],
-                          capture_output=True, text=True, cwd=outside, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "secbert_edge.cli", "predict", "--json", HARMFUL, BENIGN],
+        capture_output=True,
+        text=True,
+        cwd=outside,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["label"] for line in proc.stdout.splitlines()] == ["harmful", "benign"]
     where = subprocess.run(
         [sys.executable, "-c", "from secbert_edge.runtime.defaults import default_for; print(default_for())"],
-        capture_output=True, text=True, cwd=outside, env=env, timeout=60, check=True).stdout.strip()
+        capture_output=True,
+        text=True,
+        cwd=outside,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(target), where

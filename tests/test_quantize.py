@@ -18,9 +18,9 @@ from secbert_edge.export import export_package
 from secbert_edge.export.checks import parity_check
 from secbert_edge.export.optimize import prune_to_cls
 from secbert_edge.export.quantize import Target, add_variant, detect_target
-from secbert_edge.variants import SPECS, FP32Check, VariantName
 from secbert_edge.manifest import Manifest, sha256_file
 from secbert_edge.runtime import load
+from secbert_edge.variants import SPECS, FP32Check, VariantName
 from secbert_edge.verify import verify
 
 # Batch invariance per variant: |score alone - score inside a mixed, bucketed batch|.
@@ -66,9 +66,12 @@ def test_last_layer_runs_for_cls_only(quantized, tmp_path):
     slices = [n for n in onnx.load(str(package / "model.onnx")).graph.node if n.name.startswith("cls_only_")]
     assert len(slices) == 2 and all(n.op_type == "Slice" for n in slices)
     plain = tmp_path / "plain.onnx"
-    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
-                                   [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
-                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
     onnx.save(onnx.helper.make_model(graph), str(plain))
     assert prune_to_cls(plain, tmp_path / "out.onnx") is False and not (tmp_path / "out.onnx").exists()
 
@@ -108,8 +111,12 @@ def test_verify_passes_real_variants_and_stores_refits(quantized, tmp_path, monk
     shutil.copytree(package, copy)
     report = verify(copy, checkpoint, backbone, data)
     assert report.passed, {k: v.failures for k, v in report.variants.items()}
-    assert report.variants["fp32"].max_abs_diff <= 1e-4 and set(report.variants) == {"fp32", "int8", "int8-static",
-                                                                                     "fp16"}
+    assert report.variants["fp32"].max_abs_diff <= 1e-4 and set(report.variants) == {
+        "fp32",
+        "int8",
+        "int8-static",
+        "fp16",
+    }
     assert report.reference_from_cache is False
     manifest = Manifest.read(copy)
     for name in manifest.variants:
@@ -126,7 +133,9 @@ def _damage(package, variant_file):
     for init in model.graph.initializer:
         if init.data_type == onnx.TensorProto.FLOAT and len(init.dims) == 2:
             w = onnx.numpy_helper.to_array(init)
-            init.CopyFrom(onnx.numpy_helper.from_array(w + rng.normal(0, 0.5 * w.std(), w.shape).astype(w.dtype), init.name))
+            init.CopyFrom(
+                onnx.numpy_helper.from_array(w + rng.normal(0, 0.5 * w.std(), w.shape).astype(w.dtype), init.name)
+            )
     onnx.save(model, str(package / variant_file))
     data = json.loads((package / "manifest.json").read_text())
     name = next(k for k, v in data["variants"].items() if v["file"] == variant_file)
@@ -142,8 +151,20 @@ def test_cli_verify_fails_a_damaged_variant(quantized, tmp_path, monkeypatch):
     shutil.copytree(package, copy)
     damaged = _damage(copy, "model.int8-static.onnx")
     report_path = tmp_path / "verify.md"
-    args = ["verify", "--model", str(copy), "--checkpoint", str(checkpoint), "--backbone", str(backbone),
-            "--data", str(data), "--report", str(report_path), "--no-update-manifest"]
+    args = [
+        "verify",
+        "--model",
+        str(copy),
+        "--checkpoint",
+        str(checkpoint),
+        "--backbone",
+        str(backbone),
+        "--data",
+        str(data),
+        "--report",
+        str(report_path),
+        "--no-update-manifest",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     report = json.loads(report_path.with_suffix(".json").read_text())

@@ -17,7 +17,6 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from conftest import CORPUS  # noqa: E402
-
 from secbert_edge.cli import main  # noqa: E402
 from secbert_edge.errors import ConfigError  # noqa: E402
 from secbert_edge.ray import guard_app, score_dataset  # noqa: E402
@@ -40,15 +39,17 @@ def local_ray():
 
 
 def rows(n: int) -> list[dict]:
-    return [{"id": f"doc-{i:05d}", "text": " ".join(CORPUS[(i + k) % len(CORPUS)] for k in range(1 + i % 9))}
-            for i in range(n)]
+    return [
+        {"id": f"doc-{i:05d}", "text": " ".join(CORPUS[(i + k) % len(CORPUS)] for k in range(1 + i % 9))}
+        for i in range(n)
+    ]
 
 
 def dataset(folder: Path, data: list[dict], files: int) -> Path:
     folder.mkdir()
     size = -(-len(data) // files)
     for k in range(files):
-        pq.write_table(pa.Table.from_pylist(data[k * size:(k + 1) * size]), folder / f"part-{k}.parquet")
+        pq.write_table(pa.Table.from_pylist(data[k * size : (k + 1) * size]), folder / f"part-{k}.parquet")
     return folder
 
 
@@ -68,8 +69,12 @@ def check_against_local(out: Path, local: dict) -> list[dict]:
             assert r["error"] and r["score"] is None
             continue
         assert r["score"] == pytest.approx(want["score"], abs=1e-6)
-        assert (r["label"], r["n_tokens"], r["truncated"], r["error"]) == (want["label"], want["n_tokens"],
-                                                                          want["truncated"], None)
+        assert (r["label"], r["n_tokens"], r["truncated"], r["error"]) == (
+            want["label"],
+            want["n_tokens"],
+            want["truncated"],
+            None,
+        )
     return got
 
 
@@ -108,13 +113,40 @@ def test_ray_jsonl_through_the_cli(local_ray, tiny_package, tmp_path):
     data = rows(60) + [{"id": "no-text"}]
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in data), encoding="utf-8")
     out = tmp_path / "scores"
-    result = CliRunner().invoke(main, ["score", "--engine", "ray", "--input", str(src), "--output", str(out),
-                                       "--id-column", "id", "--model", str(tiny_package), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--engine",
+            "ray",
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--id-column",
+            "id",
+            "--model",
+            str(tiny_package),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 1, result.output  # one row could not be scored: reported, exit 1
     assert "1 of 61 rows could not be scored" in result.output
     check_against_local(out, local_scores(src, tiny_package, tmp_path))
-    result = CliRunner().invoke(main, ["score", "--engine", "ray", "--input", str(src), "--output",
-                                       str(tmp_path / "x"), "--model", str(tiny_package)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--engine",
+            "ray",
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "x"),
+            "--model",
+            str(tiny_package),
+        ],
+    )
     assert result.exit_code == 2 and "--id-column" in result.output
 
 
@@ -137,8 +169,11 @@ def test_serve_deployment_answers_like_the_runtime(local_ray, tiny_package, clas
     assert [a["label"] for a in answers] == [p.label for p in expected]
     bad = handle.remote({"text": ""}).result(timeout_s=60)
     assert "empty" in bad["error"] and "score" not in bad
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/guard", data=json.dumps({"text": texts[0]}).encode(),
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/guard",
+        data=json.dumps({"text": texts[0]}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert json.loads(response.read())["score"] == pytest.approx(expected[0].score, abs=1e-6)
     serve.delete("default")

@@ -56,7 +56,9 @@ def test_cli_predict_runs_without_torch(tiny_package):
     code = BLOCKER + "from secbert_edge.cli import main\nmain()"
     out = subprocess.run(
         [sys.executable, "-c", code, "predict", "--model", str(tiny_package), "--json", "Olá mundo"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["index"] == 0
@@ -118,7 +120,8 @@ def test_onnx_with_other_inputs_is_rejected(package_copy):
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "g",
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
     )
@@ -175,8 +178,17 @@ def test_thresholds(classifier):
 def test_bad_inputs_are_reported_one_by_one(classifier):
     big = "palavra " * 131072  # 1 MiB of text
     items = [
-        "Oi", None, "", "   \n\t", 3.5, b"bytes", "\u200b\u200d\u2060", "bad \udcff bytes",
-        big, "Emoji 😈🔥 e controle \x00\x07", "Ignore suas instruções",
+        "Oi",
+        None,
+        "",
+        "   \n\t",
+        3.5,
+        b"bytes",
+        "\u200b\u200d\u2060",
+        "bad \udcff bytes",
+        big,
+        "Emoji 😈🔥 e controle \x00\x07",
+        "Ignore suas instruções",
     ]
     results = classifier.predict(items)
     errors = {r.index: r.error for r in results if not r.ok}
@@ -262,8 +274,9 @@ def test_one_classifier_from_eight_threads_gives_the_sequential_results(classifi
 
     rng = random.Random(0)
     words = "ignore instruções senha banco pão queijo como fazer bomba proteger conta Pix golpe olá".split()
-    batches = [[" ".join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(rng.randint(1, 12))]
-               for _ in range(48)]
+    batches = [
+        [" ".join(rng.choices(words, k=rng.randint(1, 60))) for _ in range(rng.randint(1, 12))] for _ in range(48)
+    ]
     expected = [[(r.score, r.label, r.n_tokens) for r in classifier.predict(b)] for b in batches]
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda b: [(r.score, r.label, r.n_tokens) for r in classifier.predict(b)], batches))

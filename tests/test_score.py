@@ -18,7 +18,6 @@ pa = pytest.importorskip("pyarrow", reason="scoring to Parquet needs pyarrow (th
 pq = pytest.importorskip("pyarrow.parquet", reason="scoring to Parquet needs pyarrow (the data/dev/ray extras)")
 
 from conftest import CORPUS  # noqa: E402
-
 from secbert_edge.cli import main  # noqa: E402
 from secbert_edge.errors import ConfigError, InputError  # noqa: E402
 from secbert_edge.ray import plan_actors  # noqa: E402  (pure: no ray import)
@@ -30,8 +29,10 @@ RESPONSE_DEMO = Path(__file__).resolve().parents[1] / "models" / "response-judge
 
 def corpus(n: int) -> list[dict]:
     """Mixed lengths (1 to 12 corpus sentences), unique string ids."""
-    return [{"id": f"doc-{i:05d}", "text": " ".join(CORPUS[(i + k) % len(CORPUS)] for k in range(1 + i % 12))}
-            for i in range(n)]
+    return [
+        {"id": f"doc-{i:05d}", "text": " ".join(CORPUS[(i + k) % len(CORPUS)] for k in range(1 + i % 12))}
+        for i in range(n)
+    ]
 
 
 def write_jsonl(path: Path, rows: list[dict], extra_lines: tuple[str, ...] = ()) -> Path:
@@ -69,8 +70,9 @@ def test_every_row_once_in_order_with_the_runtime_scores(tiny_package, classifie
     rows = corpus(230)
     src = write_jsonl(tmp_path / "in.jsonl", rows, ('{"id": "no-text"}', "not json at all", '{"id": "e", "text": ""}'))
     out = tmp_path / f"scores{ext}"
-    summary = score_file(src, out, lambda: open_classifier(tiny_package), fields=Fields(id="id"), batch_rows=64,
-                         progress=False)
+    summary = score_file(
+        src, out, lambda: open_classifier(tiny_package), fields=Fields(id="id"), batch_rows=64, progress=False
+    )
     got = read_output(out)
     line = "232" if ext == ".parquet" else 232  # bad JSON has no id: its line number (a string in a string column)
     assert [r["id"] for r in got] == [r["id"] for r in rows] + ["no-text", line, "e"]
@@ -78,8 +80,12 @@ def test_every_row_once_in_order_with_the_runtime_scores(tiny_package, classifie
     expected = classifier.predict([r["text"] for r in rows])
     for row, p in zip(got, expected):
         assert row["score"] == pytest.approx(p.score, abs=1e-6)
-        assert (row["label"], row["n_tokens"], row["truncated"], row["error"]) == (p.label, p.n_tokens, p.truncated,
-                                                                                  None)
+        assert (row["label"], row["n_tokens"], row["truncated"], row["error"]) == (
+            p.label,
+            p.n_tokens,
+            p.truncated,
+            None,
+        )
     assert "no 'text' field" in got[-3]["error"] and "not valid JSON" in got[-2]["error"]
     assert "empty" in got[-1]["error"]
     assert all(got[i]["score"] is None for i in (-3, -2, -1))
@@ -95,23 +101,31 @@ def test_row_numbers_as_ids_and_parquet_dataset_folders(tiny_package, tmp_path):
     folder.mkdir()
     rows = corpus(50)
     for k in range(3):  # written out of name order on purpose: files are read in name order
-        part = rows[k * 20:(k + 1) * 20]
+        part = rows[k * 20 : (k + 1) * 20]
         pq.write_table(pa.Table.from_pylist([{"text": r["text"]} for r in part]), folder / f"part-{2 - k}.parquet")
     out = tmp_path / "scores.parquet"
     score_file(folder, out, lambda: open_classifier(tiny_package), batch_rows=16, progress=False)
     got = read_output(out)
     assert [r["id"] for r in got] == list(range(1, 51))
-    texts = [r["text"] for k in (2, 1, 0) for r in rows[k * 20:(k + 1) * 20]]
+    texts = [r["text"] for k in (2, 1, 0) for r in rows[k * 20 : (k + 1) * 20]]
     assert [r["n_tokens"] for r in got] == [p.n_tokens for p in open_classifier(tiny_package).predict(texts)]
 
 
 def test_pairs_with_a_response_judge(tmp_path):
-    rows = [{"id": i, "q": f"Como faço a tarefa {i}?", "a": "Não posso ajudar com isso." if i % 2 else "Claro."}
-            for i in range(20)]
+    rows = [
+        {"id": i, "q": f"Como faço a tarefa {i}?", "a": "Não posso ajudar com isso." if i % 2 else "Claro."}
+        for i in range(20)
+    ]
     src = write_jsonl(tmp_path / "chats.jsonl", rows)
     out = tmp_path / "judged.jsonl"
-    score_file(src, out, lambda: open_classifier(RESPONSE_DEMO), fields=Fields(id="id", prompt="q", response="a"),
-               batch_rows=8, progress=False)
+    score_file(
+        src,
+        out,
+        lambda: open_classifier(RESPONSE_DEMO),
+        fields=Fields(id="id", prompt="q", response="a"),
+        batch_rows=8,
+        progress=False,
+    )
     expected = open_classifier(RESPONSE_DEMO).predict_pairs([r["q"] for r in rows], [r["a"] for r in rows])
     got = read_output(out)
     assert [r["id"] for r in got] == list(range(20))
@@ -122,8 +136,7 @@ def test_resume_after_an_interruption_scores_only_the_rest(tiny_package, tmp_pat
     rows = corpus(300)
     src = write_jsonl(tmp_path / "in.jsonl", rows)
     clean = tmp_path / "clean.parquet"
-    score_file(src, clean, lambda: open_classifier(tiny_package), fields=Fields(id="id"), batch_rows=50,
-               progress=False)
+    score_file(src, clean, lambda: open_classifier(tiny_package), fields=Fields(id="id"), batch_rows=50, progress=False)
 
     out = tmp_path / "scores.parquet"
     first = Counting(open_classifier(tiny_package))
@@ -133,8 +146,15 @@ def test_resume_after_an_interruption_scores_only_the_rest(tiny_package, tmp_pat
             raise KeyboardInterrupt  # what Ctrl-C or a kill between two chunks leaves behind
 
     with pytest.raises(KeyboardInterrupt):
-        score_file(src, out, lambda: first, fields=Fields(id="id"), batch_rows=50, progress=False,
-                   on_chunk=kill_after_third_chunk)
+        score_file(
+            src,
+            out,
+            lambda: first,
+            fields=Fields(id="id"),
+            batch_rows=50,
+            progress=False,
+            on_chunk=kill_after_third_chunk,
+        )
     assert first.scored == 150 and not out.exists()
     (parts_dir(out) / "part-00000003.parquet.tmp").write_bytes(b"PAR1 half a file")  # a write cut short
     with pytest.raises(ConfigError, match="--resume"):
@@ -143,8 +163,7 @@ def test_resume_after_an_interruption_scores_only_the_rest(tiny_package, tmp_pat
         score_file(src, out, lambda: first, fields=Fields(id="id"), batch_rows=60, resume=True, progress=False)
 
     second = Counting(open_classifier(tiny_package))
-    summary = score_file(src, out, lambda: second, fields=Fields(id="id"), batch_rows=50, resume=True,
-                         progress=False)
+    summary = score_file(src, out, lambda: second, fields=Fields(id="id"), batch_rows=50, resume=True, progress=False)
     assert second.scored == 150  # nothing scored twice
     assert (summary.resumed_rows, summary.scored_now, summary.rows) == (150, 150, 300)
     assert pq.read_table(out).equals(pq.read_table(clean))  # nothing lost: identical to an uninterrupted run
@@ -157,8 +176,20 @@ def test_resume_after_sigkill(tiny_package, tmp_path):
     rows = corpus(2000)
     src = write_jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "scores.jsonl"
-    args = ["score", "--input", str(src), "--output", str(out), "--id-column", "id", "--model", str(tiny_package),
-            "--batch-rows", "100", "--quiet"]
+    args = [
+        "score",
+        "--input",
+        str(src),
+        "--output",
+        str(out),
+        "--id-column",
+        "id",
+        "--model",
+        str(tiny_package),
+        "--batch-rows",
+        "100",
+        "--quiet",
+    ]
     code = "import sys; from secbert_edge.cli import main; sys.exit(main())"
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     parts = parts_dir(out)
@@ -196,8 +227,9 @@ def test_cli_exit_codes_and_messages(tiny_package, tmp_path):
     csv_in.write_text("key,body\n1,olá\n", encoding="utf-8")
     result = runner.invoke(main, [*base, "--input", str(csv_in), "--output", str(tmp_path / "d.parquet")])
     assert result.exit_code == 2 and "no 'id' column" in result.output and "--id-column" in result.output
-    result = runner.invoke(main, [*base, "--input", str(ok), "--output", str(tmp_path / "e.jsonl"),
-                                  "--prompt-column", "q"])
+    result = runner.invoke(
+        main, [*base, "--input", str(ok), "--output", str(tmp_path / "e.jsonl"), "--prompt-column", "q"]
+    )
     assert result.exit_code == 2 and "--response-column" in result.output
     result = runner.invoke(main, ["score", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--resume" in result.output
@@ -206,8 +238,14 @@ def test_cli_exit_codes_and_messages(tiny_package, tmp_path):
 def test_mixed_id_types_are_refused_not_mangled(tiny_package, tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": "olá"} for i in range(3)] + [{"id": "z", "text": "oi"}])
     with pytest.raises(InputError, match="mixes types"):
-        score_file(src, tmp_path / "o.parquet", lambda: open_classifier(tiny_package), fields=Fields(id="id"),
-                   batch_rows=3, progress=False)
+        score_file(
+            src,
+            tmp_path / "o.parquet",
+            lambda: open_classifier(tiny_package),
+            fields=Fields(id="id"),
+            batch_rows=3,
+            progress=False,
+        )
 
 
 def test_actor_plan_leaves_room_for_read_and_write():

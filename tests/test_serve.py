@@ -21,10 +21,10 @@ import pytest
 for _module in ("starlette", "uvicorn", "orjson", "prometheus_client", "httpx"):
     pytest.importorskip(_module, reason='needs the serve extra and httpx: pip install "secbert-edge[serve]" httpx')
 
-import httpx
+import httpx  # noqa: E402  (after the extra's importorskip)
 
-from secbert_edge.runtime import load
-from secbert_edge.serve import ServeConfig, create_app
+from secbert_edge.runtime import load  # noqa: E402
+from secbert_edge.serve import ServeConfig, create_app  # noqa: E402
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 TEXTS = [
@@ -69,6 +69,7 @@ class Served:
             transport = httpx.ASGITransport(app=self.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                 return await coro_fn(client)
+
         return asyncio.run(main())
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -108,18 +109,21 @@ def test_thresholds(served, classifier):
     assert served.request("POST", "/v1/classify", json={"texts": []}).json()["results"] == []
 
 
-@pytest.mark.parametrize("body, status, needle", [
-    (b'{"texts": ["a"', 400, "not valid JSON"),
-    (b'["a", "b"]', 422, "expected an object"),
-    (b'{"texts": "one text"}', 422, "list of strings"),
-    (b'{"text": ["a"]}', 422, "unknown field"),
-    (b'{}', 422, 'missing field "texts"'),
-    (b'{"texts": ["a"], "threshold": true}', 422, "threshold"),
-    (b'{"texts": ["a"], "threshold": 1.5}', 422, "outside [0, 1]"),
-    (b'{"texts": ["a"], "threshold": "median"}', 422, "cannot be used"),
-    (json.dumps({"texts": ["a"] * 9}).encode(), 413, "--max-texts"),
-    (json.dumps({"texts": ["a" * 5000]}).encode(), 413, "--max-body-bytes"),
-])
+@pytest.mark.parametrize(
+    "body, status, needle",
+    [
+        (b'{"texts": ["a"', 400, "not valid JSON"),
+        (b'["a", "b"]', 422, "expected an object"),
+        (b'{"texts": "one text"}', 422, "list of strings"),
+        (b'{"text": ["a"]}', 422, "unknown field"),
+        (b"{}", 422, 'missing field "texts"'),
+        (b'{"texts": ["a"], "threshold": true}', 422, "threshold"),
+        (b'{"texts": ["a"], "threshold": 1.5}', 422, "outside [0, 1]"),
+        (b'{"texts": ["a"], "threshold": "median"}', 422, "cannot be used"),
+        (json.dumps({"texts": ["a"] * 9}).encode(), 413, "--max-texts"),
+        (json.dumps({"texts": ["a" * 5000]}).encode(), 413, "--max-body-bytes"),
+    ],
+)
 def test_refusals_are_4xx_with_a_clear_message(served, body, status, needle):
     r = served.request("POST", "/v1/classify", content=body, headers={"content-type": "application/json"})
     assert r.status_code == status, r.text
@@ -130,6 +134,7 @@ def test_body_over_the_limit_without_content_length(served):
     async def chunks():
         for _ in range(10):
             yield b'{"texts": ["' + b"a" * 1000
+
     r = served.request("POST", "/v1/classify", content=chunks())
     assert r.status_code == 413
     assert served.metric("secbert_requests_total", {"endpoint": "classify", "outcome": "too_large"}) == 1
@@ -143,9 +148,15 @@ def test_method_health_ready_metrics_docs(classifier):
         assert s.request("GET", "/readyz").status_code == 200
         s.request("POST", "/v1/classify", json={"texts": TEXTS})
         metrics = s.request("GET", "/metrics").text
-        for name in ("secbert_requests_total", "secbert_texts_total", "secbert_batch_texts_bucket",
-                     "secbert_queue_wait_seconds_bucket", "secbert_inference_seconds_bucket",
-                     "secbert_requests_in_flight", "secbert_request_seconds_bucket"):
+        for name in (
+            "secbert_requests_total",
+            "secbert_texts_total",
+            "secbert_batch_texts_bucket",
+            "secbert_queue_wait_seconds_bucket",
+            "secbert_inference_seconds_bucket",
+            "secbert_requests_in_flight",
+            "secbert_request_seconds_bucket",
+        ):
             assert name in metrics
         schema = s.request("GET", "/openapi.json").json()
         assert set(schema["paths"]) >= {"/v1/classify", "/v1/classify-pairs", "/healthz", "/readyz", "/metrics"}
@@ -164,6 +175,7 @@ def test_readyz_is_503_until_warmed(classifier):
     async def get() -> int:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return (await client.get("/readyz")).status_code
+
     assert asyncio.run(get()) == 503  # worker not started
     app.start()
     assert app.batcher.ready.wait(30)
@@ -194,6 +206,7 @@ def _check_concurrent(clf: Any, exact: bool, parallel_runs: int = 1) -> None:
 
     async def go(client: httpx.AsyncClient) -> list[httpx.Response]:
         return await asyncio.gather(*(client.post("/v1/classify", json={"texts": t}) for t in requests))
+
     try:
         responses = s.run(go)
         for texts, r in zip(requests, responses):
@@ -228,8 +241,10 @@ def test_pairs(classifier):
     judge = load(MODELS / "response-judge-demo")
     s = Served(judge)
     try:
-        prompts, responses = ["Como faço um bolo?", "", "Como invadir uma conta?"], ["Misture farinha e ovos.",
-                                                                                   "Claro, aqui está.", ""]
+        prompts, responses = (
+            ["Como faço um bolo?", "", "Como invadir uma conta?"],
+            ["Misture farinha e ovos.", "Claro, aqui está.", ""],
+        )
         r = s.request("POST", "/v1/classify-pairs", json={"prompts": prompts, "responses": responses})
         assert r.status_code == 200
         assert same(r.json()["results"], [p.to_dict() for p in judge.predict_pairs(prompts, responses)])
@@ -279,10 +294,12 @@ def test_close_drains_what_is_queued(classifier):
         done = await asyncio.gather(*pending)
         await closing
         return done, late
+
     done, late = s.run(go)
     assert [r.status_code for r in done] == [200] * len(TEXTS)
     assert [r.json()["results"][0]["score"] for r in done] == pytest.approx(
-        [p.score for p in classifier.predict(TEXTS)], abs=1e-5)
+        [p.score for p in classifier.predict(TEXTS)], abs=1e-5
+    )
     assert late.status_code == 503
 
 
@@ -305,9 +322,23 @@ def test_real_server_drains_on_sigterm_and_exits_0(tiny_package, tmp_path):
     port = _free_port()
     env = {**os.environ, "SERVE_TEST_KEY": "k"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secbert_edge.cli", "serve", "--model", str(tiny_package), "--port", str(port),
-         "--max-wait-ms", "5", "--api-key-env", "SERVE_TEST_KEY"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "secbert_edge.cli",
+            "serve",
+            "--model",
+            str(tiny_package),
+            "--port",
+            str(port),
+            "--max-wait-ms",
+            "5",
+            "--api-key-env",
+            "SERVE_TEST_KEY",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -325,11 +356,15 @@ def test_real_server_drains_on_sigterm_and_exits_0(tiny_package, tmp_path):
 
         def call(i: int) -> None:
             body = json.dumps({"texts": [TEXTS[i % len(TEXTS)], f"texto {i}"]}).encode()
-            req = urllib.request.Request(base + "/v1/classify", data=body, headers={
-                "content-type": "application/json", "authorization": "Bearer k"})
+            req = urllib.request.Request(
+                base + "/v1/classify",
+                data=body,
+                headers={"content-type": "application/json", "authorization": "Bearer k"},
+            )
             with urllib.request.urlopen(req, timeout=30) as r:
                 assert len(json.loads(r.read())["results"]) == 2
                 statuses.append(r.status)
+
         threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
         for t in threads:
             t.start()

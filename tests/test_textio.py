@@ -26,13 +26,16 @@ SPLITLINES_BREAKS = "\u2028\u2029\u0085\x0b\x0c\x1c\x1d\x1e"
 # Text with plenty of the characters str.splitlines() splits on, plus anything else printable or not (no surrogates,
 # which are not text; files are UTF-8).
 ANY_TEXT = st.text(
-    alphabet=st.one_of(st.sampled_from(SPLITLINES_BREAKS + "\r\t \"',;{}[]\\"),
-                       st.characters(blacklist_categories=("Cs",))),
-    min_size=1, max_size=40,
+    alphabet=st.one_of(
+        st.sampled_from(SPLITLINES_BREAKS + "\r\t \"',;{}[]\\"), st.characters(blacklist_categories=("Cs",))
+    ),
+    min_size=1,
+    max_size=40,
 )
 # A .txt line: no \n, no trailing \r (it ends the line), not blank (blank lines are skipped), no leading BOM.
 LINE = ANY_TEXT.map(lambda t: t.replace("\n", " ")).filter(
-    lambda t: t.strip() and not t.endswith("\r") and not t.startswith("\ufeff"))
+    lambda t: t.strip() and not t.endswith("\r") and not t.startswith("\ufeff")
+)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -43,8 +46,10 @@ def _write(path: Path, texts: list[str], ids: list[str]) -> list[str]:
         path.write_bytes("".join(t + "\n" for t in texts).encode("utf-8"))
         return []
     if suffix == ".jsonl":
-        path.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in zip(ids, texts)),
-                        encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in zip(ids, texts)),
+            encoding="utf-8",
+        )
     elif suffix in (".csv", ".tsv"):
         buf = io.StringIO(newline="")
         writer = csv.writer(buf, delimiter="\t" if suffix == ".tsv" else ",")
@@ -90,8 +95,10 @@ def test_train_and_verify_loader_keeps_every_row(suffix, tmp_path_factory):
         path = tmp_path_factory.mktemp("data") / f"d{suffix}"
         labels = labels[: len(texts)]
         if suffix == ".jsonl":
-            path.write_text("".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n"
-                                    for t, y in zip(texts, labels)), encoding="utf-8")
+            path.write_text(
+                "".join(json.dumps({"text": t, "label": y}, ensure_ascii=False) + "\n" for t, y in zip(texts, labels)),
+                encoding="utf-8",
+            )
         elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -35,7 +35,10 @@ def test_training_lowers_validation_loss_and_export_accepts_it(trained_runs, tmp
 def test_response_judge_pairs_end_to_end(trained_runs, tmp_path):
     run, backbone, splits = trained_runs["response"]
     manifest = export_package(run / "best_model.pth", backbone, tmp_path / "judge", task="response")
-    assert manifest.task.value == "response" and (manifest.positive_label, manifest.negative_label) == ("unsafe", "safe")
+    assert manifest.task.value == "response" and (manifest.positive_label, manifest.negative_label) == (
+        "unsafe",
+        "safe",
+    )
     clf = load(tmp_path / "judge")
     prompts, responses = [e.prompt for e in splits.test], [e.text for e in splits.test]
     results = clf.predict_pairs(prompts, responses)
@@ -64,19 +67,63 @@ def test_cli_train_then_predict_pairs(trained_runs, tmp_path):
     data = write_jsonl(tmp_path / "chats.jsonl", splits.train[:120] + splits.test[:40])
     runner = CliRunner()
     out = tmp_path / "run"
-    result = runner.invoke(main, ["train", "--data", str(data), "--preset", "response", "--vocab",
-                                  str(backbone / "vocab.txt"), "--layers", "1", "--hidden", "32", "--heads", "2",
-                                  "--out", str(out), "--lr", "1e-3", "--max-steps", "12", "--eval-every", "4",
-                                  "--max-length", "128"])
+    result = runner.invoke(
+        main,
+        [
+            "train",
+            "--data",
+            str(data),
+            "--preset",
+            "response",
+            "--vocab",
+            str(backbone / "vocab.txt"),
+            "--layers",
+            "1",
+            "--hidden",
+            "32",
+            "--heads",
+            "2",
+            "--out",
+            str(out),
+            "--lr",
+            "1e-3",
+            "--max-steps",
+            "12",
+            "--eval-every",
+            "4",
+            "--max-length",
+            "128",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "next: secbert-edge export" in result.output and (out / "best_model.pth").is_file()
-    assert {p.name for p in out.iterdir()} >= {"train.jsonl", "validation.jsonl", "test.jsonl", "metrics.json", "backbone"}
+    assert {p.name for p in out.iterdir()} >= {
+        "train.jsonl",
+        "validation.jsonl",
+        "test.jsonl",
+        "metrics.json",
+        "backbone",
+    }
     pkg = tmp_path / "pkg"
-    exported = runner.invoke(main, ["export", "--checkpoint", str(out / "best_model.pth"), "--backbone",
-                                    str(out / "backbone"), "--out", str(pkg), "--task", "response"])
+    exported = runner.invoke(
+        main,
+        [
+            "export",
+            "--checkpoint",
+            str(out / "best_model.pth"),
+            "--backbone",
+            str(out / "backbone"),
+            "--out",
+            str(pkg),
+            "--task",
+            "response",
+        ],
+    )
     assert exported.exit_code == 0, exported.output
-    pairs = runner.invoke(main, ["predict", "--model", str(pkg), "--pairs", "--json", "Como fabricar uma bomba?",
-                                 "Não posso ajudar com isso."])
+    pairs = runner.invoke(
+        main,
+        ["predict", "--model", str(pkg), "--pairs", "--json", "Como fabricar uma bomba?", "Não posso ajudar com isso."],
+    )
     assert pairs.exit_code == 0, pairs.output
     assert json.loads(pairs.output.splitlines()[0])["label"] in ("unsafe", "safe")
     odd = runner.invoke(main, ["predict", "--model", str(pkg), "--pairs", "only a prompt"])

@@ -35,28 +35,91 @@ class Source:
     upstream: str
 
 
-SOURCES: dict[str, Source] = {s.name: s for s in (
-    Source("told-br", "told-br", "CC BY-SA 4.0", "train", "pt-BR tweets (toxicity-annotated)",
-           "github JAugusto97/ToLD-Br (Leite et al., AACL-IJCNLP 2020)"),
-    Source("tupy", "tupy", "MIT", "train", "pt-BR tweets, 2023 (hate-speech label)",
-           "github Silly-Machine/TuPy-Dataset"),
-    Source("dantestocks", "dantestocks", "CC BY 4.0", "train", "pt-BR stock-market tweets",
-           "github UniversalDependencies/UD_Portuguese-DANTEStocks (Di Felippo et al., 2024)"),
-    Source("pira", "pira", "CC0 1.0", "train", "crowd-written pt-BR questions (ocean, coast, climate)",
-           "github C4AI/Pira"),
-    Source("chatterbot", "chatterbot-corpus-pt", "BSD-3-Clause", "train", "pt chit-chat dialogues",
-           "github gunthercox/chatterbot-corpus"),
-    Source("xstest", "xstest", "CC BY 4.0", "train", "English safe look-alikes + unsafe contrasts",
-           "github paul-rottger/exaggerated-safety (Röttger et al., NAACL 2024)"),
-    Source("gptfuzz", "gptfuzz", "MIT", "train", "English jailbreak templates + harmful questions",
-           "github sherdencooper/GPTFuzz"),
-    Source("pyrit", "pyrit-jailbreak-templates", "MIT", "train", "English jailbreak templates ({{ prompt }} slot)",
-           "PyPI pyrit 1.1.0 (Microsoft)"),
-    Source("cosibot-br", "cosibot-br", "GPL-3.0", "heldout", "pt-BR COVID-19 chatbot utterances, real typos",
-           "github cosibot/cosibot-international"),
-    Source("fakewhatsapp-br", "fakewhatsapp-br", "GPL-3.0", "heldout", "pt-BR WhatsApp public-group messages",
-           "github cabrau/FakeWhatsApp.Br (Cabral et al., ICEIS 2021)"),
-)}
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "told-br",
+            "told-br",
+            "CC BY-SA 4.0",
+            "train",
+            "pt-BR tweets (toxicity-annotated)",
+            "github JAugusto97/ToLD-Br (Leite et al., AACL-IJCNLP 2020)",
+        ),
+        Source(
+            "tupy",
+            "tupy",
+            "MIT",
+            "train",
+            "pt-BR tweets, 2023 (hate-speech label)",
+            "github Silly-Machine/TuPy-Dataset",
+        ),
+        Source(
+            "dantestocks",
+            "dantestocks",
+            "CC BY 4.0",
+            "train",
+            "pt-BR stock-market tweets",
+            "github UniversalDependencies/UD_Portuguese-DANTEStocks (Di Felippo et al., 2024)",
+        ),
+        Source(
+            "pira",
+            "pira",
+            "CC0 1.0",
+            "train",
+            "crowd-written pt-BR questions (ocean, coast, climate)",
+            "github C4AI/Pira",
+        ),
+        Source(
+            "chatterbot",
+            "chatterbot-corpus-pt",
+            "BSD-3-Clause",
+            "train",
+            "pt chit-chat dialogues",
+            "github gunthercox/chatterbot-corpus",
+        ),
+        Source(
+            "xstest",
+            "xstest",
+            "CC BY 4.0",
+            "train",
+            "English safe look-alikes + unsafe contrasts",
+            "github paul-rottger/exaggerated-safety (Röttger et al., NAACL 2024)",
+        ),
+        Source(
+            "gptfuzz",
+            "gptfuzz",
+            "MIT",
+            "train",
+            "English jailbreak templates + harmful questions",
+            "github sherdencooper/GPTFuzz",
+        ),
+        Source(
+            "pyrit",
+            "pyrit-jailbreak-templates",
+            "MIT",
+            "train",
+            "English jailbreak templates ({{ prompt }} slot)",
+            "PyPI pyrit 1.1.0 (Microsoft)",
+        ),
+        Source(
+            "cosibot-br",
+            "cosibot-br",
+            "GPL-3.0",
+            "heldout",
+            "pt-BR COVID-19 chatbot utterances, real typos",
+            "github cosibot/cosibot-international",
+        ),
+        Source(
+            "fakewhatsapp-br",
+            "fakewhatsapp-br",
+            "GPL-3.0",
+            "heldout",
+            "pt-BR WhatsApp public-group messages",
+            "github cabrau/FakeWhatsApp.Br (Cabral et al., ICEIS 2021)",
+        ),
+    )
+}
 
 
 def data_root() -> Path:
@@ -197,7 +260,11 @@ def fakewhatsapp(root: Path | None = None) -> list[str]:
 
 
 BENIGN_TRAIN_LOADERS: dict[str, Callable[[Path | None], list[str]]] = {
-    "told-br": told_br, "tupy": tupy, "dantestocks": dantestocks, "pira": pira, "chatterbot": chatterbot,
+    "told-br": told_br,
+    "tupy": tupy,
+    "dantestocks": dantestocks,
+    "pira": pira,
+    "chatterbot": chatterbot,
 }
 
 

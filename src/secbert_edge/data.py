@@ -21,12 +21,22 @@ DATA_FORMATS = (".csv", ".tsv", ".jsonl", ".parquet")
 
 # Label spellings accepted everywhere (train, verify); 1 = harmful / unsafe.
 LABELS = {
-    "1": 1, "0": 0, "1.0": 1, "0.0": 0,
-    "true": 1, "false": 0,
-    "harmful": 1, "benign": 0,
-    "unsafe": 1, "safe": 0,
-    "jailbreak": 1, "unharmful": 0,
-    "vanilla_harmful": 1, "adversarial_harmful": 1, "vanilla_benign": 0, "adversarial_benign": 0,
+    "1": 1,
+    "0": 0,
+    "1.0": 1,
+    "0.0": 0,
+    "true": 1,
+    "false": 0,
+    "harmful": 1,
+    "benign": 0,
+    "unsafe": 1,
+    "safe": 0,
+    "jailbreak": 1,
+    "unharmful": 0,
+    "vanilla_harmful": 1,
+    "adversarial_harmful": 1,
+    "vanilla_benign": 0,
+    "adversarial_benign": 0,
 }
 
 
@@ -66,8 +76,9 @@ PRESETS = {
 }
 
 
-def columns_for(preset: str | Preset, *, text: str | None = None, label: str | None = None,
-                prompt: str | None = None) -> Columns:
+def columns_for(
+    preset: str | Preset, *, text: str | None = None, label: str | None = None, prompt: str | None = None
+) -> Columns:
     """A preset's columns with any of them overridden (``None`` keeps the preset's)."""
     overrides = {k: v for k, v in (("text", text), ("label", label), ("prompt", prompt)) if v}
     return dataclasses.replace(PRESETS[Preset(preset).value], **overrides)
@@ -90,15 +101,19 @@ def read_rows(path: str | Path) -> list[dict]:
     if path.suffix.lower() not in DATA_FORMATS:
         if not path.is_file():
             raise InputError(f"data file {path} does not exist")
-        raise InputError(f"{path}: unsupported data format {path.suffix.lower()!r}; use one of {', '.join(DATA_FORMATS)}")
+        raise InputError(
+            f"{path}: unsupported data format {path.suffix.lower()!r}; use one of {', '.join(DATA_FORMATS)}"
+        )
     rows = []
     for number, row in iter_rows(path):
         if isinstance(row, BadItem):
             raise InputError(f"{path}: {row.reason}; fix the row (labelled data must be clean)")
         bad = next((k for k, v in row.items() if isinstance(v, str) and SURROGATE.search(v)), None)
         if bad is not None:
-            raise InputError(f"{path}: row {number}, column {bad!r} holds bytes that are not valid UTF-8; re-encode "
-                             "the file as UTF-8")
+            raise InputError(
+                f"{path}: row {number}, column {bad!r} holds bytes that are not valid UTF-8; re-encode "
+                "the file as UTF-8"
+            )
         rows.append(row)
     return rows
 
@@ -113,8 +128,11 @@ def load_examples(path: str | Path, columns: Columns | str = "text") -> list[Exa
     needed = [c for c in (cols.text, cols.label, cols.prompt) if c]
     missing = [c for c in needed if c not in found and not (c == cols.text and cols.fallback_text in found)]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing}; columns found: {found}. Map them with the column options.")
-    examples, unknown = [], {}
+        raise InputError(
+            f"{path}: missing column(s) {missing}; columns found: {found}. Map them with the column options."
+        )
+    examples: list[Example] = []
+    unknown: dict[str, int] = {}
     for n, row in enumerate(rows):
         text = row.get(cols.text)
         if (text is None or str(text).strip() == "") and cols.fallback_text:
@@ -155,8 +173,8 @@ def stratified_split(
         rng.shuffle(group)
         n_test, n_val = round(len(group) * test), round(len(group) * validation)
         parts["test"] += group[:n_test]
-        parts["validation"] += group[n_test:n_test + n_val]
-        parts["train"] += group[n_test + n_val:]
+        parts["validation"] += group[n_test : n_test + n_val]
+        parts["train"] += group[n_test + n_val :]
     for part in parts.values():
         rng.shuffle(part)
     return Splits(**parts)
@@ -166,7 +184,10 @@ def write_jsonl(path: str | Path, examples: Sequence[Example]) -> Path:
     path = Path(path)
     with open(path, "w", encoding="utf-8") as fh:
         for e in examples:
-            row = {"text": e.text, "label": e.label} if e.prompt is None else {
-                "prompt": e.prompt, "response": e.text, "label": e.label}
+            row = (
+                {"text": e.text, "label": e.label}
+                if e.prompt is None
+                else {"prompt": e.prompt, "response": e.text, "label": e.label}
+            )
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from . import __version__, corpora, heldout, synthetic
 from .data import Example, stratified_split, write_jsonl
-from .export import export_package
 from .errors import InputError, ParityError
+from .export import export_package
 from .export.quantize import add_variant
 from .export.tokenizer import train_wordpiece_vocab
 from .manifest import Manifest, Task
@@ -49,14 +49,21 @@ class DemoSpec:
 
 DEMOS = {
     DEFAULT_PROMPT_MODEL: DemoSpec(
-        DEFAULT_PROMPT_MODEL, Task.PROMPT, generated=16000, seed=7,
+        DEFAULT_PROMPT_MODEL,
+        Task.PROMPT,
+        generated=16000,
+        seed=7,
         train=TrainConfig(lr=1e-3, epochs=1, batch_size=32, eval_every=50, max_length=256, length_bucketing=True),
         default_variant="int8",
     ),
     DEFAULT_RESPONSE_MODEL: DemoSpec(
-        DEFAULT_RESPONSE_MODEL, Task.RESPONSE, generated=6000, seed=11,
-        train=TrainConfig(lr=1e-3, epochs=2, batch_size=32, eval_every=50, max_length=256, task=Task.RESPONSE,
-                          length_bucketing=True),
+        DEFAULT_RESPONSE_MODEL,
+        Task.RESPONSE,
+        generated=6000,
+        seed=11,
+        train=TrainConfig(
+            lr=1e-3, epochs=2, batch_size=32, eval_every=50, max_length=256, task=Task.RESPONSE, length_bucketing=True
+        ),
     ),
 }
 VERIFY_EXAMPLES = 600  # generated-only examples kept as models/src/<name>/test.jsonl for `verify`
@@ -80,8 +87,13 @@ def training_data(spec: DemoSpec) -> list[Example]:
     """The default's training data: the wide generator over the permissive real sources (never the held-out ones)."""
     if spec.task is Task.PROMPT:
         english = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
-        return synthetic.guard_examples(spec.generated, spec.seed, corpora.benign_train_texts(),
-                                        templates=corpora.jailbreak_templates(), english=english)
+        return synthetic.guard_examples(
+            spec.generated,
+            spec.seed,
+            corpora.benign_train_texts(),
+            templates=corpora.jailbreak_templates(),
+            english=english,
+        )
     return synthetic.judge_examples(spec.generated, spec.seed, corpora.chatterbot_dialogues())
 
 
@@ -110,7 +122,9 @@ def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 6000, see
     return path
 
 
-def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False, log: Callable[[str], None] = print) -> dict:
+def build_demo(
+    spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False, log: Callable[[str], None] = print
+) -> dict:
     """Generate data, train the model on the pinned vocabulary, export to models_dir/<name>; returns the metrics."""
     started = time.perf_counter()
     source = models_dir / "src" / spec.name  # what verify needs later: checkpoint, backbone folder, data splits
@@ -125,23 +139,35 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False,
     for part in ("train", "validation", "test"):
         write_jsonl(scratch / f"{part}.jsonl", getattr(splits, part))
     write_jsonl(source / "test.jsonl", verify_examples(spec))
-    log(f"[{spec.name}] {len(examples)} examples: {len(splits.train)} train / {len(splits.validation)} validation "
-        f"/ {len(splits.test)} test")
+    log(
+        f"[{spec.name}] {len(examples)} examples: {len(splits.train)} train / {len(splits.validation)} validation "
+        f"/ {len(splits.test)} test"
+    )
     vocab = demo_vocab(models_dir, retrain=retrain_vocab, size=spec.vocab_size)
     backbone = write_scratch_backbone(
-        source / "backbone", vocab, layers=spec.layers, hidden=spec.hidden, heads=spec.heads,
-        intermediate=spec.intermediate, max_position=spec.max_position,
+        source / "backbone",
+        vocab,
+        layers=spec.layers,
+        hidden=spec.hidden,
+        heads=spec.heads,
+        intermediate=spec.intermediate,
+        max_position=spec.max_position,
     )
 
     def progress(step, total, loss):
         if step % 100 == 0 or step == total:
             log(f"[{spec.name}] step {step}/{total} loss {loss:.4f}")
 
-    result = train(splits.train, splits.validation, backbone, source, spec.train, test_set=splits.test,
-                   progress=progress).to_dict()
+    result = train(
+        splits.train, splits.validation, backbone, source, spec.train, test_set=splits.test, progress=progress
+    ).to_dict()
     manifest = export_package(
-        source / "best_model.pth", backbone, models_dir / spec.name, task=spec.task,
-        ks_threshold=round(result["ks_threshold"], 4), force=True,
+        source / "best_model.pth",
+        backbone,
+        models_dir / spec.name,
+        task=spec.task,
+        ks_threshold=round(result["ks_threshold"], 4),
+        force=True,
     )
     log(f"[{spec.name}] adding the int8 variant and gating it with verify")
     add_variant(models_dir / spec.name, "int8")
@@ -152,12 +178,20 @@ def build_demo(spec: DemoSpec, models_dir: Path, *, retrain_vocab: bool = False,
     if spec.default_variant:
         manifest = dataclasses.replace(Manifest.read(models_dir / spec.name), default_variant=spec.default_variant)
         manifest.write(models_dir / spec.name)
-    result["verify"] = {name: {"max_abs_diff": v.max_abs_diff, "mean_abs_diff": v.mean_abs_diff,
-                               "flip_rate": v.flip_rate, "drift_pp": dataclasses.asdict(v.drift_pp)}
-                        for name, v in gate.variants.items()}
+    result["verify"] = {
+        name: {
+            "max_abs_diff": v.max_abs_diff,
+            "mean_abs_diff": v.mean_abs_diff,
+            "flip_rate": v.flip_rate,
+            "drift_pp": dataclasses.asdict(v.drift_pp),
+        }
+        for name, v in gate.variants.items()
+    }
     result["build_seconds"] = round(time.perf_counter() - started, 1)
     result["package"] = {
-        "files": {p.name: p.stat().st_size for p in sorted((models_dir / spec.name).iterdir()) if p.name != "README.md"},
+        "files": {
+            p.name: p.stat().st_size for p in sorted((models_dir / spec.name).iterdir()) if p.name != "README.md"
+        },
         "fp32_parity": manifest.variants["fp32"].parity["max_abs_diff"],
         "secbert_edge": __version__,
     }
@@ -179,8 +213,7 @@ def _sources_section(spec: DemoSpec) -> str:
         f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in (corpora.SOURCES[n] for n in names)
     )
     held = "\n".join(
-        f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |"
-        for s in corpora.SOURCES.values() if s.role == "heldout"
+        f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in corpora.SOURCES.values() if s.role == "heldout"
     )
     return f"""### Real text it learned from (read from `../shared/data`, never committed)
 
@@ -208,9 +241,10 @@ def _guard_rows(table: dict) -> dict[str, dict]:
 
 
 def _before_after(before: dict, after: dict) -> str:
-    lines = ["| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall "
-             "| after: AUC |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall | after: AUC |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     b, a = _guard_rows(before), _guard_rows(after)
 
     def cell(row: dict, key: str) -> str:
@@ -218,12 +252,16 @@ def _before_after(before: dict, after: dict) -> str:
 
     for name in a:
         rb, ra = b.get(name, {}), a[name]
-        lines.append(f"| {name} | {ra['n']} | {cell(rb, 'fpr')} | {cell(rb, 'recall')} | {cell(rb, 'auc')} | "
-                     f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} |")
+        lines.append(
+            f"| {name} | {ra['n']} | {cell(rb, 'fpr')} | {cell(rb, 'recall')} | {cell(rb, 'auc')} | "
+            f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} |"
+        )
     rb, ra = b.get("all held-out", {}), a.get("all held-out", {})
     if "fpr_at_recall85" in ra:
-        lines.append(f"\nAt the threshold that catches 85% of the held-out attacks, the held-out benign FPR is "
-                     f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%).")
+        lines.append(
+            f"\nAt the threshold that catches 85% of the held-out attacks, the held-out benign FPR is "
+            f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%)."
+        )
     return "\n".join(lines)
 
 
@@ -234,16 +272,19 @@ def _judge_rows(before: dict, after: dict) -> str:
     keys = ["accuracy_with_prompt", "accuracy_without_prompt", "label_agreement", "auc_with_prompt"]
     lines = ["| pairs | before | after |", "|---|---|---|"]
     lines += [f"| {k} (n={a['n']}) | {_pct(b[k]) if k in b else ''} | {_pct(a[k]) if k in a else ''} |" for k in keys]
-    lines.append(f"| mean abs score gap with/without prompt | {b.get('mean_abs_score_gap', float('nan')):.3f} | "
-                 f"{a.get('mean_abs_score_gap', float('nan')):.3f} |")
+    lines.append(
+        f"| mean abs score gap with/without prompt | {b.get('mean_abs_score_gap', float('nan')):.3f} | "
+        f"{a.get('mean_abs_score_gap', float('nan')):.3f} |"
+    )
     for kind, row in a.get("by_kind", {}).items():
         rb = b.get("by_kind", {}).get(kind, {})
         lines.append(f"| {kind} (n={row['n']}) | {_pct(rb['accuracy']) if rb else ''} | {_pct(row['accuracy'])} |")
     return "\n".join(lines)
 
 
-def write_model_card(spec: DemoSpec, result: dict, path: Path, evaluation: dict | None = None,
-                     baseline: dict | None = None) -> None:
+def write_model_card(
+    spec: DemoSpec, result: dict, path: Path, evaluation: dict | None = None, baseline: dict | None = None
+) -> None:
     test = result["test"]
     rows = "\n".join(
         f"| {name} ({m['threshold']:.3f}) | {_pct(m['accuracy'])} | {_pct(m['precision'])} | {_pct(m['recall'])} | "
@@ -257,7 +298,11 @@ def write_model_card(spec: DemoSpec, result: dict, path: Path, evaluation: dict 
         f"{v['drift_pp']['f1_at_tau']:+.2f} pp, AUC drift {v['drift_pp']['auc']:+.2f} pp"
         for name, v in result["verify"].items()
     )
-    what = "pt-BR prompts (harmful / benign)" if spec.task is Task.PROMPT else "LLM responses with their prompts (unsafe / safe)"
+    what = (
+        "pt-BR prompts (harmful / benign)"
+        if spec.task is Task.PROMPT
+        else "LLM responses with their prompts (unsafe / safe)"
+    )
     evaluation, baseline = evaluation or {}, baseline or {}
     if spec.task is Task.PROMPT:
         held = f"""## Held-out real text, before (old default) and after (this model), threshold 0.5
@@ -274,7 +319,7 @@ windows catch >= 90% with <= 5% of long benign texts flagged."""
 
 Target (issue 12): >= 90% right on realistic pairs, consistent with and without the prompt."""
     path.write_text(
-        f"""# {spec.name} — the embedded default {'prompt guard' if spec.task is Task.PROMPT else 'response judge'}
+        f"""# {spec.name} — the embedded default {"prompt guard" if spec.task is Task.PROMPT else "response judge"}
 
 **This is not SecBERT-PT** and not a substitute for it or for a SecureBreak-trained judge. It is a small BERT
 trained from scratch by this project so that the main command has a real model on a machine with nothing
@@ -283,34 +328,34 @@ downloaded. Try it on your own traffic and read the held-out numbers below befor
 - Task: `{spec.task.value}` — {what}.
 - Data: `secbert_edge.synthetic` (the wide generator, seed {spec.seed}) over real pt-BR text (below),
   {spec.generated} generated, de-duplicated and balanced to
-  {result['train_examples'] + result['validation_examples'] + test['n']} examples; stratified 85/5/10
+  {result["train_examples"] + result["validation_examples"] + test["n"]} examples; stratified 85/5/10
   train/validation/test (validation for early stopping). The splits contain third-party text and are written to
   the ignored `models/build/`; `models/src/{spec.name}/test.jsonl` is a generated-only split for `verify`.
 - Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the training text and
   pinned in `models/default-vocab.txt` (the trainer is not deterministic across processes).
 - Model: BertMLPClassifier — BERT {spec.layers} layers, hidden {spec.hidden}, {spec.heads} heads, intermediate
   {spec.intermediate}, max length {spec.max_position}; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) +
-  sigmoid; {result['parameters']:,} parameters.
+  sigmoid; {result["parameters"]:,} parameters.
 - Training: `secbert_edge.training` — AdamW lr {spec.train.lr}, batch {spec.train.batch_size}, warm-up 10% + linear
   decay, {spec.train.epochs} epochs, early stopping on validation loss (patience {spec.train.patience} evaluations
-  every {spec.train.eval_every} steps); best step {result['best_step']} of {result['steps']},
-  {result['train_seconds']} s on 2 shared CPU cores.
-- tau* (KS-optimal on the generated validation split): {result['ks_threshold']:.4f}. Prefer the default 0.5 on
+  every {spec.train.eval_every} steps); best step {result["best_step"]} of {result["steps"]},
+  {result["train_seconds"]} s on 2 shared CPU cores.
+- tau* (KS-optimal on the generated validation split): {result["ks_threshold"]:.4f}. Prefer the default 0.5 on
   real text: tau* comes from generated data.
-- Package: fp32 (fused) ONNX, max |dP| vs PyTorch {result['package']['fp32_parity']:.1e} on the export's validation
+- Package: fp32 (fused) ONNX, max |dP| vs PyTorch {result["package"]["fp32_parity"]:.1e} on the export's validation
   shapes; int8 (dynamic, per-channel, fused graph). Verified on the generated test split against PyTorch:
 {gate}
 {files}
 
 {held}
 
-## Generated test split ({test['n']} examples, {test['positives']} positive)
+## Generated test split ({test["n"]} examples, {test["positives"]} positive)
 
 | threshold | acc | precision | recall | F1 | FPR |
 |---|---|---|---|---|---|
 {rows}
 
-AUC {_pct(test['auc'])}, KS {_pct(test['ks'])}. Generated data is easier than real traffic: the held-out
+AUC {_pct(test["auc"])}, KS {_pct(test["ks"])}. Generated data is easier than real traffic: the held-out
 table above is the one to read.
 
 {_sources_section(spec)}

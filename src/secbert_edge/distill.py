@@ -64,13 +64,20 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         checks = {
-            "layers": self.layers >= 1, "hidden": self.hidden is None or self.hidden >= 8, "epochs": self.epochs >= 1,
-            "max_steps": self.max_steps is None or self.max_steps >= 1, "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0, "temperature": self.temperature > 0,
+            "layers": self.layers >= 1,
+            "hidden": self.hidden is None or self.hidden >= 8,
+            "epochs": self.epochs >= 1,
+            "max_steps": self.max_steps is None or self.max_steps >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": self.lr > 0,
+            "temperature": self.temperature > 0,
             "hidden_weight": self.hidden_weight is None or self.hidden_weight >= 0,
-            "attention_weight": self.attention_weight >= 0, "labelled_weight": self.labelled_weight >= 0,
-            "max_length": self.max_length >= 8, "holdout_fraction": 0 < self.holdout_fraction < 0.5,
-            "validation_fraction": 0 < self.validation_fraction < 0.5, "eval_every": self.eval_every >= 1,
+            "attention_weight": self.attention_weight >= 0,
+            "labelled_weight": self.labelled_weight >= 0,
+            "max_length": self.max_length >= 8,
+            "holdout_fraction": 0 < self.holdout_fraction < 0.5,
+            "validation_fraction": 0 < self.validation_fraction < 0.5,
+            "eval_every": self.eval_every >= 1,
             "warmup_fraction": 0 <= self.warmup_fraction < 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -170,7 +177,7 @@ def kd_loss(student_logits, teacher_logits, num_labels: int, temperature: float)
     """KL(teacher || student) at temperature T, scaled by T^2 (Hinton et al.), mean over the batch."""
     log_s = class_log_probs(student_logits, num_labels, temperature)
     log_t = class_log_probs(teacher_logits, num_labels, temperature)
-    return (log_t.exp() * (log_t - log_s)).sum(-1).mean() * temperature ** 2
+    return (log_t.exp() * (log_t - log_s)).sum(-1).mean() * temperature**2
 
 
 def _masked_mse(a, b, mask):
@@ -182,8 +189,13 @@ def _masked_mse(a, b, mask):
 
 
 def _forward(model: BertMLPClassifier, ids, mask, types, *, states: bool, attentions: bool):
-    out = model.bert(input_ids=ids, attention_mask=mask, token_type_ids=types,
-                     output_hidden_states=states, output_attentions=attentions)
+    out = model.bert(
+        input_ids=ids,
+        attention_mask=mask,
+        token_type_ids=types,
+        output_hidden_states=states,
+        output_attentions=attentions,
+    )
     return model.classifier(out.pooler_output), out
 
 
@@ -222,8 +234,11 @@ def write_student_backbone(teacher_backbone: str | Path, folder: str | Path, con
     src, folder = Path(teacher_backbone), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for item in src.iterdir():
-        if item.is_file() and item.name not in (*WEIGHT_FILES, "config.json") and not item.name.endswith(
-                (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".ckpt")):
+        if (
+            item.is_file()
+            and item.name not in (*WEIGHT_FILES, "config.json")
+            and not item.name.endswith((".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".ckpt"))
+        ):
             shutil.copy2(item, folder / item.name)
     config.to_json_file(str(folder / "config.json"))
     return folder
@@ -260,7 +275,8 @@ def distill(
     min_texts = 20
     if len(texts) < min_texts:
         raise InputError(
-            f"{len(texts)} unlabelled texts; distillation needs at least {min_texts} (thousands are better)")
+            f"{len(texts)} unlabelled texts; distillation needs at least {min_texts} (thousands are better)"
+        )
     student = init_student(teacher, config.layers, config.hidden, seed=config.seed)
     mapping = layer_map(t_layers, config.layers)
     hidden_weight = config.effective_hidden_weight(narrower)
@@ -270,8 +286,9 @@ def distill(
             f"the attention loss needs the teacher's {teacher.config.num_attention_heads} heads; the student has "
             f"{student.config.num_attention_heads} (--hidden {config.hidden}); set the attention weight to 0"
         )
-    projection = (nn.Linear(student.config.hidden_size, teacher.config.hidden_size)
-                  if narrower and hidden_weight else None)
+    projection = (
+        nn.Linear(student.config.hidden_size, teacher.config.hidden_size) if narrower and hidden_weight else None
+    )
     thresholds = teacher_thresholds(teacher_checkpoint, tau, tau_star)
 
     # Split: held-out (report), validation (selection), train. Seeded, independent of the text order on disk.
@@ -280,8 +297,8 @@ def distill(
     n_hold = max(1, round(len(texts) * config.holdout_fraction))
     n_val = max(1, round(len(texts) * config.validation_fraction))
     held = [texts[i] for i in order[:n_hold]]
-    val = [texts[i] for i in order[n_hold:n_hold + n_val]]
-    train_texts = [texts[i] for i in order[n_hold + n_val:]]
+    val = [texts[i] for i in order[n_hold : n_hold + n_val]]
+    train_texts = [texts[i] for i in order[n_hold + n_val :]]
     max_length = min(config.max_length, teacher.config.max_position_embeddings)
     log(f"encoding {len(texts)} texts ({len(train_texts)} train / {len(val)} validation / {len(held)} held out)")
     train_enc = encode_examples(train_texts, teacher_backbone, max_length)
@@ -305,7 +322,8 @@ def distill(
     params = list(student.parameters()) + (list(projection.parameters()) if projection is not None else [])
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     scheduler = transformers.get_linear_schedule_with_warmup(
-        optimizer, int(total_steps * config.warmup_fraction), total_steps)
+        optimizer, int(total_steps * config.warmup_fraction), total_steps
+    )
     rng = random.Random(config.seed)
     lab_rng = random.Random(config.seed + 1)
 
@@ -338,17 +356,24 @@ def distill(
                 if hidden_weight:
                     pairs = [(0, 0)] + [(s + 1, t + 1) for s, t in enumerate(mapping)]
                     h_loss = sum(
-                        _masked_mse(projection(s_out.hidden_states[s]) if projection is not None
-                                    else s_out.hidden_states[s], t_out.hidden_states[t], mask)
-                        for s, t in pairs) / len(pairs)
+                        _masked_mse(
+                            projection(s_out.hidden_states[s]) if projection is not None else s_out.hidden_states[s],
+                            t_out.hidden_states[t],
+                            mask,
+                        )
+                        for s, t in pairs
+                    ) / len(pairs)
                     loss = loss + hidden_weight * h_loss
                 if attention_weight:
-                    a_loss = sum(F.mse_loss(s_out.attentions[s], t_out.attentions[t])
-                                 for s, t in enumerate(mapping)) / len(mapping)
+                    a_loss = sum(
+                        F.mse_loss(s_out.attentions[s], t_out.attentions[t]) for s, t in enumerate(mapping)
+                    ) / len(mapping)
                     loss = loss + attention_weight * a_loss
             if lab_iter is not None:
                 l_ids, l_mask, l_types, l_y = next(lab_iter)
-                loss = loss + config.labelled_weight * classification_loss(student, student(l_ids, l_mask, l_types), l_y)
+                loss = loss + config.labelled_weight * classification_loss(
+                    student, student(l_ids, l_mask, l_types), l_y
+                )
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -378,21 +403,36 @@ def distill(
     _, t_held = evaluate(teacher, held_enc, dummy)
     _, s_held = evaluate(student, held_enc, dummy)
     report: dict = {
-        "teacher": {"checkpoint": str(teacher_checkpoint), "sha256": ckpt.sha256, "backbone": str(teacher_backbone),
-                    "layers": t_layers, "hidden": teacher.config.hidden_size,
-                    "parameters": sum(p.numel() for p in teacher.parameters())},
-        "student": {"checkpoint": str(out / "best_model.pth"), "backbone": str(backbone_dir),
-                    "layers": config.layers, "hidden": student.config.hidden_size,
-                    "heads": student.config.num_attention_heads,
-                    "parameters": sum(p.numel() for p in student.parameters()),
-                    "layer_map": mapping if not narrower else None,
-                    "init": "teacher (embeddings, mapped layers, pooler, head)" if not narrower else "random (seeded)"},
+        "teacher": {
+            "checkpoint": str(teacher_checkpoint),
+            "sha256": ckpt.sha256,
+            "backbone": str(teacher_backbone),
+            "layers": t_layers,
+            "hidden": teacher.config.hidden_size,
+            "parameters": sum(p.numel() for p in teacher.parameters()),
+        },
+        "student": {
+            "checkpoint": str(out / "best_model.pth"),
+            "backbone": str(backbone_dir),
+            "layers": config.layers,
+            "hidden": student.config.hidden_size,
+            "heads": student.config.num_attention_heads,
+            "parameters": sum(p.numel() for p in student.parameters()),
+            "layer_map": mapping if not narrower else None,
+            "init": "teacher (embeddings, mapped layers, pooler, head)" if not narrower else "random (seeded)",
+        },
         "config": dataclasses.asdict(config),
-        "losses": {"kd_temperature": config.temperature, "hidden_weight": hidden_weight,
-                   "attention_weight": attention_weight,
-                   "labelled_weight": config.labelled_weight if labelled else 0.0},
+        "losses": {
+            "kd_temperature": config.temperature,
+            "hidden_weight": hidden_weight,
+            "attention_weight": attention_weight,
+            "labelled_weight": config.labelled_weight if labelled else 0.0,
+        },
         "texts": {"total": len(texts), "train": len(train_texts), "validation": len(val), "held_out": len(held)},
-        "steps": step, "best_step": best_step, "best_val_mean_abs_dp": best_dp, "seconds": round(seconds, 1),
+        "steps": step,
+        "best_step": best_step,
+        "best_val_mean_abs_dp": best_dp,
+        "seconds": round(seconds, 1),
         "history": history,
         "agreement": _agreement(t_held, s_held, thresholds),
     }
@@ -415,8 +455,9 @@ def _logits(model: BertMLPClassifier, encoded, batch_size: int):
     return torch.cat(parts).detach()
 
 
-def _labelled_report(teacher, student, examples: Sequence[Example], backbone, max_length: int,
-                     thresholds: dict[str, float]) -> dict:
+def _labelled_report(
+    teacher, student, examples: Sequence[Example], backbone, max_length: int, thresholds: dict[str, float]
+) -> dict:
     labels = [e.label for e in examples]
     encoded = encode_examples(examples, backbone, max_length)
     _, t_scores = evaluate(teacher, encoded, labels)
@@ -437,8 +478,10 @@ def describe(report: dict) -> str:
     """A few lines for the terminal."""
     a = report["agreement"]
     s, t = report["student"], report["teacher"]
-    flips = ", ".join(f"{a['flips'][n]}/{a['texts']} ({100 * a['flip_rate'][n]:.2f}%) at {n}={a['thresholds'][n]:.4f}"
-                      for n in a["thresholds"])
+    flips = ", ".join(
+        f"{a['flips'][n]}/{a['texts']} ({100 * a['flip_rate'][n]:.2f}%) at {n}={a['thresholds'][n]:.4f}"
+        for n in a["thresholds"]
+    )
     lines = [
         f"student {s['layers']} layers x {s['hidden']} ({s['parameters']:,} parameters) from teacher "
         f"{t['layers']} x {t['hidden']} ({t['parameters']:,}); {report['steps']} steps in {report['seconds']} s, "
@@ -450,5 +493,6 @@ def describe(report: dict) -> str:
         lines.append(
             f"labelled test ({lab['test_examples']}): AUC teacher {lab['teacher']['auc']:.4f} / student "
             f"{lab['student']['auc']:.4f}; F1@tau teacher {lab['teacher']['at']['tau']['f1']:.4f} / student "
-            f"{lab['student']['at']['tau']['f1']:.4f}")
+            f"{lab['student']['at']['tau']['f1']:.4f}"
+        )
     return "\n".join(lines)

@@ -47,13 +47,13 @@ def require(module: str, extra: str, purpose: str):
         return importlib.import_module(module)
     except ImportError as err:
         if extra == "runtime":  # the base install, not an extra
-            fix = ("it is part of the base install: reinstall secbert-edge (pip install --force-reinstall "
-                   "secbert-edge), or pip install onnxruntime (onnxruntime-gpu on GPU machines)"
-                   if module.partition(".")[0] == "onnxruntime" else
-                   f"it is part of the base install: reinstall secbert-edge (pip install --force-reinstall "
-                   f"secbert-edge) or pip install {module.partition('.')[0]}")
+            fix = (
+                "it is part of the base install: reinstall secbert-edge (pip install --force-reinstall "
+                "secbert-edge), or pip install onnxruntime (onnxruntime-gpu on GPU machines)"
+                if module.partition(".")[0] == "onnxruntime"
+                else f"it is part of the base install: reinstall secbert-edge (pip install --force-reinstall "
+                f"secbert-edge) or pip install {module.partition('.')[0]}"
+            )
         else:
             fix = f'install the extra: pip install "secbert-edge[{extra}]"'
-        raise MissingDependencyError(
-            f"{purpose} needs the '{module}' package, which is not installed; {fix}"
-        ) from err
+        raise MissingDependencyError(f"{purpose} needs the '{module}' package, which is not installed; {fix}") from err

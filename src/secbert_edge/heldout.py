@@ -16,6 +16,7 @@ import json
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,9 @@ Scorer = Callable[[Sequence[str]], np.ndarray]
 PairScorer = Callable[[Sequence[str | None], Sequence[str]], np.ndarray]
 
 EVAL_FILES = {
-    "attacks": "heldout-attacks.jsonl", "benign_hard": "heldout-benign_hard.jsonl", "pairs": "heldout-pairs.jsonl",
+    "attacks": "heldout-attacks.jsonl",
+    "benign_hard": "heldout-benign_hard.jsonl",
+    "pairs": "heldout-pairs.jsonl",
 }
 PER_SOURCE = 1500  # benign texts sampled per held-out real source
 LONG_N = 40
@@ -80,8 +83,9 @@ def _rates(labels: list[int], scores: np.ndarray, threshold: float) -> dict:
     return out
 
 
-def evaluate_guard(score: Scorer, eval_dir: Path, threshold: float, *, score_long: Scorer | None = None,
-                   seed: int = 0) -> dict:
+def evaluate_guard(
+    score: Scorer, eval_dir: Path, threshold: float, *, score_long: Scorer | None = None, seed: int = 0
+) -> dict:
     """Per-source table: FPR on each held-out benign source, recall and AUC vs the attacks, long-input rates."""
     attacks = [r["text"] for r in read_jsonl(eval_dir / EVAL_FILES["attacks"])]
     hard = [r for r in read_jsonl(eval_dir / EVAL_FILES["benign_hard"])]
@@ -109,9 +113,12 @@ def evaluate_guard(score: Scorer, eval_dir: Path, threshold: float, *, score_lon
     if attacks:
         y = [1] * len(attacks) + [0] * len(all_benign)
         s_all = np.r_[attack_scores, np.asarray(all_benign)]
-        table["all held-out"] = {"n": len(y), "recall": table["attacks (held-out)"]["recall"],
-                                 "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
-                                 "auc": metrics.auc(y, s_all)}
+        table["all held-out"] = {
+            "n": len(y),
+            "recall": table["attacks (held-out)"]["recall"],
+            "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
+            "auc": metrics.auc(y, s_all),
+        }
         # the operating point the targets name: FPR at 85% recall
         order = np.sort(attack_scores)
         tau85 = float(order[int(np.floor(0.15 * len(order)))])
@@ -133,11 +140,14 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) ->
     y = np.asarray([_label(r, 0) for r in rows])
     with_p = np.asarray(score_pairs([r.get("prompt") or None for r in rows], [r["response"] for r in rows]))
     without = np.asarray(score_pairs([None] * len(rows), [r["response"] for r in rows]))
-    out = {"n": len(rows), "unsafe": int(y.sum()),
-           "accuracy_with_prompt": float(np.mean((with_p >= threshold) == y)),
-           "accuracy_without_prompt": float(np.mean((without >= threshold) == y)),
-           "label_agreement": float(np.mean((with_p >= threshold) == (without >= threshold))),
-           "mean_abs_score_gap": float(np.mean(np.abs(with_p - without)))}
+    out: dict[str, Any] = {
+        "n": len(rows),
+        "unsafe": int(y.sum()),
+        "accuracy_with_prompt": float(np.mean((with_p >= threshold) == y)),
+        "accuracy_without_prompt": float(np.mean((without >= threshold) == y)),
+        "label_agreement": float(np.mean((with_p >= threshold) == (without >= threshold))),
+        "mean_abs_score_gap": float(np.mean(np.abs(with_p - without))),
+    }
     if 0 < y.sum() < len(y):
         out["auc_with_prompt"] = metrics.auc(y, with_p)
     kinds: dict[str, list[bool]] = {}
@@ -150,9 +160,8 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) ->
 def format_table(table: dict) -> str:
     lines = ["| held-out set | n | FPR | recall | AUC |", "|---|---|---|---|---|"]
     for name, row in table.items():
-        def pct(key: str) -> str:
-            return f"{100 * row[key]:.1f}" if key in row else ""
-        lines.append(f"| {name} | {row['n']} | {pct('fpr')} | {pct('recall')} | {pct('auc')} |")
+        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in ("fpr", "recall", "auc")]
+        lines.append(f"| {name} | {row['n']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

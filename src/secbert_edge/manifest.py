@@ -77,8 +77,14 @@ def verified_sha256(path: str | Path) -> str:
     """
     path = Path(path).resolve()
     st = path.stat()
-    key = {"path": str(path), "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
-           "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+    key = {
+        "path": str(path),
+        "dev": st.st_dev,
+        "ino": st.st_ino,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+    }
     entry = cache_root() / "digests" / (hashlib.sha256(str(path).encode()).hexdigest()[:32] + ".json")
     try:
         cached = json.loads(entry.read_text(encoding="utf-8"))
@@ -162,15 +168,21 @@ class Manifest:
                 raise PackageError(f"{where}: unknown fields {unknown}; was it written by a newer secbert-edge?")
             task, head = data.get("task"), data.get("head")
             if task not in {t.value for t in Task}:
-                raise PackageError(f"{where}: task {task!r} is unknown; a package classifies "
-                                   f"{' or '.join(repr(t.value) for t in Task)}. Re-export with --task.")
+                raise PackageError(
+                    f"{where}: task {task!r} is unknown; a package classifies "
+                    f"{' or '.join(repr(t.value) for t in Task)}. Re-export with --task."
+                )
             if head not in {h.value for h in HeadType}:
-                raise PackageError(f"{where}: head {head!r} is unknown (expected sigmoid or softmax). Re-export the package.")
+                raise PackageError(
+                    f"{where}: head {head!r} is unknown (expected sigmoid or softmax). Re-export the package."
+                )
             manifest = cls(**{**data, "task": Task(task), "head": HeadType(head), "variants": variants})
         except PackageError:
             raise
         except (KeyError, TypeError, ValueError) as err:
-            raise PackageError(f"{where}: malformed manifest ({type(err).__name__}: {err}). Re-export the package.") from err
+            raise PackageError(
+                f"{where}: malformed manifest ({type(err).__name__}: {err}). Re-export the package."
+            ) from err
         if not manifest.variants:
             raise PackageError(f"{where}: lists no ONNX variants. Re-export the package.")
         manifest.check(where)
@@ -181,11 +193,15 @@ class Manifest:
         problems = []
         pos, neg = self.positive_label, self.negative_label
         if not isinstance(pos, str) or not pos.strip() or not isinstance(neg, str) or not neg.strip():
-            problems.append(f"positive_label {pos!r} / negative_label {neg!r}: both must be non-empty text "
-                            f"(defaults for a {self.task.value} package: {' / '.join(DEFAULT_LABELS[self.task])})")
+            problems.append(
+                f"positive_label {pos!r} / negative_label {neg!r}: both must be non-empty text "
+                f"(defaults for a {self.task.value} package: {' / '.join(DEFAULT_LABELS[self.task])})"
+            )
         elif pos == neg:
-            problems.append(f"positive_label and negative_label are both {pos!r}: a flagged text would be "
-                            f"indistinguishable from a passed one; set them to {' / '.join(DEFAULT_LABELS[self.task])}")
+            problems.append(
+                f"positive_label and negative_label are both {pos!r}: a flagged text would be "
+                f"indistinguishable from a passed one; set them to {' / '.join(DEFAULT_LABELS[self.task])}"
+            )
         tau = self.thresholds.get("default") if isinstance(self.thresholds, dict) else None
         if not _probability(tau):
             problems.append(f"thresholds.default {tau!r} must be a number in [0, 1] (usually 0.5)")
@@ -195,8 +211,10 @@ class Manifest:
         for name, variant in self.variants.items():
             refit = variant.thresholds.get("ks_optimal")
             if refit is not None and not _probability(refit):
-                problems.append(f"variants.{name}.thresholds.ks_optimal {refit!r} must be a number in [0, 1]; "
-                                "re-run `secbert-edge verify` to re-fit it")
+                problems.append(
+                    f"variants.{name}.thresholds.ks_optimal {refit!r} must be a number in [0, 1]; "
+                    "re-run `secbert-edge verify` to re-fit it"
+                )
             if not isinstance(variant.file, str) or not variant.file or "/" in variant.file or "\\" in variant.file:
                 problems.append(f"variants.{name}.file {variant.file!r} must be a file name inside the package")
         if not isinstance(self.max_length, int) or self.max_length < 3:
@@ -204,13 +222,20 @@ class Manifest:
         if not isinstance(self.vocab_size, int) or self.vocab_size < 5:
             problems.append(f"vocab_size {self.vocab_size!r} must be the tokenizer's vocabulary size")
         if self.default_variant is not None and self.default_variant not in self.variants:
-            problems.append(f"default_variant {self.default_variant!r} is not one of the package's variants "
-                            f"({', '.join(sorted(self.variants))})")
+            problems.append(
+                f"default_variant {self.default_variant!r} is not one of the package's variants "
+                f"({', '.join(sorted(self.variants))})"
+            )
         if self.num_labels not in (1, 2) or (self.num_labels == 1) != (self.head is HeadType.SIGMOID):
-            problems.append(f"num_labels {self.num_labels!r} does not fit head {self.head.value!r} (sigmoid: 1, softmax: 2)")
+            problems.append(
+                f"num_labels {self.num_labels!r} does not fit head {self.head.value!r} (sigmoid: 1, softmax: 2)"
+            )
         if problems:
-            raise PackageError(f"{where} breaks the package contract: " + "; ".join(problems)
-                               + ". Fix these fields or re-export the package.")
+            raise PackageError(
+                f"{where} breaks the package contract: "
+                + "; ".join(problems)
+                + ". Fix these fields or re-export the package."
+            )
 
     def check_files_present(self, directory: str | Path) -> None:
         """Every file the manifest lists exists (a cheap stat; :meth:`verify_files` also checks the digests)."""
@@ -219,8 +244,10 @@ class Manifest:
         if not (directory / self.tokenizer["file"]).is_file():
             missing.append(f"tokenizer ({self.tokenizer['file']})")
         if missing:
-            raise PackageError(f"model package {str(directory)!r} lacks files its manifest lists: {', '.join(missing)}. "
-                               "Restore them, re-export the package, or remove those variants from manifest.json.")
+            raise PackageError(
+                f"model package {str(directory)!r} lacks files its manifest lists: {', '.join(missing)}. "
+                "Restore them, re-export the package, or remove those variants from manifest.json."
+            )
 
     def write(self, directory: str | Path) -> Path:
         path = Path(directory) / MANIFEST_NAME
@@ -260,7 +287,8 @@ class Manifest:
                 problems.append(f"{name}: sha256 differs from the manifest (file changed or corrupt)")
         if problems:
             raise PackageError(
-                f"model package {str(directory)!r} failed its integrity check: " + "; ".join(problems)
+                f"model package {str(directory)!r} failed its integrity check: "
+                + "; ".join(problems)
                 + ". Re-export the package (or restore the original files)."
             )
 
@@ -286,7 +314,7 @@ class Manifest:
         With a variant whose tau* was re-fitted by verify, 'ks' gives that variant's own tau*.
         """
         if choice is None or choice == "default":
-            return float(self.thresholds["default"])
+            return float(self.thresholds["default"])  # type: ignore[arg-type]  # checked on load
         if choice in ("ks", "ks_optimal"):
             refit = variant.thresholds.get("ks_optimal") if variant is not None else None
             tau = refit if refit is not None else self.thresholds.get("ks_optimal")

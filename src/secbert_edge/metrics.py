@@ -58,8 +58,16 @@ def at_threshold(labels, scores, threshold: float) -> ThresholdMetrics:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return ThresholdMetrics(
-        threshold=float(threshold), accuracy=(tp + tn) / y.size, precision=precision, recall=recall, f1=f1,
-        fpr=fp / (fp + tn) if fp + tn else 0.0, tp=tp, fp=fp, tn=tn, fn=fn,
+        threshold=float(threshold),
+        accuracy=(tp + tn) / y.size,
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        fpr=fp / (fp + tn) if fp + tn else 0.0,
+        tp=tp,
+        fp=fp,
+        tn=tn,
+        fn=fn,
     )
 
 
@@ -145,5 +153,11 @@ def summary(labels, scores, thresholds: dict[str, float]) -> Summary:
     """Per-threshold metrics, AUC, KS and tau* of ``scores`` against ``labels``."""
     y, s = _arrays(labels, scores)
     ks_stat, tau_star = ks(y, s)
-    return Summary(n=int(y.size), positives=int(y.sum()), auc=auc(y, s), ks=ks_stat, ks_threshold=tau_star,
-                   at={name: at_threshold(y, s, tau) for name, tau in thresholds.items()})
+    return Summary(
+        n=int(y.size),
+        positives=int(y.sum()),
+        auc=auc(y, s),
+        ks=ks_stat,
+        ks_threshold=tau_star,
+        at={name: at_threshold(y, s, tau) for name, tau in thresholds.items()},
+    )

@@ -198,7 +198,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     prefix = _find_prefix(state)
     backbone, rest = {}, {}
     for key, value in state.items():
-        inner = key[len(prefix):] if key.startswith(prefix) else None
+        inner = key[len(prefix) :] if key.startswith(prefix) else None
         if inner is not None and inner.startswith(BACKBONE_ROOTS):
             if inner not in IGNORED_BUFFERS:
                 backbone[inner] = value.float() if value.is_floating_point() else value

@@ -105,8 +105,10 @@ def _read(ray: Any, path: Path) -> Any:
         return ray.data.read_parquet(str(path))
     if suffix == ".jsonl":
         return ray.data.read_json(str(path), lines=True)
-    raise ConfigError(f"--engine ray reads Parquet (a file or a dataset folder) and .jsonl; {path} is {suffix!r}. "
-                      "Use --engine local, or convert the file to Parquet")
+    raise ConfigError(
+        f"--engine ray reads Parquet (a file or a dataset folder) and .jsonl; {path} is {suffix!r}. "
+        "Use --engine local, or convert the file to Parquet"
+    )
 
 
 def _done_ids(output: Path, id_name: str) -> tuple[Any, int]:
@@ -157,8 +159,10 @@ def score_dataset(
     ray = _ray()
     input_path, output = Path(input_path).resolve(), Path(output).resolve()
     if fields.id is None:
-        raise ConfigError("--engine ray needs --id-column: rows are read in parallel on the cluster and have no stable "
-                          "row number to join results back on. Name the id column, or use --engine local")
+        raise ConfigError(
+            "--engine ray needs --id-column: rows are read in parallel on the cluster and have no stable "
+            "row number to join results back on. Name the id column, or use --engine local"
+        )
     if output.suffix.lower() == ".jsonl":
         raise ConfigError(f"--engine ray writes a folder of Parquet files; {output} ends in .jsonl. Name a folder")
     if not input_path.exists():
@@ -167,8 +171,10 @@ def score_dataset(
         raise ConfigError(f"--output {output} is a file; --engine ray writes a folder of Parquet files")
     existing = parquet_files(output) if output.is_dir() else []
     if existing and not resume:
-        raise ConfigError(f"{output} already holds {len(existing)} Parquet files; pass --resume to finish an "
-                          "interrupted run into it, or delete it to start over")
+        raise ConfigError(
+            f"{output} already holds {len(existing)} Parquet files; pass --resume to finish an "
+            "interrupted run into it, or delete it to start over"
+        )
     if not ray.is_initialized():
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False)
     ctx = ray.data.DataContext.get_current()
@@ -191,8 +197,11 @@ def score_dataset(
     else:
         opened["session"] = _session(threads=plan.threads)
     scored = ds.map_batches(
-        _Scorer, fn_constructor_args=(str(Path(model_dir).resolve()), fields, fields.id, threshold, opened),
-        batch_size=batch_rows, batch_format="pyarrow", num_cpus=plan.cpus_per_actor,
+        _Scorer,
+        fn_constructor_args=(str(Path(model_dir).resolve()), fields, fields.id, threshold, opened),
+        batch_size=batch_rows,
+        batch_format="pyarrow",
+        num_cpus=plan.cpus_per_actor,
         compute=ray.data.ActorPoolStrategy(size=plan.actors),
     )
     started = time.perf_counter()
@@ -238,16 +247,20 @@ def guard_app(
     @serve.deployment(num_replicas=num_replicas, ray_actor_options={"num_cpus": cpus_per_replica})
     class Guard:
         def __init__(self) -> None:
-            self.clf = open_classifier(package, variant=variant, session=_session(threads=threads),
-                                       max_batch_size=max_batch_size)
+            self.clf = open_classifier(
+                package, variant=variant, session=_session(threads=threads), max_batch_size=max_batch_size
+            )
             self.tau = self.clf.threshold(threshold)
             self.pairs = self.clf.manifest.task.value == "response"
 
         @serve.batch(max_batch_size=max_batch_size, batch_wait_timeout_s=batch_wait_timeout_s)
         async def score(self, items: list[tuple[object, object]]) -> list[dict[str, Any]]:
             prompts, texts = [p for p, _ in items], [t for _, t in items]
-            results = (self.clf.predict_pairs(prompts, texts, threshold=self.tau) if self.pairs
-                       else self.clf.predict(texts, threshold=self.tau))
+            results = (
+                self.clf.predict_pairs(prompts, texts, threshold=self.tau)
+                if self.pairs
+                else self.clf.predict(texts, threshold=self.tau)
+            )
             return [{k: v for k, v in r.to_dict().items() if k != "index"} for r in results]
 
         async def __call__(self, request: Any) -> dict[str, Any]:
@@ -257,7 +270,7 @@ def guard_app(
             text = body.get("response", body.get("text")) if self.pairs else body.get("text")
             return await self.score((body.get("prompt"), text))
 
-    return Guard.bind()
+    return Guard.bind()  # type: ignore[attr-defined]  # serve.deployment adds bind
 
 
 __all__ = ["ActorPlan", "RAY_FORMATS", "guard_app", "plan_actors", "score_dataset"]

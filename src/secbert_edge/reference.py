@@ -40,15 +40,16 @@ def encode_examples(examples: Sequence[Example], backbone: str | Path, max_lengt
     return out
 
 
-def batches(encoded: Sequence[Encoded], batch_size: int, rng: random.Random | None = None
-            ) -> Iterator[tuple[list[int], "torch.Tensor", "torch.Tensor", "torch.Tensor"]]:
+def batches(
+    encoded: Sequence[Encoded], batch_size: int, rng: random.Random | None = None
+) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]]:
     """(indices, input_ids, attention_mask, token_type_ids) per batch, each padded to its longest row; shuffled with
     ``rng``, else in order."""
     order = list(range(len(encoded)))
     if rng is not None:
         rng.shuffle(order)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         seqs = [encoded[i][0] for i in idx]
         ids, mask, types = pad_batch(seqs, max(len(s) for s in seqs), 0, [encoded[i][1] for i in idx])
         yield idx, torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(types)

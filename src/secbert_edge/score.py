@@ -55,8 +55,14 @@ class ScoreSummary:
         return self.scored_now / self.seconds if self.seconds > 0 else 0.0
 
 
-def open_classifier(model_dir: str | Path, *, variant: str | None = None, session: Any = None,
-                    long_inputs: str = "truncate", max_batch_size: int = 32) -> Any:
+def open_classifier(
+    model_dir: str | Path,
+    *,
+    variant: str | None = None,
+    session: Any = None,
+    long_inputs: str = "truncate",
+    max_batch_size: int = 32,
+) -> Any:
     """The one place scoring (local engine, Ray actors, Ray Serve replicas) opens a model package."""
     from .runtime import load
 
@@ -108,11 +114,21 @@ def arrow_table(cols: dict[str, list], id_name: str, id_type: Any = None) -> Any
     try:
         id_array = pa.array(ids, type=id_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
-        raise InputError(f"the id column {id_name!r} mixes types (the first chunk had {id_type} ids, this one has "
-                         f"{sorted({type(i).__name__ for i in ids})}); give every row an id of one type (quote "
-                         "numeric ids as strings)") from err
-    schema = pa.schema([(id_name, id_type), ("score", pa.float64()), ("label", pa.string()),
-                        ("n_tokens", pa.int64()), ("truncated", pa.bool_()), ("error", pa.string())])
+        raise InputError(
+            f"the id column {id_name!r} mixes types (the first chunk had {id_type} ids, this one has "
+            f"{sorted({type(i).__name__ for i in ids})}); give every row an id of one type (quote "
+            "numeric ids as strings)"
+        ) from err
+    schema = pa.schema(
+        [
+            (id_name, id_type),
+            ("score", pa.float64()),
+            ("label", pa.string()),
+            ("n_tokens", pa.int64()),
+            ("truncated", pa.bool_()),
+            ("error", pa.string()),
+        ]
+    )
     arrays = [id_array] + [pa.array(cols[c], type=schema.field(c).type) for c in RESULT_COLUMNS]
     return pa.Table.from_arrays(arrays, schema=schema)
 
@@ -120,8 +136,7 @@ def arrow_table(cols: dict[str, list], id_name: str, id_type: Any = None) -> Any
 class Progress:
     """A one-line progress report on stderr: rows done (of the total, when known), rows/s, ETA."""
 
-    def __init__(self, total: int | None, *, stream: IO[str] | None = None, every_s: float = 0.5,
-                 enabled: bool = True):
+    def __init__(self, total: int | None, *, stream: IO[str] | None = None, every_s: float = 0.5, enabled: bool = True):
         self.total, self.stream, self.every_s, self.enabled = total, stream or sys.stderr, every_s, enabled
         self.started = time.perf_counter()
         self.last = 0.0
@@ -136,7 +151,7 @@ class Progress:
         self.last = now
         rate = scored / (now - self.started) if now > self.started else 0.0
         of = f" / {self.total:,}" if self.total else ""
-        eta = (f"  ETA {max(0, self.total - done) / rate:,.0f} s" if self.total and rate > 0 and not final else "")
+        eta = f"  ETA {max(0, self.total - done) / rate:,.0f} s" if self.total and rate > 0 and not final else ""
         line = f"scoring: {done:,}{of} rows  {rate:,.0f} rows/s{eta}"
         self.stream.write(("\r" + line.ljust(60)) if self.tty else line + "\n")
         if final and self.tty:
@@ -267,22 +282,31 @@ def score_file(
         raise ConfigError(f"--output {output} is the input file; write the scores to another path")
     id_name = id_column(fields)
     parts = parts_dir(output)
-    state = {"input": _fingerprint(input_path) if input_path.exists() else str(input_path),
-             "fields": dataclasses.asdict(fields), "batch_rows": batch_rows, "threshold": threshold,
-             "format": ext, "settings": settings or {}}
+    state = {
+        "input": _fingerprint(input_path) if input_path.exists() else str(input_path),
+        "fields": dataclasses.asdict(fields),
+        "batch_rows": batch_rows,
+        "threshold": threshold,
+        "format": ext,
+        "settings": settings or {},
+    }
     done_parts = 0
     if parts.exists():
         if not resume:
-            raise ConfigError(f"{parts} holds the parts of an interrupted run; pass --resume to finish it, or delete "
-                              "that folder to start over")
+            raise ConfigError(
+                f"{parts} holds the parts of an interrupted run; pass --resume to finish it, or delete "
+                "that folder to start over"
+            )
         try:
             old = json.loads((parts / STATE_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise ConfigError(f"{parts / STATE_FILE} is missing or unreadable; delete {parts} to start over") from err
         if old != json.loads(json.dumps(state, default=str)):
             changed = sorted(k for k in state if old.get(k) != json.loads(json.dumps(state[k], default=str)))
-            raise ConfigError(f"--resume: {', '.join(changed)} differ from the interrupted run in {parts}; rerun with "
-                              f"the same input and options, or delete {parts} to start over")
+            raise ConfigError(
+                f"--resume: {', '.join(changed)} differ from the interrupted run in {parts}; rerun with "
+                f"the same input and options, or delete {parts} to start over"
+            )
         done_parts = _done_parts(parts, ext)
     elif resume and output.exists():
         rows = count_rows(output) if ext == ".parquet" else sum(1 for _ in open(output, "rb"))
@@ -327,5 +351,17 @@ def score_file(
     return ScoreSummary(str(output), rows, scored, skipped, errors, stats.blank_lines, stats.duplicate_ids, seconds)
 
 
-__all__ = ["OUTPUT_FORMATS", "Progress", "ScoreSummary", "arrow_table", "count_rows", "id_column", "open_classifier",
-           "output_format", "parts_dir", "predict_chunk", "result_rows", "score_file"]
+__all__ = [
+    "OUTPUT_FORMATS",
+    "Progress",
+    "ScoreSummary",
+    "arrow_table",
+    "count_rows",
+    "id_column",
+    "open_classifier",
+    "output_format",
+    "parts_dir",
+    "predict_chunk",
+    "result_rows",
+    "score_file",
+]

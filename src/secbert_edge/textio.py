@@ -105,7 +105,7 @@ def split_records(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
     byte-order mark at the start is dropped, and bytes that are not UTF-8 are kept as surrogates."""
     for number, raw in enumerate(stream, start=1):  # binary iteration splits on b"\n" and nothing else
         if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM):]
+            raw = raw[len(_BOM) :]
         if raw.endswith(b"\n"):
             raw = raw[:-1]
         if raw.endswith(b"\r"):
@@ -135,7 +135,9 @@ def _missing_columns(path: Path, found: Iterable[str], fields: Fields) -> None:
     found = list(found)
     missing = [(role, name) for role, name in fields.wanted().items() if name not in found]
     if missing:
-        what = "; ".join(f"no {name!r} column for the {role} (choose it with {OPTION_OF[role]})" for role, name in missing)
+        what = "; ".join(
+            f"no {name!r} column for the {role} (choose it with {OPTION_OF[role]})" for role, name in missing
+        )
         raise InputError(f"{path}: {what}. Columns found: {', '.join(map(repr, found)) or 'none'}")
 
 
@@ -145,8 +147,10 @@ def _from_row(row: dict, fields: Fields, where: str) -> tuple[Any, object, objec
 
     def field(role: str, name: str) -> object:
         if name not in row:
-            return BadItem(f"{where} has no {name!r} field for the {role} (fields: {sorted(map(str, row))}); "
-                           f"choose it with {OPTION_OF[role]}")
+            return BadItem(
+                f"{where} has no {name!r} field for the {role} (fields: {sorted(map(str, row))}); "
+                f"choose it with {OPTION_OF[role]}"
+            )
         return row[name]
 
     if fields.pairs:
@@ -198,8 +202,13 @@ def _rows_delimited(
             continue
         number += 1
         if len(cells) != len(header):
-            yield number, BadItem(f"row {number} (line {reader.line_num}) has {len(cells)} fields, the header has "
-                                  f"{len(header)}; quote fields that hold the delimiter")
+            yield (
+                number,
+                BadItem(
+                    f"row {number} (line {reader.line_num}) has {len(cells)} fields, the header has "
+                    f"{len(header)}; quote fields that hold the delimiter"
+                ),
+            )
             continue
         yield number, dict(zip(header, cells))
 
@@ -238,8 +247,10 @@ def iter_rows(
     else:
         path, suffix = Path("<stdin>"), (suffix or ".txt")
     if suffix == ".txt" and fields is not None and (fields.pairs or fields.id is not None):
-        raise InputError(f"{path}: a .txt file has one text per line and no columns; use .jsonl, .csv or .tsv for "
-                         f"{'--prompt-column/--response-column' if fields.pairs else '--id-column'}")
+        raise InputError(
+            f"{path}: a .txt file has one text per line and no columns; use .jsonl, .csv or .tsv for "
+            f"{'--prompt-column/--response-column' if fields.pairs else '--id-column'}"
+        )
     if suffix == ".parquet":
         yield from _rows_parquet(path, fields, batch_rows)
         return
@@ -298,8 +309,9 @@ def _records(rows: Iterator[tuple[int, dict | BadItem]], fields: Fields, stats: 
         yield Record(ident, text, prompt)
 
 
-def read_records(source: str | Path | IO[bytes], fields: Fields = Fields(), *, suffix: str | None = None
-                 ) -> tuple[list[Record], ReadStats]:
+def read_records(
+    source: str | Path | IO[bytes], fields: Fields = Fields(), *, suffix: str | None = None
+) -> tuple[list[Record], ReadStats]:
     """Every record of a file or stream, in order, with what the reader saw. An input with no records at all (empty,
     or only blank lines, or only a header) raises InputError saying so."""
     stats = ReadStats()

@@ -53,9 +53,14 @@ class TrainConfig:
     def __post_init__(self):
         object.__setattr__(self, "task", Task(self.task))
         checks = {
-            "lr": self.lr > 0, "batch_size": self.batch_size >= 1, "max_length": self.max_length >= 8,
-            "warmup_fraction": 0 <= self.warmup_fraction < 1, "epochs": self.epochs >= 1,
-            "eval_every": self.eval_every >= 1, "patience": self.patience >= 1, "num_labels": self.num_labels in (1, 2),
+            "lr": self.lr > 0,
+            "batch_size": self.batch_size >= 1,
+            "max_length": self.max_length >= 8,
+            "warmup_fraction": 0 <= self.warmup_fraction < 1,
+            "epochs": self.epochs >= 1,
+            "eval_every": self.eval_every >= 1,
+            "patience": self.patience >= 1,
+            "num_labels": self.num_labels in (1, 2),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -93,8 +98,14 @@ class TrainResult:
 
 
 def write_scratch_backbone(
-    folder: str | Path, vocab_file: str | Path, *, layers: int, hidden: int, heads: int,
-    intermediate: int | None = None, max_position: int = 512,
+    folder: str | Path,
+    vocab_file: str | Path,
+    *,
+    layers: int,
+    hidden: int,
+    heads: int,
+    intermediate: int | None = None,
+    max_position: int = 512,
 ) -> Path:
     """A backbone folder for from-scratch training: config.json + vocab.txt + tokenizer_config.json (cased)."""
     folder = Path(folder)
@@ -105,8 +116,12 @@ def write_scratch_backbone(
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": False}), encoding="utf-8")
     config = transformers.BertConfig(
-        vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-        intermediate_size=intermediate or 4 * hidden, max_position_embeddings=max_position,
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate or 4 * hidden,
+        max_position_embeddings=max_position,
     )
     config.to_json_file(str(folder / "config.json"))
     return folder
@@ -126,7 +141,9 @@ def build_model(backbone: str | Path, config: TrainConfig) -> tuple[BertMLPClass
         )
         missing, unexpected = model.bert.load_state_dict(loaded.state_dict(), strict=False)
         if missing or unexpected:
-            raise CheckpointError(f"{backbone}: backbone weights do not fit its config: missing {missing}, unexpected {unexpected}")
+            raise CheckpointError(
+                f"{backbone}: backbone weights do not fit its config: missing {missing}, unexpected {unexpected}"
+            )
     if config.freeze_backbone:
         for p in model.bert.parameters():
             p.requires_grad_(False)
@@ -147,8 +164,8 @@ def bucketed_batches(encoded, labels, batch_size: int, rng: random.Random):
     window = batch_size * 50
     chunks = []
     for start in range(0, len(order), window):
-        chunk = sorted(order[start:start + window], key=lambda i: len(encoded[i][0]))
-        chunks += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+        chunk = sorted(order[start : start + window], key=lambda i: len(encoded[i][0]))
+        chunks += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
     rng.shuffle(chunks)
     for idx in chunks:
         yield from labelled_batches([encoded[i] for i in idx], [labels[i] for i in idx], len(idx), None)
@@ -186,7 +203,10 @@ def train(
     """Train, keep the weights of the best validation loss, write best_model.pth + metrics.json; return the result."""
     for name, part in (("training", train_set), ("validation", validation_set)):
         if len({e.label for e in part}) < 2:
-            raise InputError(f"the {name} set needs both classes (has {len(part)} examples, labels {sorted({e.label for e in part})})")
+            raise InputError(
+                f"the {name} set needs both classes (has {len(part)} examples, "
+                f"labels {sorted({e.label for e in part})})"
+            )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     random.seed(config.seed)
@@ -251,11 +271,23 @@ def train(
         _, test_scores = evaluate(model, test_enc, test_y)
         test = metrics.summary(test_y, test_scores, thresholds)
     result = TrainResult(
-        checkpoint=out / "best_model.pth", config=config, backbone=Path(backbone).name, pretrained_backbone=pretrained,
-        parameters=sum(p.numel() for p in model.parameters()), train_examples=len(train_set),
-        validation_examples=len(validation_set), steps=step, best_step=best_step, stopped_early=stopped_early,
-        initial_val_loss=initial_loss, best_val_loss=best_loss, train_seconds=round(seconds, 1), ks_threshold=tau_star,
-        history=tuple(history), validation=metrics.summary(val_y, val_scores, thresholds), test=test,
+        checkpoint=out / "best_model.pth",
+        config=config,
+        backbone=Path(backbone).name,
+        pretrained_backbone=pretrained,
+        parameters=sum(p.numel() for p in model.parameters()),
+        train_examples=len(train_set),
+        validation_examples=len(validation_set),
+        steps=step,
+        best_step=best_step,
+        stopped_early=stopped_early,
+        initial_val_loss=initial_loss,
+        best_val_loss=best_loss,
+        train_seconds=round(seconds, 1),
+        ks_threshold=tau_star,
+        history=tuple(history),
+        validation=metrics.summary(val_y, val_scores, thresholds),
+        test=test,
     )
     (out / "metrics.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
     return result

@@ -118,23 +118,81 @@ _T = VariantName
 SPECS: dict[VariantName, VariantSpec] = {
     spec.name: spec
     for spec in (
-        VariantSpec(_T.FP32, Precision.FP32, Graph.FUSED, "model.onnx", Recipe.EXPORT, None, FP32_GATE, None,
-                    "`secbert-edge export --checkpoint ... --backbone ... --out DIR`", _T.TENSORRT),
-        VariantSpec(_T.INT8, Precision.INT8, Graph.FUSED, "model.int8.onnx", Recipe.DYNAMIC_INT8, _T.FP32, INT8_GATE, INT8_CHECK,
-                    "`secbert-edge quantize --model DIR --variant int8`", _T.TENSORRT_INT8),
-        VariantSpec(_T.INT8_STATIC, Precision.INT8, Graph.FUSED, "model.int8-static.onnx", Recipe.STATIC_INT8,
-                    _T.FP32, INT8_GATE, INT8_CHECK,
-                    "`secbert-edge quantize --model DIR --variant int8-static --calibration FILE`", _T.TENSORRT_INT8),
-        VariantSpec(_T.FP16, Precision.FP16, Graph.FUSED, "model.fp16.onnx", Recipe.FP16, _T.FP32, FP16_GATE, FP16_CHECK,
-                    "`secbert-edge quantize --model DIR --variant fp16`", _T.TENSORRT, trt_fp16=True),
+        VariantSpec(
+            _T.FP32,
+            Precision.FP32,
+            Graph.FUSED,
+            "model.onnx",
+            Recipe.EXPORT,
+            None,
+            FP32_GATE,
+            None,
+            "`secbert-edge export --checkpoint ... --backbone ... --out DIR`",
+            _T.TENSORRT,
+        ),
+        VariantSpec(
+            _T.INT8,
+            Precision.INT8,
+            Graph.FUSED,
+            "model.int8.onnx",
+            Recipe.DYNAMIC_INT8,
+            _T.FP32,
+            INT8_GATE,
+            INT8_CHECK,
+            "`secbert-edge quantize --model DIR --variant int8`",
+            _T.TENSORRT_INT8,
+        ),
+        VariantSpec(
+            _T.INT8_STATIC,
+            Precision.INT8,
+            Graph.FUSED,
+            "model.int8-static.onnx",
+            Recipe.STATIC_INT8,
+            _T.FP32,
+            INT8_GATE,
+            INT8_CHECK,
+            "`secbert-edge quantize --model DIR --variant int8-static --calibration FILE`",
+            _T.TENSORRT_INT8,
+        ),
+        VariantSpec(
+            _T.FP16,
+            Precision.FP16,
+            Graph.FUSED,
+            "model.fp16.onnx",
+            Recipe.FP16,
+            _T.FP32,
+            FP16_GATE,
+            FP16_CHECK,
+            "`secbert-edge quantize --model DIR --variant fp16`",
+            _T.TENSORRT,
+            trt_fp16=True,
+        ),
         # TensorRT's graphs, gated on CPU here (TensorRT's own fp16/int8 kernels differ: gate on the GPU too).
-        VariantSpec(_T.TENSORRT, Precision.FP32, Graph.UNFUSED, "model.tensorrt.onnx", Recipe.EXPORT_UNFUSED, None,
-                    FP32_GATE, None, "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
-                    _T.TENSORRT),
-        VariantSpec(_T.TENSORRT_INT8, Precision.INT8, Graph.UNFUSED, "model.tensorrt-int8.onnx", Recipe.TENSORRT_INT8,
-                    _T.TENSORRT, INT8_GATE, INT8_CHECK,
-                    "`secbert-edge quantize --model DIR --variant tensorrt-int8 --calibration FILE` (needs the "
-                    "tensorrt variant: export with --tensorrt)", _T.TENSORRT_INT8),
+        VariantSpec(
+            _T.TENSORRT,
+            Precision.FP32,
+            Graph.UNFUSED,
+            "model.tensorrt.onnx",
+            Recipe.EXPORT_UNFUSED,
+            None,
+            FP32_GATE,
+            None,
+            "`secbert-edge export ... --tensorrt` (it keeps the unfused graph TensorRT parses)",
+            _T.TENSORRT,
+        ),
+        VariantSpec(
+            _T.TENSORRT_INT8,
+            Precision.INT8,
+            Graph.UNFUSED,
+            "model.tensorrt-int8.onnx",
+            Recipe.TENSORRT_INT8,
+            _T.TENSORRT,
+            INT8_GATE,
+            INT8_CHECK,
+            "`secbert-edge quantize --model DIR --variant tensorrt-int8 --calibration FILE` (needs the "
+            "tensorrt variant: export with --tensorrt)",
+            _T.TENSORRT_INT8,
+        ),
     )
 }
 NAMES: tuple[str, ...] = tuple(v.value for v in SPECS)
@@ -158,8 +216,10 @@ def tolerances_from(overrides: dict[str, tuple[str, ...]], base: Tolerance | Non
             if not sep or name not in NAMES or number < 0:
                 raise ConfigError(f"{item!r}: expected VARIANT=NUMBER (>= 0) with VARIANT in {', '.join(NAMES)}")
             changed.setdefault(name, {})[field] = number
-    return {name: dataclasses.replace(base or SPECS[VariantName(name)].tolerance, **fields)
-            for name, fields in changed.items()}
+    return {
+        name: dataclasses.replace(base or SPECS[VariantName(name)].tolerance, **fields)
+        for name, fields in changed.items()
+    }
 
 
 def spec(name: str | VariantName) -> VariantSpec:

@@ -51,8 +51,9 @@ class GateMetrics:
 
     def minus(self, other: GateMetrics) -> GateMetrics:
         """Self - other, in percentage points."""
-        return GateMetrics(**{f.name: 100 * (getattr(self, f.name) - getattr(other, f.name))
-                              for f in dataclasses.fields(self)})
+        return GateMetrics(
+            **{f.name: 100 * (getattr(self, f.name) - getattr(other, f.name)) for f in dataclasses.fields(self)}
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,8 +122,14 @@ def _examples_key(examples: Sequence[Example], data_sha: str) -> str:
 
 
 def reference_scores(
-    checkpoint: str | Path, backbone: str | Path, examples: Sequence[Example], max_length: int, data_sha: str,
-    *, use_cache: bool = True, log: Callable[[str], None] = lambda _: None,
+    checkpoint: str | Path,
+    backbone: str | Path,
+    examples: Sequence[Example],
+    max_length: int,
+    data_sha: str,
+    *,
+    use_cache: bool = True,
+    log: Callable[[str], None] = lambda _: None,
 ) -> tuple[np.ndarray, bool]:
     """P(positive) from the original PyTorch model, cached by checkpoint + data sha256. (scores, from_cache)."""
     key = f"{sha256_file(checkpoint)[:20]}-{_examples_key(examples, data_sha)[:20]}-{max_length}.npy"
@@ -139,8 +146,9 @@ def reference_scores(
     return scores, False
 
 
-def compare(name: str, labels: np.ndarray, ref: np.ndarray, got: np.ndarray, tau: float, tau_star: float,
-            tolerance: Tolerance) -> VariantGate:
+def compare(
+    name: str, labels: np.ndarray, ref: np.ndarray, got: np.ndarray, tau: float, tau_star: float, tolerance: Tolerance
+) -> VariantGate:
     """Judge one variant's scores against the reference's on the same labelled data."""
     diff = np.abs(got - ref)
     thresholds = {"tau": tau, "tau*": tau_star}
@@ -151,8 +159,14 @@ def compare(name: str, labels: np.ndarray, ref: np.ndarray, got: np.ndarray, tau
     refit = metrics.threshold_for_fpr(labels, got, target_fpr, near=tau_star)
     drift = var_m.minus(ref_m)
     return VariantGate(
-        name=name, max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()), flip_rate=flips, metrics=var_m,
-        drift_pp=drift, refit=Refit(target_fpr, refit, metrics.at_threshold(labels, got, refit)), tolerance=tolerance,
+        name=name,
+        max_abs_diff=float(diff.max()),
+        mean_abs_diff=float(diff.mean()),
+        flip_rate=flips,
+        metrics=var_m,
+        drift_pp=drift,
+        refit=Refit(target_fpr, refit, metrics.at_threshold(labels, got, refit)),
+        tolerance=tolerance,
         failures=tuple(judge(float(diff.max()), flips, drift, tolerance)),
     )
 
@@ -208,8 +222,9 @@ def verify(
     examples = load_examples(data, columns)
     labels = np.array([e.label for e in examples])
     tau = manifest.threshold("default")
-    ref, cached = reference_scores(checkpoint, backbone, examples, manifest.max_length, sha256_file(data),
-                                   use_cache=use_cache, log=log)
+    ref, cached = reference_scores(
+        checkpoint, backbone, examples, manifest.max_length, sha256_file(data), use_cache=use_cache, log=log
+    )
     tau_star = manifest.thresholds.get("ks_optimal")
     if tau_star is None:
         tau_star = metrics.ks(labels, ref)[1]
@@ -217,18 +232,28 @@ def verify(
     for name in variants or list(manifest.variants):
         log(f"scoring with the {name} variant")
         clf = load(package_dir, variant=name, providers=("cpu",))
-        results = (clf.predict_pairs([e.prompt for e in examples], [e.text for e in examples])
-                   if any(e.prompt for e in examples) else clf.predict([e.text for e in examples]))
+        results = (
+            clf.predict_pairs([e.prompt for e in examples], [e.text for e in examples])
+            if any(e.prompt for e in examples)
+            else clf.predict([e.text for e in examples])
+        )
         bad = [r for r in results if not r.ok]
         if bad:
             raise PackageError(f"{len(bad)} examples could not be scored, e.g. #{bad[0].index}: {bad[0].error}")
         tolerance = (tolerances or {}).get(name) or (TEACHER_GATE if teacher else SPECS[VariantName(name)].tolerance)
         gates[name] = compare(name, labels, ref, np.array([r.score for r in results]), tau, tau_star, tolerance)
     report = GateReport(
-        package=str(package_dir), data=str(data), examples=len(examples), positives=int(labels.sum()), tau=tau,
-        tau_star=tau_star, reference_scorer="pytorch fp32 eager" + (" (teacher)" if teacher else ""),
-        reference_kind=reference, reference_from_cache=cached,
-        reference=metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star}), variants=gates,
+        package=str(package_dir),
+        data=str(data),
+        examples=len(examples),
+        positives=int(labels.sum()),
+        tau=tau,
+        tau_star=tau_star,
+        reference_scorer="pytorch fp32 eager" + (" (teacher)" if teacher else ""),
+        reference_kind=reference,
+        reference_from_cache=cached,
+        reference=metrics.summary(labels, ref, {"tau": tau, "tau*": tau_star}),
+        variants=gates,
     )
     if update_manifest:
         _store_refits(package_dir, {n: g.refit.ks_optimal for n, g in gates.items()}, report.reference.at["tau*"].fpr)
@@ -239,7 +264,8 @@ def _store_refits(package_dir: Path, refits: dict[str, float], target_fpr: float
     manifest = Manifest.read(package_dir)
     variants = {
         name: dataclasses.replace(v, thresholds={**v.thresholds, "ks_optimal": refits[name], "target_fpr": target_fpr})
-        if name in refits else v
+        if name in refits
+        else v
         for name, v in manifest.variants.items()
     }
     updated = dataclasses.replace(manifest, variants=variants)
@@ -254,11 +280,14 @@ def markdown(report: GateReport) -> str:
         "",
         f"Package `{report.package}`, data `{report.data}`: {report.examples} examples "
         f"({report.positives} positive); tau = {report.tau:.4f}, tau* = {report.tau_star:.4f}. "
-        + ("Reference: the TEACHER's PyTorch model (fp32, eager); the package is a distilled student."
-           if report.reference_kind is Reference.TEACHER else "Reference: the original PyTorch model (fp32, eager)."),
+        + (
+            "Reference: the TEACHER's PyTorch model (fp32, eager); the package is a distilled student."
+            if report.reference_kind is Reference.TEACHER
+            else "Reference: the original PyTorch model (fp32, eager)."
+        ),
         "",
-        "| variant | max abs dP | mean abs dP | flips @tau | flips @tau* | F1@tau | F1 drift pp | acc drift pp | AUC drift pp "
-        "| KS drift pp | refit tau* | result |",
+        "| variant | max abs dP | mean abs dP | flips @tau | flips @tau* | F1@tau | F1 drift pp | acc drift pp "
+        "| AUC drift pp | KS drift pp | refit tau* | result |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, v in report.variants.items():
@@ -270,6 +299,9 @@ def markdown(report: GateReport) -> str:
             f"{'pass' if v.passed else 'FAIL: ' + '; '.join(v.failures)} |"
         )
     ref = report.reference
-    lines += ["", f"Reference: AUC {100 * ref.auc:.2f}, KS {100 * ref.ks:.2f}, F1@tau "
-                  f"{100 * ref.at['tau'].f1:.2f}, F1@tau* {100 * ref.at['tau*'].f1:.2f}."]
+    lines += [
+        "",
+        f"Reference: AUC {100 * ref.auc:.2f}, KS {100 * ref.ks:.2f}, F1@tau "
+        f"{100 * ref.at['tau'].f1:.2f}, F1@tau* {100 * ref.at['tau*'].f1:.2f}.",
+    ]
     return "\n".join(lines) + "\n"

@@ -7,13 +7,25 @@ from __future__ import annotations
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .timing import time_call
 
 GEMM_SHAPE = (512, 768, 3072)  # M, K, N: BERT-base's feed-forward at 512 tokens
-FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "f16c", "asimd", "sve")
+FLAGS_OF_INTEREST = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_int8",
+    "f16c",
+    "asimd",
+    "sve",
+)
 
 
 def bert_flops(length: int, *, hidden: int, layers: int, intermediate: int, head_hidden: int = 128) -> float:
@@ -35,7 +47,7 @@ def cpu_description() -> dict:
             info["model_name"] = value.strip()
         elif key in ("flags", "Features") and "flags" not in info:
             flags = set(value.split())
-            info["flags"] = [f for f in FLAGS_OF_INTEREST if f in flags]
+            info["flags"] = [f for f in FLAGS_OF_INTEREST if f in flags]  # type: ignore[assignment]
     return info
 
 
@@ -52,8 +64,10 @@ def gemm_unavailable() -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("onnx") is None:
-        return ('GEMM peak probe skipped: it needs the onnx package (pip install "secbert-edge[bench]"); '
-                "latencies are reported without their hardware floor")
+        return (
+            'GEMM peak probe skipped: it needs the onnx package (pip install "secbert-edge[bench]"); '
+            "latencies are reported without their hardware floor"
+        )
     return None
 
 
@@ -67,18 +81,30 @@ def gemm_rates(threads: int, shape=GEMM_SHAPE, repeats: int = 10) -> dict:
     m, k, n = shape
     rng = np.random.default_rng(0)
     opset = [helper.make_opsetid("", 17)]
-    fp32 = helper.make_model(helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["y"])], "gemm_fp32",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
-        [numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "b")]), opset_imports=opset)
-    int8 = helper.make_model(helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"])], "gemm_int8",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [m, n])],
-        [numpy_helper.from_array(rng.integers(-127, 128, (k, n)).astype(np.int8), "b"),
-         numpy_helper.from_array(np.array(128, dtype=np.uint8), "az"),
-         numpy_helper.from_array(np.array(0, dtype=np.int8), "bz")]), opset_imports=opset)
+    fp32 = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("MatMul", ["a", "b"], ["y"])],
+            "gemm_fp32",
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, [m, k])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+            [numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "b")],
+        ),
+        opset_imports=opset,
+    )
+    int8 = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"])],
+            "gemm_int8",
+            [helper.make_tensor_value_info("a", TensorProto.UINT8, [m, k])],
+            [helper.make_tensor_value_info("y", TensorProto.INT32, [m, n])],
+            [
+                numpy_helper.from_array(rng.integers(-127, 128, (k, n)).astype(np.int8), "b"),
+                numpy_helper.from_array(np.array(128, dtype=np.uint8), "az"),
+                numpy_helper.from_array(np.array(0, dtype=np.int8), "bz"),
+            ],
+        ),
+        opset_imports=opset,
+    )
     ops = 2.0 * m * k * n
     out = {"shape": list(shape), "threads": threads}
     for name, model, feed in (
@@ -86,6 +112,10 @@ def gemm_rates(threads: int, shape=GEMM_SHAPE, repeats: int = 10) -> dict:
         ("int8_gops", int8, {"a": rng.integers(0, 256, (m, k)).astype(np.uint8)}),
     ):
         session = _session(model, threads)
-        best = time_call(lambda: session.run(None, feed), warmup=3, repeats=repeats).min_ms
+
+        def run(session: Any = session, feed: dict = feed) -> Any:
+            return session.run(None, feed)
+
+        best = time_call(run, warmup=3, repeats=repeats).min_ms
         out[name] = ops / (best / 1e3) / 1e9
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import subprocess
 import sys
@@ -32,7 +33,9 @@ MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
 
 @dataclasses.dataclass(frozen=True)
 class BenchConfig:
-    precisions: tuple[str, ...] | None = None  # variant names; None: every variant the package has (TensorRT's excepted)
+    precisions: tuple[str, ...] | None = (
+        None  # variant names; None: every variant the package has (TensorRT's excepted)
+    )
     throughput_precisions: tuple[str, ...] | None = None  # None: the same as precisions
     session: SessionConfig = SessionConfig(providers=("cpu",))  # providers, threads, GPU settings (load()'s)
     lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
@@ -138,11 +141,14 @@ class BenchResult:
 
 def _sequences(clf: Classifier, texts: Sequence[str]) -> list[list[int]]:
     ids = clf.encoder.encode(list(texts))
-    return [fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.cls_id, clf.sep_id)[0][0] for x in ids]
+    return [
+        fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.cls_id, clf.sep_id)[0][0] for x in ids
+    ]
 
 
-def _run_batches(run: Callable, sequences: Sequence[Sequence[int]], batches: Sequence[tuple[Sequence[int], int]],
-                 pad_id: int) -> int:
+def _run_batches(
+    run: Callable, sequences: Sequence[Sequence[int]], batches: Sequence[tuple[Sequence[int], int]], pad_id: int
+) -> int:
     computed = 0
     for indices, pad_to in batches:
         ids, mask, types = bucketing.pad_batch([sequences[i] for i in indices], pad_to, pad_id)
@@ -151,18 +157,25 @@ def _run_batches(run: Callable, sequences: Sequence[Sequence[int]], batches: Seq
     return computed
 
 
-def _baseline_plans(lengths: Sequence[int], batch_size: int, max_length: int, mode: str
-                    ) -> list[tuple[Sequence[int], int]]:
+def _baseline_plans(
+    lengths: Sequence[int], batch_size: int, max_length: int, mode: str
+) -> list[tuple[Sequence[int], int]]:
     """The two strategies the runtime's bucketing is compared with: every batch padded to the max length, or to
     its longest member in arrival order."""
     starts = range(0, len(lengths), batch_size)
     if mode == "pad_to_max":
         return [(range(s, min(s + batch_size, len(lengths))), max_length) for s in starts]
-    return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s:s + batch_size])) for s in starts]
+    return [(range(s, min(s + batch_size, len(lengths))), max(lengths[s : s + batch_size])) for s in starts]
 
 
-def _throughput(scorer: Scorer, mode: str, batch_size: int, sequences: Sequence[Sequence[int]],
-                plans: Sequence[tuple[Sequence[int], int]], pad_id: int) -> ThroughputRecord:
+def _throughput(
+    scorer: Scorer,
+    mode: str,
+    batch_size: int,
+    sequences: Sequence[Sequence[int]],
+    plans: Sequence[tuple[Sequence[int], int]],
+    pad_id: int,
+) -> ThroughputRecord:
     """Time ``scorer.run`` over ready batches (the baselines, and PyTorch under the runtime's plan)."""
     lengths = [len(s) for s in sequences]
     _run_batches(scorer.run, sequences, [(list(plans[0][0])[:1], plans[0][1])], pad_id)  # warm-up: one row
@@ -170,12 +183,23 @@ def _throughput(scorer: Scorer, mode: str, batch_size: int, sequences: Sequence[
     computed = _run_batches(scorer.run, sequences, plans, pad_id)
     seconds = time.perf_counter() - t0
     real = sum(lengths)
-    return ThroughputRecord(scorer.name, scorer.variant, mode, batch_size, len(sequences), seconds,
-                            len(sequences) / seconds, real / seconds, real / computed, None)
+    return ThroughputRecord(
+        scorer.name,
+        scorer.variant,
+        mode,
+        batch_size,
+        len(sequences),
+        seconds,
+        len(sequences) / seconds,
+        real / seconds,
+        real / computed,
+        None,
+    )
 
 
-def _runtime_throughput(scorer: Scorer, clf: Classifier, texts: Sequence[str], sequences: Sequence[Sequence[int]]
-                        ) -> ThroughputRecord:
+def _runtime_throughput(
+    scorer: Scorer, clf: Classifier, texts: Sequence[str], sequences: Sequence[Sequence[int]]
+) -> ThroughputRecord:
     """Time the runtime's own public call, ``predict`` (tokenization, long-input policy, bucketing, padding,
     inference, results in order) on the workload; padding efficiency from the plan it runs."""
     lengths = [len(s) for s in sequences]
@@ -188,8 +212,18 @@ def _runtime_throughput(scorer: Scorer, clf: Classifier, texts: Sequence[str], s
     seconds = time.perf_counter() - t0
     computed = sum(b.padded_tokens for b in clf.plan(lengths))
     real = sum(lengths)
-    return ThroughputRecord(scorer.name, scorer.variant, "bucketed", clf.max_batch_size, len(texts), seconds,
-                            len(texts) / seconds, real / seconds, real / computed, min(1.0, tokenize_s / seconds))
+    return ThroughputRecord(
+        scorer.name,
+        scorer.variant,
+        "bucketed",
+        clf.max_batch_size,
+        len(texts),
+        seconds,
+        len(texts) / seconds,
+        real / seconds,
+        real / computed,
+        min(1.0, tokenize_s / seconds),
+    )
 
 
 def _process_probe(package: Path, precision: str, texts: Sequence[str], options: dict) -> ProcessRecord:
@@ -209,8 +243,14 @@ def _process_probe(package: Path, precision: str, texts: Sequence[str], options:
         "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
         "print(json.dumps({'cold': cold, 'wall': wall, 'rss_kb': hwm}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, repr(time.time())], input=json.dumps(list(texts)),
-                         capture_output=True, text=True, timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, repr(time.time())],
+        input=json.dumps(list(texts)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return ProcessRecord(precision, data["cold"], data["wall"], data["rss_kb"] / 1024)
 
@@ -241,8 +281,12 @@ def run_bench(
     for p in variants:
         manifest.variant(p)  # fail fast, naming the quantize command, before measuring anything
     meta: dict[str, Any] = {
-        "package": str(package), "date": dt.datetime.now().isoformat(timespec="seconds"), "secbert_edge": __version__,
-        "onnxruntime": ort.__version__, "cpu": hardware.cpu_description(), "config": dataclasses.asdict(config),
+        "package": str(package),
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "secbert_edge": __version__,
+        "onnxruntime": ort.__version__,
+        "cpu": hardware.cpu_description(),
+        "config": dataclasses.asdict(config),
         "model": manifest.source,
     }
     sessions: list[SessionRecord] = []
@@ -251,8 +295,11 @@ def run_bench(
     process: list[ProcessRecord] = []
     interrupted = False
     src = manifest.source
-    dims = dict(hidden=src.get("hidden", 768), layers=src.get("layers", 12),
-                intermediate=src.get("intermediate", 4 * src.get("hidden", 768)))
+    dims = dict(
+        hidden=src.get("hidden", 768),
+        layers=src.get("layers", 12),
+        intermediate=src.get("intermediate", 4 * src.get("hidden", 768)),
+    )
     try:
         probe = load(package, variant=variants[0], **config.load_options())
         threads = probe.session.get_session_options().intra_op_num_threads
@@ -282,9 +329,18 @@ def run_bench(
             if clf.device == "cuda":
                 progress(f"warming up {variant} on {clf.providers[0]} ({len(clf.shapes())} shapes)")
                 clf.warmup()
-            sessions.append(SessionRecord(
-                variant, clf.variant_name, tuple(clf.requested_providers), tuple(clf.providers), clf.fallback,
-                clf.io_binding, clf.timings["session_s"], clf.timings.get("warmup_s")))
+            sessions.append(
+                SessionRecord(
+                    variant,
+                    clf.variant_name,
+                    tuple(clf.requested_providers),
+                    tuple(clf.providers),
+                    clf.fallback,
+                    clf.io_binding,
+                    clf.timings["session_s"],
+                    clf.timings.get("warmup_s"),
+                )
+            )
 
             def run(ids: np.ndarray, mask: np.ndarray, types: np.ndarray, clf: Classifier = clf) -> np.ndarray:
                 return clf.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
@@ -307,12 +363,23 @@ def run_bench(
                 progress(f"latency {scorer.name} L={length}")
                 ids = rng.integers(5, manifest.vocab_size, (1, length)).astype(np.int64)
                 mask, types = np.ones_like(ids), np.zeros_like(ids)
-                stats = time_call(lambda: scorer.run(ids, mask, types), repeats=config.repeats,
-                                  budget_s=config.budget_s)
+                stats = time_call(
+                    functools.partial(scorer.run, ids, mask, types), repeats=config.repeats, budget_s=config.budget_s
+                )
                 flops = hardware.bert_flops(length, **dims)
                 floor = flops / (peak * 1e9) * 1e3 if peak else None
-                latency.append(LatencyRecord(scorer.name, scorer.variant, scorer.providers, length, stats, flops / 1e9,
-                                             floor, floor / stats.p50_ms if floor else None))
+                latency.append(
+                    LatencyRecord(
+                        scorer.name,
+                        scorer.variant,
+                        scorer.providers,
+                        length,
+                        stats,
+                        flops / 1e9,
+                        floor,
+                        floor / stats.p50_ms if floor else None,
+                    )
+                )
         sequences = _sequences(probe, workload.texts)
         seq_lengths = [len(s) for s in sequences]
         modes = {"on": ("bucketed",), "off": ("pad_to_max", "dynamic_arrival"), "both": MODES}[config.bucketing]
@@ -331,10 +398,14 @@ def run_bench(
                         clf = load(package, variant=scorer.variant, max_batch_size=batch_size, **config.load_options())
                         throughput.append(_runtime_throughput(scorer, clf, workload.texts, sequences))
                     else:  # PyTorch under the plan the runtime makes for this batch size
-                        plan = bucketing.plan_batches(seq_lengths, probe.edges, max_batch_size=batch_size,
-                                                      token_budget=probe.config.token_budget)
-                        throughput.append(_throughput(scorer, mode, batch_size, sequences,
-                                                      [(b.indices, b.pad_to) for b in plan], probe.pad_id))
+                        plan = bucketing.plan_batches(
+                            seq_lengths, probe.edges, max_batch_size=batch_size, token_budget=probe.config.token_budget
+                        )
+                        throughput.append(
+                            _throughput(
+                                scorer, mode, batch_size, sequences, [(b.indices, b.pad_to) for b in plan], probe.pad_id
+                            )
+                        )
         if config.cold_start:
             sample = list(workload.texts[:16])
             for variant in variants:
@@ -357,52 +428,89 @@ def to_json(result: BenchResult) -> str:
 def to_markdown(result: BenchResult) -> str:
     meta = result.meta
     cpu = meta["cpu"]
-    lines = [f"# secbert-edge bench — {meta['date']}", "",
-             f"Package `{meta['package']}`; CPU {cpu.get('model_name', cpu.get('model'))} "
-             f"({', '.join(cpu.get('flags', []))}), {meta.get('threads')} threads; onnxruntime {meta['onnxruntime']}."]
+    lines = [
+        f"# secbert-edge bench — {meta['date']}",
+        "",
+        f"Package `{meta['package']}`; CPU {cpu.get('model_name', cpu.get('model'))} "
+        f"({', '.join(cpu.get('flags', []))}), {meta.get('threads')} threads; onnxruntime {meta['onnxruntime']}.",
+    ]
     if "gemm" in meta:
         g = meta["gemm"]
-        lines.append(f"Measured GEMM peaks ({'x'.join(map(str, g['shape']))}): fp32 {g['fp32_gflops']:.0f} GFLOP/s, "
-                     f"int8 {g['int8_gops']:.0f} GOP/s.")
+        lines.append(
+            f"Measured GEMM peaks ({'x'.join(map(str, g['shape']))}): fp32 {g['fp32_gflops']:.0f} GFLOP/s, "
+            f"int8 {g['int8_gops']:.0f} GOP/s."
+        )
     if "gemm_skipped" in meta:
         lines.append(f"Note: {meta['gemm_skipped']}.")
     if meta.get("gemm_by_scorer"):
         by = meta["gemm_by_scorer"]
         fp, i8 = [p["fp32_gflops"] for p in by.values()], [p["int8_gops"] for p in by.values()]
-        lines.append(f"Re-measured before each scorer's latency cells (each floor uses its own): fp32 "
-                     f"{min(fp):.0f}-{max(fp):.0f} GFLOP/s, int8 {min(i8):.0f}-{max(i8):.0f} GOP/s.")
+        lines.append(
+            f"Re-measured before each scorer's latency cells (each floor uses its own): fp32 "
+            f"{min(fp):.0f}-{max(fp):.0f} GFLOP/s, int8 {min(i8):.0f}-{max(i8):.0f} GOP/s."
+        )
     if "workload" in meta:
         lines.append(f"Workload {meta['workload']}.")
     if result.interrupted:
         lines.append("**Interrupted**: the tables hold what was measured before Ctrl-C.")
     if result.sessions:
-        lines += ["", "## Sessions", "", "| precision | variant | requested | used | IO binding | session build s | warm-up s |",
-                  "|---|---|---|---|---|---|---|"]
-        for r in result.sessions:
-            fell_back = f" (fell back from {r.fallback_from})" if r.fallback_from else ""
-            warm = f"{r.warmup_s:.2f}" if r.warmup_s is not None else "-"
-            lines.append(f"| {r.precision} | {r.variant} | {', '.join(r.requested_providers)} | "
-                         f"{', '.join(r.providers)}{fell_back} | {'yes' if r.io_binding else 'no'} | {r.session_s:.2f} | {warm} |")
+        lines += [
+            "",
+            "## Sessions",
+            "",
+            "| precision | variant | requested | used | IO binding | session build s | warm-up s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for sess in result.sessions:
+            fell_back = f" (fell back from {sess.fallback_from})" if sess.fallback_from else ""
+            warm = f"{sess.warmup_s:.2f}" if sess.warmup_s is not None else "-"
+            lines.append(
+                f"| {sess.precision} | {sess.variant} | {', '.join(sess.requested_providers)} | "
+                f"{', '.join(sess.providers)}{fell_back} | {'yes' if sess.io_binding else 'no'} | "
+                f"{sess.session_s:.2f} | {warm} |"
+            )
     if result.latency:
-        lines += ["", "## Batch-1 latency (ms)", "",
-                  "| scorer | tokens | p50 | p95 | p99 | GFLOP | floor ms | floor / p50 |", "|---|---|---|---|---|---|---|---|"]
-        for r in result.latency:
-            floor = f"{r.floor_ms:.1f} | {100 * r.fraction_of_floor:.0f}%" if r.floor_ms else "- | -"
-            lines.append(f"| {r.scorer} | {r.length} | {r.stats.p50_ms:.1f} | {r.stats.p95_ms:.1f} | {r.stats.p99_ms:.1f} "
-                         f"| {r.gflop:.2f} | {floor} |")
+        lines += [
+            "",
+            "## Batch-1 latency (ms)",
+            "",
+            "| scorer | tokens | p50 | p95 | p99 | GFLOP | floor ms | floor / p50 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for lat in result.latency:
+            floor = (
+                f"{lat.floor_ms:.1f} | {100 * lat.fraction_of_floor:.0f}%"
+                if lat.floor_ms and lat.fraction_of_floor
+                else "- | -"
+            )
+            lines.append(
+                f"| {lat.scorer} | {lat.length} | {lat.stats.p50_ms:.1f} | {lat.stats.p95_ms:.1f} | "
+                f"{lat.stats.p99_ms:.1f} | {lat.gflop:.2f} | {floor} |"
+            )
     if result.throughput:
-        lines += ["", "## Throughput on the workload", "",
-                  "| scorer | mode | batch | texts/s | real tokens/s | padding efficiency | tokenization share |",
-                  "|---|---|---|---|---|---|---|"]
-        for r in result.throughput:
-            share = f"{100 * r.tokenize_share:.1f}%" if r.tokenize_share is not None else "-"
-            lines.append(f"| {r.scorer} | {r.mode} | {r.batch_size} | {r.texts_per_s:.1f} | {r.tokens_per_s:.0f} | "
-                         f"{100 * r.padding_efficiency:.0f}% | {share} |")
+        lines += [
+            "",
+            "## Throughput on the workload",
+            "",
+            "| scorer | mode | batch | texts/s | real tokens/s | padding efficiency | tokenization share |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for tp in result.throughput:
+            share = f"{100 * tp.tokenize_share:.1f}%" if tp.tokenize_share is not None else "-"
+            lines.append(
+                f"| {tp.scorer} | {tp.mode} | {tp.batch_size} | {tp.texts_per_s:.1f} | {tp.tokens_per_s:.0f} | "
+                f"{100 * tp.padding_efficiency:.0f}% | {share} |"
+            )
     if result.process:
-        lines += ["", "## Cold start and memory", "", "| variant | import -> first result (s) | launch -> first result (s) | peak RSS (MB) |",
-                  "|---|---|---|---|"]
-        for r in result.process:
-            lines.append(f"| {r.precision} | {r.cold_start_s:.2f} | {r.wall_s:.2f} | {r.peak_rss_mb:.0f} |")
+        lines += [
+            "",
+            "## Cold start and memory",
+            "",
+            "| variant | import -> first result (s) | launch -> first result (s) | peak RSS (MB) |",
+            "|---|---|---|---|",
+        ]
+        for proc in result.process:
+            lines.append(f"| {proc.precision} | {proc.cold_start_s:.2f} | {proc.wall_s:.2f} | {proc.peak_rss_mb:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -419,9 +527,9 @@ def plot(result: BenchResult, directory: Path) -> list[Path]:
     written = []
     if result.latency:
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for scorer in dict.fromkeys(r.scorer for r in result.latency):
-            rows = [r for r in result.latency if r.scorer == scorer]
-            ax.plot([r.length for r in rows], [r.stats.p50_ms for r in rows], marker="o", label=scorer)
+        for scorer in dict.fromkeys(lat.scorer for lat in result.latency):
+            lat_rows = [lat for lat in result.latency if lat.scorer == scorer]
+            ax.plot([lat.length for lat in lat_rows], [lat.stats.p50_ms for lat in lat_rows], marker="o", label=scorer)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("tokens")
@@ -434,10 +542,10 @@ def plot(result: BenchResult, directory: Path) -> list[Path]:
         plt.close(fig)
     if result.throughput:
         fig, ax = plt.subplots(figsize=(8, 4.5))
-        rows = result.throughput
-        labels = [f"{r.scorer}\n{r.mode} b{r.batch_size}" for r in rows]
-        ax.barh(range(len(rows)), [r.texts_per_s for r in rows])
-        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+        tps = result.throughput
+        labels = [f"{tp.scorer}\n{tp.mode} b{tp.batch_size}" for tp in tps]
+        ax.barh(range(len(tps)), [tp.texts_per_s for tp in tps])
+        ax.set_yticks(range(len(tps)), labels, fontsize=7)
         ax.set_xlabel("texts/s on the workload")
         fig.tight_layout()
         written.append(directory / "throughput.png")

@@ -25,11 +25,14 @@ def stats(samples_ms) -> LatencyStats:
     if a.size == 0:
         raise ValueError("no timing samples")
     p50, p95, p99 = np.percentile(a, [50, 95, 99])
-    return LatencyStats(int(a.size), float(a.mean()), float(p50), float(p95), float(p99), float(a.min()),
-                        tuple(float(x) for x in a))
+    return LatencyStats(
+        int(a.size), float(a.mean()), float(p50), float(p95), float(p99), float(a.min()), tuple(float(x) for x in a)
+    )
 
 
-def time_call(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20, budget_s: float | None = None) -> LatencyStats:
+def time_call(
+    fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20, budget_s: float | None = None
+) -> LatencyStats:
     """Run ``fn`` ``warmup`` times untimed, then up to ``repeats`` timed runs (stopping early past ``budget_s``)."""
     for _ in range(warmup):
         fn()

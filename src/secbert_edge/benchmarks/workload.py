@@ -26,8 +26,10 @@ class Workload:
     def description(self) -> str:
         lengths = sorted(self.token_lengths)
         n = len(lengths)
-        return (f"{self.name}: {n} texts, tokens median {lengths[n // 2]}, p95 {lengths[int(0.95 * (n - 1))]}, "
-                f"max {lengths[-1]}, {sum(t > 510 for t in lengths)} over 510")
+        return (
+            f"{self.name}: {n} texts, tokens median {lengths[n // 2]}, p95 {lengths[int(0.95 * (n - 1))]}, "
+            f"max {lengths[-1]}, {sum(t > 510 for t in lengths)} over 510"
+        )
 
 
 def _allocate(n: int, mix) -> list[int]:

@@ -19,12 +19,16 @@ EXIT_FAILED = 1  # the command ran and something did not pass: inputs not scored
 EXIT_USAGE = 2  # the command could not start as asked: an option, file, column, variant, provider or package is wrong
 
 
-class Failure(click.ClickException):
-    """An error shown as ``Error: message`` with its exit code."""
+class Failed(click.ClickException):
+    """The command ran and something did not pass (shown as ``Error: message``)."""
 
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_FAILED
+
+
+class Unusable(click.ClickException):
+    """The command could not start as asked (shown as ``Error: message``)."""
+
+    exit_code = EXIT_USAGE
 
 
 class Cli(click.Group):
@@ -36,9 +40,9 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except ParityError as err:
-            raise Failure(str(err), EXIT_FAILED) from err
+            raise Failed(str(err)) from err
         except SecbertEdgeError as err:
-            raise Failure(str(err), EXIT_USAGE) from err
+            raise Unusable(str(err)) from err
 
 
 def show_warnings() -> None:
@@ -63,9 +67,12 @@ def compose(*decorators: Callable) -> Callable:
 
 def model_option(help_extra: str = "") -> Callable:
     return click.option(
-        "--model", "model_dir", type=click.Path(path_type=Path), default=None, envvar="SECBERT_EDGE_MODEL",
-        help="Model package folder [default: $SECBERT_EDGE_MODEL, else the embedded default model"
-             f"{help_extra}].",
+        "--model",
+        "model_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        envvar="SECBERT_EDGE_MODEL",
+        help=f"Model package folder [default: $SECBERT_EDGE_MODEL, else the embedded default model{help_extra}].",
     )
 
 
@@ -84,8 +91,11 @@ def resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
 
 def variant_option(multiple: bool = False, choices: tuple[str, ...] = VARIANT_NAMES, help: str = "") -> Callable:
     """``--variant`` (the one spelling on every command), plus ``--precision`` as a hidden, deprecated alias."""
-    text = help or ("Variant to run [default: the package's default variant]." if not multiple else
-                    "Variant (repeatable) [default: every variant the package has].")
+    text = help or (
+        "Variant to run [default: the package's default variant]."
+        if not multiple
+        else "Variant (repeatable) [default: every variant the package has]."
+    )
 
     def decorator(f: Callable) -> Callable:
         @functools.wraps(f)
@@ -100,7 +110,9 @@ def variant_option(multiple: bool = False, choices: tuple[str, ...] = VARIANT_NA
             return f(*args, **kwargs)
 
         wrapper = click.option("--precision", "precision_alias", default=None, hidden=True)(wrapper)
-        return click.option("--variant", type=click.Choice(choices), multiple=multiple, default=None, help=text)(wrapper)
+        return click.option("--variant", type=click.Choice(choices), multiple=multiple, default=None, help=text)(
+            wrapper
+        )
 
     return decorator
 
@@ -115,29 +127,62 @@ def session_options(providers_default: str = "auto") -> Callable:
 
             providers = tuple(p.strip() for p in kwargs.pop("providers").split(",") if p.strip())
             kwargs["session"] = SessionConfig(
-                providers=providers, strict_providers=kwargs.pop("strict_providers"), threads=kwargs.pop("threads"),
-                device_id=kwargs.pop("device_id"), gpu_mem_limit_mb=kwargs.pop("gpu_mem_limit_mb"),
-                cache_dir=kwargs.pop("cache_dir"), trt_per_bucket_profiles=kwargs.pop("trt_per_bucket_profiles"),
+                providers=providers,
+                strict_providers=kwargs.pop("strict_providers"),
+                threads=kwargs.pop("threads"),
+                device_id=kwargs.pop("device_id"),
+                gpu_mem_limit_mb=kwargs.pop("gpu_mem_limit_mb"),
+                cache_dir=kwargs.pop("cache_dir"),
+                trt_per_bucket_profiles=kwargs.pop("trt_per_bucket_profiles"),
             )
             return f(*args, **kwargs)
 
         return compose(
-            click.option("--providers", default=providers_default, show_default=True,
-                         help="Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this "
-                              "onnxruntime build has, in that order)."),
-            click.option("--strict-providers", is_flag=True,
-                         help="Fail instead of falling back when a provider is missing or not used."),
-            click.option("--threads", type=click.IntRange(min=1), default=None,
-                         help="Intra-op threads [default: physical cores]."),
-            click.option("--device-id", type=click.IntRange(min=0), default=0, show_default=True,
-                         help="GPU to run on (CUDA/TensorRT)."),
-            click.option("--gpu-mem-limit", "gpu_mem_limit_mb", type=click.IntRange(min=64), default=None,
-                         help="Cap the CUDA memory arena, in MB [default: no cap]."),
-            click.option("--trt-cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                         help="TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries "
-                              "are keyed by the model's sha256 and the ORT/TensorRT versions."),
-            click.option("--trt-per-bucket-profiles", is_flag=True,
-                         help="One TensorRT optimisation profile per bucket edge instead of one spanning all shapes."),
+            click.option(
+                "--providers",
+                default=providers_default,
+                show_default=True,
+                help="Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this "
+                "onnxruntime build has, in that order).",
+            ),
+            click.option(
+                "--strict-providers",
+                is_flag=True,
+                help="Fail instead of falling back when a provider is missing or not used.",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Intra-op threads [default: physical cores].",
+            ),
+            click.option(
+                "--device-id",
+                type=click.IntRange(min=0),
+                default=0,
+                show_default=True,
+                help="GPU to run on (CUDA/TensorRT).",
+            ),
+            click.option(
+                "--gpu-mem-limit",
+                "gpu_mem_limit_mb",
+                type=click.IntRange(min=64),
+                default=None,
+                help="Cap the CUDA memory arena, in MB [default: no cap].",
+            ),
+            click.option(
+                "--trt-cache",
+                "cache_dir",
+                type=click.Path(file_okay=False, path_type=Path),
+                default=None,
+                help="TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries "
+                "are keyed by the model's sha256 and the ORT/TensorRT versions.",
+            ),
+            click.option(
+                "--trt-per-bucket-profiles",
+                is_flag=True,
+                help="One TensorRT optimisation profile per bucket edge instead of one spanning all shapes.",
+            ),
         )(wrapper)
 
     return decorator
@@ -149,8 +194,11 @@ def json_option(what: str = "the result") -> Callable:
 
 def echo_json(data: Any, *, lines: bool = False) -> None:
     """JSON on stdout: one object per line (``lines``) or one indented document."""
-    click.echo(json.dumps(data, ensure_ascii=False, default=_plain) if lines else
-               json.dumps(data, indent=2, ensure_ascii=False, default=_plain))
+    click.echo(
+        json.dumps(data, ensure_ascii=False, default=_plain)
+        if lines
+        else json.dumps(data, indent=2, ensure_ascii=False, default=_plain)
+    )
 
 
 def _plain(obj: Any) -> Any:
@@ -172,6 +220,19 @@ def log(prefix: str) -> Callable[[str], None]:
 
 
 __all__ = [
-    "Cli", "EXIT_FAILED", "EXIT_USAGE", "Failure", "__version__", "compose", "echo_json", "json_option", "log",
-    "model_option", "resolve_model", "session_options", "show_warnings", "variant_option",
+    "Cli",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "Failed",
+    "Unusable",
+    "__version__",
+    "compose",
+    "echo_json",
+    "json_option",
+    "log",
+    "model_option",
+    "resolve_model",
+    "session_options",
+    "show_warnings",
+    "variant_option",
 ]

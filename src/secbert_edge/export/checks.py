@@ -18,8 +18,9 @@ from ..variants import FP32Check
 VALIDATION_SHAPES = ((1, 8), (3, 33), (5, 96), (3, 154), (1, 512))
 
 
-def validation_batch(batch: int, seq: int, vocab_size: int, rng: np.random.Generator, pair: bool = True
-                     ) -> dict[str, np.ndarray]:
+def validation_batch(
+    batch: int, seq: int, vocab_size: int, rng: np.random.Generator, pair: bool = True
+) -> dict[str, np.ndarray]:
     """Random ids with right padding of varied lengths (one row full length) and, if ``pair``, type-1 tails."""
     ids = rng.integers(5, vocab_size, size=(batch, seq), dtype=np.int64)
     lengths = rng.integers(max(1, seq // 4), seq + 1, size=batch)
@@ -67,9 +68,16 @@ def parity_check(
     if worst / n > tolerance.flip_rate:
         at = ", ".join(f"{k} {thresholds[k]:g}: {v}" for k, v in flips.items())
         failures.append(f"{worst} of {n} labels flip ({worst / n:.1%} > {tolerance.flip_rate:.1%}; at {at})")
-    return {"max_abs_diff": float(d.max()), "mean_abs_diff": float(d.mean()), "inputs": n,
-            "flips": flips, "thresholds": dict(thresholds),
-            "tolerance": dataclasses.asdict(tolerance), "passed": not failures, "failures": failures}
+    return {
+        "max_abs_diff": float(d.max()),
+        "mean_abs_diff": float(d.mean()),
+        "inputs": n,
+        "flips": flips,
+        "thresholds": dict(thresholds),
+        "tolerance": dataclasses.asdict(tolerance),
+        "passed": not failures,
+        "failures": failures,
+    }
 
 
 def random_feeds(
@@ -90,7 +98,9 @@ def graph_opset(path: str | Path) -> int:
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
-def text_feeds(package_dir: str | Path, texts: Sequence[str], max_length: int | None = None) -> list[dict[str, np.ndarray]]:
+def text_feeds(
+    package_dir: str | Path, texts: Sequence[str], max_length: int | None = None
+) -> list[dict[str, np.ndarray]]:
     """One unpadded batch per text, tokenized exactly as the runtime does (truncate policy)."""
     from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_sequence
 
@@ -101,14 +111,14 @@ def text_feeds(package_dir: str | Path, texts: Sequence[str], max_length: int | 
     for ids in encoder.encode([t for t in texts if isinstance(t, str) and t.strip()]):
         if not ids:
             continue
-        (seq,), _ = fit_sequence(ids, limit, LongInputPolicy.TRUNCATE, manifest.tokenizer["cls_id"], manifest.tokenizer["sep_id"])
+        (seq,), _ = fit_sequence(
+            ids, limit, LongInputPolicy.TRUNCATE, manifest.tokenizer["cls_id"], manifest.tokenizer["sep_id"]
+        )
         arr = np.array([seq], dtype=np.int64)
         feeds.append({"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.zeros_like(arr)})
     return feeds
 
 
-
-
 def one_row(feed: dict[str, np.ndarray], r: int) -> dict[str, np.ndarray]:
     n = int(feed["attention_mask"][r].sum())
-    return {k: v[r:r + 1, :n] for k, v in feed.items()}
+    return {k: v[r : r + 1, :n] for k, v in feed.items()}

@@ -45,7 +45,9 @@ class _ExportWrapper(torch.nn.Module):
 def export_onnx(model, path: str | Path, opset: int = MIN_OPSET) -> Path:
     """Write ``model`` (a BertMLPClassifier in eval mode) to ``path`` as ONNX with dynamic batch/sequence."""
     if opset < MIN_OPSET:
-        raise ConfigError(f"opset {opset} is below the supported minimum {MIN_OPSET}; use --opset {MIN_OPSET} or higher")
+        raise ConfigError(
+            f"opset {opset} is below the supported minimum {MIN_OPSET}; use --opset {MIN_OPSET} or higher"
+        )
     path = Path(path)
     batch, seq = EXPORT_DUMMY
     dummy = (
@@ -70,8 +72,10 @@ def export_onnx(model, path: str | Path, opset: int = MIN_OPSET) -> Path:
             dynamo=False,  # the TorchScript exporter's graph is what ORT's BERT fusion patterns recognise
         )
     if model.training:
-        raise PackageError("the model was left in training mode by the exporter (dropout on); refusing to validate it. "
-                           "Report this with your torch version.")
+        raise PackageError(
+            "the model was left in training mode by the exporter (dropout on); refusing to validate it. "
+            "Report this with your torch version."
+        )
     check_dynamic_axes(path)
     return path
 
@@ -91,8 +95,10 @@ def check_dynamic_axes(path: str | Path) -> None:
                 got = dims[axis].dim_value if axis < len(dims) else "absent"
                 problems.append(f"{name}[{axis}] should be '{label}', found {got!r}")
     if problems:
-        raise PackageError(f"{path}: exported graph has fixed or missing axes: {'; '.join(problems)}; the exporter "
-                           "traced a shape as a constant. Re-export with another --opset or report this.")
+        raise PackageError(
+            f"{path}: exported graph has fixed or missing axes: {'; '.join(problems)}; the exporter "
+            "traced a shape as a constant. Re-export with another --opset or report this."
+        )
 
 
 def torch_probability(model, feeds: dict[str, np.ndarray]) -> np.ndarray:

@@ -66,14 +66,20 @@ def prune_to_cls(src: str | Path, dst: str | Path) -> bool:
     for node in consumers(a):
         node.input[:] = [a_cls if t == a else t for t in node.input]
     skip.input[:] = [x_cls if t == x else t for t in skip.input]
-    graph.initializer.extend([
-        onnx.numpy_helper.from_array(np.array([0], np.int64), "cls_slice_start"),
-        onnx.numpy_helper.from_array(np.array([1], np.int64), "cls_slice_end"),
-        onnx.numpy_helper.from_array(np.array([1], np.int64), "cls_slice_axis"),
-    ])
+    graph.initializer.extend(
+        [
+            onnx.numpy_helper.from_array(np.array([0], np.int64), "cls_slice_start"),
+            onnx.numpy_helper.from_array(np.array([1], np.int64), "cls_slice_end"),
+            onnx.numpy_helper.from_array(np.array([1], np.int64), "cls_slice_axis"),
+        ]
+    )
     at = list(graph.node).index(last) + 1
     for tensor, out in ((x, x_cls), (a, a_cls)):
-        graph.node.insert(at, onnx.helper.make_node(
-            "Slice", [tensor, "cls_slice_start", "cls_slice_end", "cls_slice_axis"], [out], name=f"cls_only_{out}"))
+        graph.node.insert(
+            at,
+            onnx.helper.make_node(
+                "Slice", [tensor, "cls_slice_start", "cls_slice_end", "cls_slice_axis"], [out], name=f"cls_only_{out}"
+            ),
+        )
     onnx.save(model, str(dst))
     return True

@@ -16,8 +16,8 @@ from pathlib import Path
 from .. import __version__
 from ..errors import PackageError
 from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Task, Variant, sha256_file
-from ..variants import SPECS, Precision, VariantName
 from ..modeling import load_reference_model, torch, transformers
+from ..variants import SPECS, Precision, VariantName
 from . import onnx_export, optimize
 from .tokenizer import build_tokenizer, check_tokenizer_parity
 
@@ -116,7 +116,9 @@ def export_package(
         if fuse:
             progress("fusing the transformer graph (ONNX Runtime optimizer)")
             onnx_path.rename(plain)
-            fused = optimize.fuse(plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
+            fused = optimize.fuse(
+                plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+            )
             progress("computing the last layer for [CLS] only")
             cls_only = optimize.prune_to_cls(onnx_path, onnx_path)
             if not tensorrt:

@@ -31,7 +31,12 @@ from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Recipe, VariantName, spec
 from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds
 
-FP16_KEEP_FP32 = ["LayerNormalization", "SkipLayerNormalization", "EmbedLayerNormalization", "SimplifiedLayerNormalization"]
+FP16_KEEP_FP32 = [
+    "LayerNormalization",
+    "SkipLayerNormalization",
+    "EmbedLayerNormalization",
+    "SimplifiedLayerNormalization",
+]
 
 
 class Target(str, enum.Enum):
@@ -84,12 +89,22 @@ def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target) -> d
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
     q.quantize_dynamic(
-        str(src), str(dst), per_channel=True, reduce_range=recipe["reduce_range"], weight_type=q.QuantType.QInt8,
+        str(src),
+        str(dst),
+        per_channel=True,
+        reduce_range=recipe["reduce_range"],
+        weight_type=q.QuantType.QInt8,
         # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
     )
-    return {"method": "dynamic", "per_channel": True, "weight_type": "int8", "target": Target(target).value,
-            **recipe, "activation_scales": "dynamic"}
+    return {
+        "method": "dynamic",
+        "per_channel": True,
+        "weight_type": "int8",
+        "target": Target(target).value,
+        **recipe,
+        "activation_scales": "dynamic",
+    }
 
 
 class _Calibration:
@@ -138,8 +153,9 @@ def quantize_int8_static(
     weights, both symmetric (zero point 0), full range -- on the unfused graph."""
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     if not feeds:
-        raise ConfigError("static quantization needs calibration texts that tokenize to something; pass "
-                          "--calibration FILE")
+        raise ConfigError(
+            "static quantization needs calibration texts that tokenize to something; pass --calibration FILE"
+        )
     methods = {
         CalibrationMethod.MINMAX: q.CalibrationMethod.MinMax,
         CalibrationMethod.ENTROPY: q.CalibrationMethod.Entropy,
@@ -147,11 +163,18 @@ def quantize_int8_static(
     }
     recipe = {"reduce_range": False, "symmetric": True} if tensorrt else INT8_RECIPES[Target(target)]
     kwargs = dict(
-        quant_format=q.QuantFormat.QDQ, per_channel=True, reduce_range=recipe["reduce_range"],
-        activation_type=q.QuantType.QInt8 if tensorrt else q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
-        calibrate_method=methods[CalibrationMethod(method)], op_types_to_quantize=["MatMul", "Gemm"],
-        extra_options={"DefaultTensorType": 1, "CalibStridedMinMax": 1,
-                       **({"ActivationSymmetric": True, "WeightSymmetric": True} if tensorrt else {})},
+        quant_format=q.QuantFormat.QDQ,
+        per_channel=True,
+        reduce_range=recipe["reduce_range"],
+        activation_type=q.QuantType.QInt8 if tensorrt else q.QuantType.QUInt8,
+        weight_type=q.QuantType.QInt8,
+        calibrate_method=methods[CalibrationMethod(method)],
+        op_types_to_quantize=["MatMul", "Gemm"],
+        extra_options={
+            "DefaultTensorType": 1,
+            "CalibStridedMinMax": 1,
+            **({"ActivationSymmetric": True, "WeightSymmetric": True} if tensorrt else {}),
+        },
     )
     if "calibration_providers" in inspect.signature(q.quantize_static).parameters:
         kwargs["calibration_providers"] = ["CPUExecutionProvider"]
@@ -164,10 +187,16 @@ def quantize_int8_static(
         onnx.save(symbolic.SymbolicShapeInference.infer_shapes(onnx.load(str(src)), auto_merge=True), str(inferred))
         with contextlib.redirect_stdout(sys.stderr):  # ORT's histogram calibrators print progress to stdout
             q.quantize_static(str(inferred), str(dst), _Calibration(feeds), **kwargs)
-    return {"method": "static", "format": "QDQ", "calibration": CalibrationMethod(method).value,
-            "calibration_texts": len(feeds), "per_channel": True,
-            "target": "tensorrt" if tensorrt else Target(target).value, **recipe,
-            "activation_scales": "static"}
+    return {
+        "method": "static",
+        "format": "QDQ",
+        "calibration": CalibrationMethod(method).value,
+        "calibration_texts": len(feeds),
+        "per_channel": True,
+        "target": "tensorrt" if tensorrt else Target(target).value,
+        **recipe,
+        "activation_scales": "static",
+    }
 
 
 def convert_fp16(src: str | Path, dst: str | Path) -> dict:
@@ -204,18 +233,23 @@ def add_variant(
     row = spec(variant)
     key = row.name.value
     if row.built_by_export or row.fp32_check is None:
-        raise ConfigError(f"the {key} variant is written by `secbert-edge export` ({row.hint}); quantize builds "
-                          "int8, int8-static, fp16 and tensorrt-int8")
+        raise ConfigError(
+            f"the {key} variant is written by `secbert-edge export` ({row.hint}); quantize builds "
+            "int8, int8-static, fp16 and tensorrt-int8"
+        )
     package_dir = Path(package_dir)
     manifest = Manifest.read(package_dir)
     manifest.verify_files(package_dir)
     if key in manifest.variants and not force:
-        raise ConfigError(f"{package_dir} already has the {key} variant ({manifest.variants[key].file}); pass --force "
-                          "to replace it")
+        raise ConfigError(
+            f"{package_dir} already has the {key} variant ({manifest.variants[key].file}); pass --force to replace it"
+        )
     static = row.recipe in (Recipe.STATIC_INT8, Recipe.TENSORRT_INT8)
     if static and not calibration_texts:
-        raise ConfigError(f"the {key} variant needs calibration texts (--calibration FILE): a few hundred texts like "
-                          "production traffic, both classes")
+        raise ConfigError(
+            f"the {key} variant needs calibration texts (--calibration FILE): a few hundred texts like "
+            "production traffic, both classes"
+        )
     target = Target(target) if target else detect_target()
     fp32 = package_dir / manifest.variant(VariantName.FP32).file
     source = package_dir / manifest.variant(row.source).file  # type: ignore[arg-type]
@@ -227,33 +261,46 @@ def add_variant(
             options = convert_fp16(source, tmp)
         elif static:
             feeds = text_feeds(package_dir, calibration_texts)
-            options = quantize_int8_static(source, tmp, feeds, CalibrationMethod(method), target,
-                                           tensorrt=row.recipe is Recipe.TENSORRT_INT8)
+            options = quantize_int8_static(
+                source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
+            )
         else:
             options = quantize_int8_dynamic(source, tmp, target)
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
-        shapes = random_feeds(manifest.vocab_size, manifest.max_length,
-                              per_row=options.get("activation_scales") == "dynamic")
+        shapes = random_feeds(
+            manifest.vocab_size, manifest.max_length, per_row=options.get("activation_scales") == "dynamic"
+        )
         texts = text_feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
         ref = {"random_tokens": probabilities(fp32, shapes), "texts": probabilities(fp32, texts)}
         cand = {"random_tokens": probabilities(tmp, shapes), "texts": probabilities(tmp, texts)}
-        thresholds = {"tau": float(manifest.thresholds["default"])}
+        thresholds = {"tau": manifest.threshold("default")}
         if manifest.thresholds.get("ks_optimal") is not None:
-            thresholds["tau*"] = float(manifest.thresholds["ks_optimal"])
-        overall = parity_check(np.concatenate(list(ref.values())), np.concatenate(list(cand.values())),
-                               thresholds, row.fp32_check)
+            thresholds["tau*"] = manifest.threshold("ks")
+        overall = parity_check(
+            np.concatenate(list(ref.values())), np.concatenate(list(cand.values())), thresholds, row.fp32_check
+        )
         parity = {
             "reference": "fp32 variant (itself within its tolerance of PyTorch)",
-            **{part: {k: v for k, v in parity_check(ref[part], cand[part], thresholds, row.fp32_check).items()
-                      if k in ("max_abs_diff", "mean_abs_diff", "inputs", "flips")} for part in ref},
+            **{
+                part: {
+                    k: v
+                    for k, v in parity_check(ref[part], cand[part], thresholds, row.fp32_check).items()
+                    if k in ("max_abs_diff", "mean_abs_diff", "inputs", "flips")
+                }
+                for part in ref
+            },
             **overall,
         }
         if not overall["passed"]:
             measured = "; ".join(overall["failures"])
-            fix = ("calibrate on a few hundred texts that look like production traffic: both classes, short and "
-                   "long, including the odd ones (obfuscated, code, lists) (--calibration FILE), or try --method "
-                   "minmax|entropy|percentile" if static else "keep the fp32 variant for this model")
+            fix = (
+                "calibrate on a few hundred texts that look like production traffic: both classes, short and "
+                "long, including the odd ones (obfuscated, code, lists) (--calibration FILE), or try --method "
+                "minmax|entropy|percentile"
+                if static
+                else "keep the fp32 variant for this model"
+            )
             if not force:
                 raise ParityError(
                     f"{key} variant misses its tolerance against fp32 on {overall['inputs']} inputs: {measured}. "
@@ -265,8 +312,14 @@ def add_variant(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    entry = Variant(precision=row.precision, file=dst.name, sha256=sha256_file(dst), opset=graph_opset(dst),
-                    parity=parity, options=options)
+    entry = Variant(
+        precision=row.precision,
+        file=dst.name,
+        sha256=sha256_file(dst),
+        opset=graph_opset(dst),
+        parity=parity,
+        options=options,
+    )
     updated = dataclasses.replace(manifest, variants={**manifest.variants, key: entry})
     updated.write(package_dir)
     return updated

@@ -49,7 +49,9 @@ def _read_tokenizer_config(backbone: Path) -> dict:
     return read_json(path) if path.is_file() else {}
 
 
-def bert_wordpiece_tokenizer(vocab_file: str | Path, lowercase: bool = False, strip_accents: bool | None = None) -> Tokenizer:
+def bert_wordpiece_tokenizer(
+    vocab_file: str | Path, lowercase: bool = False, strip_accents: bool | None = None
+) -> Tokenizer:
     """BERT's WordPiece pipeline with `tokenizers` (the settings of BERTimbau's BertTokenizer by default)."""
     vocab_file = Path(vocab_file)
     vocab = {}
@@ -135,7 +137,7 @@ def tokenizer_mismatches(fast: Tokenizer, reference, texts=PARITY_CORPUS) -> lis
         if got != want:
             at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
             problems.append(
-                f"{text[:40]!r}: fast {got[at:at + 5]} vs reference {want[at:at + 5]} at token {at} "
+                f"{text[:40]!r}: fast {got[at : at + 5]} vs reference {want[at : at + 5]} at token {at} "
                 f"(lengths {len(got)} vs {len(want)})"
             )
     return problems
@@ -159,8 +161,13 @@ def train_wordpiece_vocab(texts, vocab_size: int, out_file: str | Path, min_freq
     from tokenizers import BertWordPieceTokenizer
 
     tok = BertWordPieceTokenizer(lowercase=False, strip_accents=False, clean_text=True, handle_chinese_chars=True)
-    tok.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=min_frequency,
-                            special_tokens=list(SPECIAL_TOKENS), show_progress=False)
+    tok.train_from_iterator(
+        list(texts),
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
+    )
     vocab = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])]
     out_file = Path(out_file)
     out_file.write_text("\n".join(vocab) + "\n", encoding="utf-8")

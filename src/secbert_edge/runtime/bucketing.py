@@ -30,7 +30,8 @@ def bucket_edges(max_length: int, smallest: int = 16, factor: float = 2.0) -> tu
     """Geometric edges ``smallest, smallest*factor, ...`` ending exactly at ``max_length``."""
     if max_length < 1 or smallest < 1 or factor <= 1:
         raise ValueError(f"need max_length >= 1, smallest >= 1, factor > 1 (got {max_length}, {smallest}, {factor})")
-    edges, edge = [], float(min(smallest, max_length))
+    edges: list[int] = []
+    edge = float(min(smallest, max_length))
     while int(edge) < max_length:
         if not edges or int(edge) > edges[-1]:
             edges.append(int(edge))

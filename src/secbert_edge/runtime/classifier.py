@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, PackageError, ProviderError
 from .. import variants
+from ..errors import ConfigError, InputError, PackageError, ProviderError
 from ..manifest import INPUT_NAMES, Manifest, Task
 from ..textio import SURROGATE, BadItem
 from . import bucketing, graphinfo, providers
@@ -87,7 +87,9 @@ class RuntimeConfig:
         if self.bucket_edges is not None:
             edges = tuple(int(e) for e in self.bucket_edges)
             if not edges or list(edges) != sorted(set(edges)) or edges[0] < 1:
-                raise ConfigError(f"bucket_edges must be strictly increasing positive integers, got {self.bucket_edges}")
+                raise ConfigError(
+                    f"bucket_edges must be strictly increasing positive integers, got {self.bucket_edges}"
+                )
             object.__setattr__(self, "bucket_edges", edges)
 
     @classmethod
@@ -103,7 +105,9 @@ class RuntimeConfig:
         session_fields = {f.name for f in dataclasses.fields(SessionConfig)}
         unknown = sorted(set(overrides) - own - session_fields)
         if unknown:
-            raise ConfigError(f"unknown runtime option(s) {unknown}; accepted: {', '.join(sorted(own | session_fields))}")
+            raise ConfigError(
+                f"unknown runtime option(s) {unknown}; accepted: {', '.join(sorted(own | session_fields))}"
+            )
         session = {k: overrides.pop(k) for k in list(overrides) if k in session_fields}
         if session:
             overrides["session"] = dataclasses.replace(overrides.get("session", base.session), **session)
@@ -156,8 +160,9 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     return item
 
 
-def select_variant(manifest: Manifest, name: str | None, chain: list[str], *, strict: bool = False
-                   ) -> tuple[str, bool, bool]:
+def select_variant(
+    manifest: Manifest, name: str | None, chain: list[str], *, strict: bool = False
+) -> tuple[str, bool, bool]:
     """The variant a session runs for a requested variant and provider chain: (name, TensorRT fp16 flag, int8 flag).
 
     TensorRT parses standard ONNX ops only, not ONNX Runtime's fused ones, and applies fp16/int8 itself: a
@@ -171,8 +176,10 @@ def select_variant(manifest: Manifest, name: str | None, chain: list[str], *, st
         manifest.variant(run.name.value)  # raises if missing, saying how to add it
         return run.name.value, asked.trt_fp16, run.precision is variants.Precision.INT8
     if first == providers.CUDA and asked.recipe is variants.Recipe.DYNAMIC_INT8:
-        message = ("the int8 (dynamic) variant has CPU kernels only: on CUDA its quantized nodes run on the CPU. "
-                   "Use --variant fp16 or fp32 on CUDA, or int8 through TensorRT (tensorrt-int8)")
+        message = (
+            "the int8 (dynamic) variant has CPU kernels only: on CUDA its quantized nodes run on the CPU. "
+            "Use --variant fp16 or fp32 on CUDA, or int8 through TensorRT (tensorrt-int8)"
+        )
         if strict:
             raise ProviderError(message)
         warnings.warn(message, providers.ProviderFallbackWarning, stacklevel=3)
@@ -212,17 +219,27 @@ class Classifier:
         self.cls_id, self.sep_id, self.pad_id = tok["cls_id"], tok["sep_id"], tok["pad_id"]
         self.edges = self.config.bucket_edges or bucketing.bucket_edges(self.manifest.max_length)
         if self.edges[-1] < self.manifest.max_length:
-            raise ConfigError(f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}")
+            raise ConfigError(
+                f"the largest bucket edge {self.edges[-1]} is below the max length {self.manifest.max_length}"
+            )
         # On a GPU, batches are padded to bucket edges and power-of-two row counts: a fixed set of shapes.
         self.batch_sizes = providers.gpu_batch_sizes(self.max_batch_size)
         self.provider_options = providers.provider_options(
             self.requested_providers,
             cuda=providers.cuda_options(self.config.session.device_id, self.config.session.gpu_mem_limit_mb),
             tensorrt=providers.tensorrt_options(
-                model_sha256=self.variant.sha256, edges=self.edges, batch_sizes=self.batch_sizes,
-                input_names=INPUT_NAMES, device_id=self.config.session.device_id, fp16=trt_fp16, int8=trt_int8,
-                cache_dir=self.config.session.cache_dir, per_bucket_profiles=self.config.session.trt_per_bucket_profiles,
-            ) if providers.TENSORRT in self.requested_providers else None,
+                model_sha256=self.variant.sha256,
+                edges=self.edges,
+                batch_sizes=self.batch_sizes,
+                input_names=INPUT_NAMES,
+                device_id=self.config.session.device_id,
+                fp16=trt_fp16,
+                int8=trt_int8,
+                cache_dir=self.config.session.cache_dir,
+                per_bucket_profiles=self.config.session.trt_per_bucket_profiles,
+            )
+            if providers.TENSORRT in self.requested_providers
+            else None,
         )
         started = time.perf_counter()
         self.session = self._session()
@@ -294,8 +311,10 @@ class Classifier:
             try:
                 prob = self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
             except Exception as err:  # onnxruntime raises its own types (Fail, RuntimeException, ...)
-                message = f"inference failed for its batch ({len(batch.indices)} x {batch.pad_to} tokens): " + (
-                    " ".join(str(err).split())[:300])
+                message = (
+                    f"inference failed for its batch ({len(batch.indices)} x {batch.pad_to} tokens): "
+                    + (" ".join(str(err).split())[:300])
+                )
                 errors.update((i, message) for i in batch.indices)
                 continue
             scores[list(batch.indices)] = prob[: len(batch.indices)]
@@ -304,8 +323,13 @@ class Classifier:
     def plan(self, lengths: Sequence[int]) -> list[bucketing.Batch]:
         """The batches this runtime runs sequences of these lengths (with specials) in: length-sorted buckets, cut to
         the token budget, padded to their longest member (on a GPU, to their bucket edge)."""
-        return bucketing.plan_batches(lengths, self.edges, max_batch_size=self.max_batch_size,
-                                      token_budget=self.config.token_budget, pad_to_edge=self.fixed_shapes)
+        return bucketing.plan_batches(
+            lengths,
+            self.edges,
+            max_batch_size=self.max_batch_size,
+            token_budget=self.config.token_budget,
+            pad_to_edge=self.fixed_shapes,
+        )
 
     def infer(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         """One session call on a ready batch (input_ids, attention_mask, token_type_ids as int64 arrays) ->
@@ -330,7 +354,9 @@ class Classifier:
         out = []
         for edge in self.edges:
             most = max(1, min(self.max_batch_size, self.config.token_budget // edge))
-            out += [(rows, edge) for rows in sorted({bucketing.pad_rows(n, self.batch_sizes) for n in range(1, most + 1)})]
+            out += [
+                (rows, edge) for rows in sorted({bucketing.pad_rows(n, self.batch_sizes) for n in range(1, most + 1)})
+            ]
         return out
 
     def warmup(self, shapes: Sequence[tuple[int, int]] | None = None) -> dict[str, float]:
@@ -353,7 +379,7 @@ class Classifier:
 
         For a response-judge package, each text is scored as a response alone (see :meth:`predict_pairs`).
         """
-        items = [texts] if isinstance(texts, str) else list(texts)
+        items: list[object] = [texts] if isinstance(texts, str) else list(texts)
         return self._predict([None] * len(items), items, threshold)
 
     def predict_pairs(
@@ -368,12 +394,14 @@ class Classifier:
                 f"{self.package_dir} is a {self.manifest.task.value} classifier; (prompt, response) pairs need a "
                 "response-judge package (exported with --task response); score prompts as single texts"
             )
-        prompts, responses = list(prompts), list(responses)
-        if len(prompts) != len(responses):
-            raise InputError(f"got {len(prompts)} prompts but {len(responses)} responses; they must pair up")
-        return self._predict(prompts, responses, threshold)
+        prompt_list, response_list = list(prompts), list(responses)
+        if len(prompt_list) != len(response_list):
+            raise InputError(f"got {len(prompt_list)} prompts but {len(response_list)} responses; they must pair up")
+        return self._predict(prompt_list, response_list, threshold)
 
-    def _predict(self, prompts: list[object], texts: list[object], threshold) -> list[Prediction]:
+    def _predict(self, prompts: list[object], texts: list[object], threshold: str | float | None) -> list[Prediction]:
+        """Checked, encoded, fitted to the long-input policy, scored in bucketed batches; texts and prompts that
+        reach the encoder are str (check_text passed)."""
         tau = self.threshold(threshold)
         results: list[Prediction | None] = [None] * len(texts)
         valid: list[int] = []
@@ -387,16 +415,20 @@ class Classifier:
                 valid.append(i)
             except InputError as err:
                 results[i] = Prediction(index=i, error=str(err))
-        text_ids = self._encode([texts[i] for i in valid])
+        text_ids = self._encode([str(texts[i]) for i in valid])
         paired = [i for i in valid if prompts[i] is not None]
-        prompt_ids = dict(zip(paired, self._encode([prompts[i] for i in paired])))
-        sequences, types, owners, meta = [], [], [], {}
-        for i, ids in zip(valid, text_ids):
-            p_ids = prompt_ids.get(i, [])
-            failed = next((x for x in (ids, p_ids) if isinstance(x, Exception)), None)
-            if failed is not None:
+        prompt_ids = dict(zip(paired, self._encode([str(prompts[i]) for i in paired])))
+        sequences: list[list[int]] = []
+        types: list[list[int]] = []
+        owners: list[int] = []
+        meta: dict[int, tuple[int, bool]] = {}
+        for i, encoded in zip(valid, text_ids):
+            p_encoded = prompt_ids.get(i, [])
+            if isinstance(encoded, Exception) or isinstance(p_encoded, Exception):
+                failed = encoded if isinstance(encoded, Exception) else p_encoded
                 results[i] = Prediction(index=i, error=f"tokenization failed: {failed}")
                 continue
+            ids, p_ids = encoded, p_encoded
             if not ids:
                 results[i] = Prediction(
                     index=i, error="input has no tokens after normalisation (only control or zero-width characters)"
@@ -417,16 +449,16 @@ class Classifier:
         if sequences:
             seg_scores, seg_errors = self._run(sequences, types)
             best: dict[int, float] = {}
-            failed: dict[int, str] = {}
+            batch_failed: dict[int, str] = {}
             for k, (owner, s) in enumerate(zip(owners, seg_scores)):
                 if k in seg_errors:
-                    failed.setdefault(owner, seg_errors[k])
+                    batch_failed.setdefault(owner, seg_errors[k])
                 else:
                     best[owner] = max(best.get(owner, -1.0), float(s))  # windows: max over a text's windows
-            for i, message in failed.items():
+            for i, message in batch_failed.items():
                 results[i] = Prediction(index=i, error=message)
             for i, score in best.items():
-                if i in failed:
+                if i in batch_failed:
                     continue
                 n_tokens, cut = meta[i]
                 label = self.manifest.positive_label if score >= tau else self.manifest.negative_label
@@ -435,7 +467,7 @@ class Classifier:
 
     def _encode(self, texts: list[str]) -> list[list[int] | Exception]:
         try:
-            return self.encoder.encode(texts)
+            return list(self.encoder.encode(texts))
         except Exception:  # one text broke the batch call: encode one by one so only that text fails
             out: list[list[int] | Exception] = []
             for text in texts:

@@ -67,8 +67,10 @@ def default_for(pairs: bool = False) -> Path | None:
 def not_found_message(pairs: bool = False) -> str:
     name = DEFAULT_RESPONSE_MODEL if pairs else DEFAULT_PROMPT_MODEL
     looked = ", ".join(str(p) for p in candidates(name))
-    return (f"no --model given and no embedded default package {name!r} found (looked in: {looked}); pass --model "
-            f"DIR (a folder written by `secbert-edge export`), or set {ENV_MODELS} to a folder holding {name}/")
+    return (
+        f"no --model given and no embedded default package {name!r} found (looked in: {looked}); pass --model "
+        f"DIR (a folder written by `secbert-edge export`), or set {ENV_MODELS} to a folder holding {name}/"
+    )
 
 
 def is_embedded(path: str | Path) -> bool:

@@ -127,8 +127,11 @@ def embedding_rows(path: str | Path) -> EmbeddingRows:
     for op, inputs in nodes:
         if op.endswith("EmbedLayerNormalization") and len(inputs) > 3:  # also QEmbedLayerNormalization (int8)
             return EmbeddingRows(rows(inputs[2]), rows(inputs[3]))
-    vocab = next((rows(inputs[0]) for op, inputs in nodes
-                  if op == "Gather" and len(inputs) == 2 and inputs[1] == "input_ids"), None)
-    positions = next((dims[0] for name, dims in shapes.items() if "position_embeddings" in name and len(dims) == 2),
-                     None)
+    vocab = next(
+        (rows(inputs[0]) for op, inputs in nodes if op == "Gather" and len(inputs) == 2 and inputs[1] == "input_ids"),
+        None,
+    )
+    positions = next(
+        (dims[0] for name, dims in shapes.items() if "position_embeddings" in name and len(dims) == 2), None
+    )
     return EmbeddingRows(vocab, positions)

@@ -277,21 +277,27 @@ def tensorrt_options(
     trt_version = trt_version if trt_version is not None else tensorrt_version()
     ort_version = ort_version or ort.__version__
     if trt_version is None:
-        warnings.warn("TensorRT's version could not be read; its engine cache is off, so every start builds the "
-                      "engine (install the tensorrt Python package to enable caching)", ProviderFallbackWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "TensorRT's version could not be read; its engine cache is off, so every start builds the "
+            "engine (install the tensorrt Python package to enable caching)",
+            ProviderFallbackWarning,
+            stacklevel=2,
+        )
         return options
     flags = [f for f, on in (("fp16", fp16), ("int8", int8)) if on]
-    key = trt_cache_key(model_sha256, ort_version=ort_version, trt_version=trt_version, flags=flags,
-                        profile=";".join(profiles.values()))
+    key = trt_cache_key(
+        model_sha256, ort_version=ort_version, trt_version=trt_version, flags=flags, profile=";".join(profiles.values())
+    )
     folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     folder = folder / key
-    options.update({
-        "trt_engine_cache_enable": "1",
-        "trt_engine_cache_path": str(folder),
-        "trt_timing_cache_enable": "1",
-        "trt_timing_cache_path": str(folder),
-    })
+    options.update(
+        {
+            "trt_engine_cache_enable": "1",
+            "trt_engine_cache_path": str(folder),
+            "trt_timing_cache_enable": "1",
+            "trt_timing_cache_path": str(folder),
+        }
+    )
     return options
 
 

@@ -37,10 +37,10 @@ def fit_tokens(ids: list[int], room: int, policy: LongInputPolicy) -> tuple[list
         return [list(ids[:room])], True
     if policy is LongInputPolicy.HEAD_TAIL:
         head = room // 4
-        return [[*ids[:head], *ids[len(ids) - (room - head):]]], True
+        return [[*ids[:head], *ids[len(ids) - (room - head) :]]], True
     stride = max(1, room // 2)
     starts = list(range(0, len(ids) - room, stride)) + [len(ids) - room]
-    return [list(ids[s:s + room]) for s in starts], False
+    return [list(ids[s : s + room]) for s in starts], False
 
 
 def fit_sequence(
@@ -65,7 +65,7 @@ def fit_pair(
     out = []
     for piece in pieces:
         keep = room - len(piece)
-        prompt = prompt_ids[len(prompt_ids) - keep:] if keep > 0 else []
+        prompt = prompt_ids[len(prompt_ids) - keep :] if keep > 0 else []
         cut = cut or len(prompt) < len(prompt_ids)
         ids = [cls_id, *prompt, sep_id, *piece, sep_id]
         out.append((ids, [0] * (len(prompt) + 2) + [1] * (len(piece) + 1)))

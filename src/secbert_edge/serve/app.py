@@ -57,13 +57,21 @@ class ServeApp:
             parallel_runs = 2 if getattr(classifier, "dynamic_scales", False) else 1
         self.parallel_runs = parallel_runs
         self.batcher = Batcher(
-            classifier, max_batch_size=self.config.max_batch_size, max_wait_ms=self.config.max_wait_ms,
-            max_queue_texts=self.config.max_queue_texts, warmup=warmup, parallel_runs=parallel_runs,
+            classifier,
+            max_batch_size=self.config.max_batch_size,
+            max_wait_ms=self.config.max_wait_ms,
+            max_queue_texts=self.config.max_queue_texts,
+            warmup=warmup,
+            parallel_runs=parallel_runs,
             observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job),
         )
         self.task = classifier.manifest.task
-        self.model = {"name": classifier.package_dir.name, "task": self.task.value,
-                      "variant": classifier.variant_name, "sha256": classifier.variant.sha256}
+        self.model = {
+            "name": classifier.package_dir.name,
+            "task": self.task.value,
+            "variant": classifier.variant_name,
+            "sha256": classifier.variant.sha256,
+        }
         self._prefix = b'{"model":' + orjson.dumps(self.model) + b',"results":'
         self._auth = b"Bearer " + self.config.api_key.encode() if self.config.api_key else None
         schema = openapi_schema(self.model["name"])
@@ -88,10 +96,16 @@ class ServeApp:
         async def docs(request: Any) -> Any:
             return HTMLResponse(DOCS_HTML)
 
-        self.router = Starlette(routes=[
-            Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics),
-            Route("/openapi.json", openapi), Route("/docs", docs),
-        ], lifespan=self._lifespan)
+        self.router = Starlette(
+            routes=[
+                Route("/healthz", healthz),
+                Route("/readyz", readyz),
+                Route("/metrics", metrics),
+                Route("/openapi.json", openapi),
+                Route("/docs", docs),
+            ],
+            lifespan=self._lifespan,
+        )
 
     # ---- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,8 +132,9 @@ class ServeApp:
                 if scope["method"] == "POST":
                     await self._classify(kind, scope, receive, send)
                 else:
-                    await _send(send, 405, orjson.dumps({"error": f"{scope['path']} takes POST"}),
-                                [(b"allow", b"POST")])
+                    await _send(
+                        send, 405, orjson.dumps({"error": f"{scope['path']} takes POST"}), [(b"allow", b"POST")]
+                    )
                 return
         await self.router(scope, receive, send)
 
@@ -136,12 +151,15 @@ class ServeApp:
                 n_texts = len(job.texts)
                 if n_texts:
                     self.batcher.submit(job)
-                    try:
-                        async with asyncio.timeout(self.config.request_timeout_s):
-                            results = await job.future
-                    except TimeoutError as err:
-                        raise HTTPError(504, "timeout", f"results not ready within {self.config.request_timeout_s} s "
-                                        "(--request-timeout-s); the service is overloaded") from err
+                    try:  # wait_for, not asyncio.timeout: the package supports Python 3.10
+                        results = await asyncio.wait_for(asyncio.shield(job.future), self.config.request_timeout_s)
+                    except asyncio.TimeoutError as err:
+                        raise HTTPError(
+                            504,
+                            "timeout",
+                            f"results not ready within {self.config.request_timeout_s} s "
+                            "(--request-timeout-s); the service is overloaded",
+                        ) from err
                     waited = job.waited
                 else:
                     results = []
@@ -167,10 +185,21 @@ class ServeApp:
             if log.isEnabledFor(logging.INFO):
                 extra = ""
                 if self.config.log_texts and job is not None:
-                    extra = " texts=" + orjson.dumps(job.texts if job.prompts is None else
-                                                     list(zip(job.prompts, job.texts))).decode()
-                log.info('%s "POST %s" %d texts=%d errors=%d queue_ms=%.2f ms=%.2f%s', client[0] if client else "-",
-                         scope["path"], status, n_texts, n_errors, waited * 1000, seconds * 1000, extra)
+                    extra = (
+                        " texts="
+                        + orjson.dumps(job.texts if job.prompts is None else list(zip(job.prompts, job.texts))).decode()
+                    )
+                log.info(
+                    '%s "POST %s" %d texts=%d errors=%d queue_ms=%.2f ms=%.2f%s',
+                    client[0] if client else "-",
+                    scope["path"],
+                    status,
+                    n_texts,
+                    n_errors,
+                    waited * 1000,
+                    seconds * 1000,
+                    extra,
+                )
 
     async def _parse(self, kind: Kind, scope: dict, receive: Any) -> Job:
         """Auth, size limits, JSON and types, by hand: each refusal says what was wrong and what to send."""
@@ -183,11 +212,19 @@ class ServeApp:
             elif name == b"authorization":
                 auth = value
         if self._auth is not None and (auth is None or not hmac.compare_digest(auth, self._auth)):
-            raise HTTPError(401, "unauthorized", "missing or wrong bearer token: send 'Authorization: Bearer <key>'",
-                            [(b"www-authenticate", b"Bearer")])
+            raise HTTPError(
+                401,
+                "unauthorized",
+                "missing or wrong bearer token: send 'Authorization: Bearer <key>'",
+                [(b"www-authenticate", b"Bearer")],
+            )
         if length is not None and length.isdigit() and int(length) > cfg.max_body_bytes:
-            raise HTTPError(413, "too_large", f"body of {int(length):,} bytes is over the limit of "
-                            f"{cfg.max_body_bytes:,} (--max-body-bytes); send fewer or shorter texts per request")
+            raise HTTPError(
+                413,
+                "too_large",
+                f"body of {int(length):,} bytes is over the limit of "
+                f"{cfg.max_body_bytes:,} (--max-body-bytes); send fewer or shorter texts per request",
+            )
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -196,8 +233,12 @@ class ServeApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cfg.max_body_bytes:
-                raise HTTPError(413, "too_large", f"body is over the limit of {cfg.max_body_bytes:,} bytes "
-                                "(--max-body-bytes); send fewer or shorter texts per request")
+                raise HTTPError(
+                    413,
+                    "too_large",
+                    f"body is over the limit of {cfg.max_body_bytes:,} bytes "
+                    "(--max-body-bytes); send fewer or shorter texts per request",
+                )
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -205,24 +246,37 @@ class ServeApp:
             data = orjson.loads(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         except orjson.JSONDecodeError as err:
             example = '{"texts": ["..."]}' if kind is Kind.TEXTS else '{"prompts": [...], "responses": [...]}'
-            raise HTTPError(400, "bad_request", f"body is not valid JSON ({err}); send a JSON object such as "
-                            + example) from err
+            raise HTTPError(
+                400, "bad_request", f"body is not valid JSON ({err}); send a JSON object such as " + example
+            ) from err
         if not isinstance(data, dict):
-            raise HTTPError(422, "invalid", f"body is a JSON {type(data).__name__}, expected an object with "
-                            + " and ".join(f'"{f}"' for f in FIELDS[kind][:-1]))
+            raise HTTPError(
+                422,
+                "invalid",
+                f"body is a JSON {type(data).__name__}, expected an object with "
+                + " and ".join(f'"{f}"' for f in FIELDS[kind][:-1]),
+            )
         unknown = sorted(set(data) - set(FIELDS[kind]))
         if unknown:
-            raise HTTPError(422, "invalid", f"unknown field(s) {', '.join(map(repr, unknown))}; "
-                            f"{ENDPOINT[kind]} takes {', '.join(FIELDS[kind])}")
+            raise HTTPError(
+                422,
+                "invalid",
+                f"unknown field(s) {', '.join(map(repr, unknown))}; {ENDPOINT[kind]} takes {', '.join(FIELDS[kind])}",
+            )
         threshold = self._threshold(data.get("threshold"))
         if kind is Kind.PAIRS:
             if self.task is not Task.RESPONSE:
-                raise HTTPError(400, "bad_request", f"the model {self.model['name']!r} is a {self.task.value} "
-                                "classifier; /v1/classify-pairs needs a response-judge package. Use /v1/classify")
+                raise HTTPError(
+                    400,
+                    "bad_request",
+                    f"the model {self.model['name']!r} is a {self.task.value} "
+                    "classifier; /v1/classify-pairs needs a response-judge package. Use /v1/classify",
+                )
             prompts, texts = self._list(data, "prompts"), self._list(data, "responses")
             if len(prompts) != len(texts):
-                raise HTTPError(422, "invalid", f"got {len(prompts)} prompts but {len(texts)} responses; "
-                                "they must pair up")
+                raise HTTPError(
+                    422, "invalid", f"got {len(prompts)} prompts but {len(texts)} responses; they must pair up"
+                )
         else:
             prompts, texts = None, self._list(data, "texts")
         return Job(kind, texts, prompts, threshold, asyncio.get_running_loop().create_future())
@@ -232,19 +286,27 @@ class ServeApp:
             raise HTTPError(422, "invalid", f'missing field "{field}": a list of strings')
         value = data[field]
         if not isinstance(value, list):
-            raise HTTPError(422, "invalid", f'"{field}" is a JSON {_json_type(value)}, expected a list of strings '
-                            f'(one text: ["..."])')
+            raise HTTPError(
+                422,
+                "invalid",
+                f'"{field}" is a JSON {_json_type(value)}, expected a list of strings (one text: ["..."])',
+            )
         if len(value) > self.config.max_texts:
-            raise HTTPError(413, "too_large", f'"{field}" has {len(value):,} items, over the limit of '
-                            f"{self.config.max_texts:,} per request (--max-texts); split it into several requests")
+            raise HTTPError(
+                413,
+                "too_large",
+                f'"{field}" has {len(value):,} items, over the limit of '
+                f"{self.config.max_texts:,} per request (--max-texts); split it into several requests",
+            )
         return value
 
     def _threshold(self, value: Any) -> str | float | None:
         if value is None or value == "default":
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise HTTPError(422, "invalid", f'"threshold" is a JSON {_json_type(value)}; send "default", "ks" '
-                            "or a number in [0, 1]")
+            raise HTTPError(
+                422, "invalid", f'"threshold" is a JSON {_json_type(value)}; send "default", "ks" or a number in [0, 1]'
+            )
         if isinstance(value, (int, float)) and not (math.isfinite(value) and 0 <= value <= 1):
             raise HTTPError(422, "invalid", f'"threshold" {value} is outside [0, 1]')
         try:
@@ -255,13 +317,25 @@ class ServeApp:
 
 
 def _json_type(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": headers + [(b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": headers + [(b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -69,8 +69,14 @@ def prediction_dict(p: Any, index: int) -> dict[str, Any]:
     """A runtime Prediction as the API's result object, with the request's own index."""
     if p.error is not None:
         return {"index": index, "error": p.error}
-    return {"index": index, "score": p.score, "label": p.label, "threshold": p.threshold,
-            "n_tokens": p.n_tokens, "truncated": p.truncated}
+    return {
+        "index": index,
+        "score": p.score,
+        "label": p.label,
+        "threshold": p.threshold,
+        "n_tokens": p.n_tokens,
+        "truncated": p.truncated,
+    }
 
 
 _STOP = object()
@@ -79,9 +85,17 @@ _STOP = object()
 class Batcher:
     """The queue and its single inference worker. ``start()`` warms the model in the worker, then serves."""
 
-    def __init__(self, classifier: Any, *, max_batch_size: int = 64, max_wait_ms: float = 0.0,
-                 max_queue_texts: int = 8192, observer: BatchObserver | None = None, warmup: bool = True,
-                 parallel_runs: int = 1) -> None:
+    def __init__(
+        self,
+        classifier: Any,
+        *,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 0.0,
+        max_queue_texts: int = 8192,
+        observer: BatchObserver | None = None,
+        warmup: bool = True,
+        parallel_runs: int = 1,
+    ) -> None:
         self.clf = classifier
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
@@ -129,8 +143,10 @@ class Batcher:
             if self._closed:
                 raise Closed("the service is shutting down and takes no new requests; retry on another instance")
             if self.queued_texts and self.queued_texts + n > self.max_queue_texts:
-                raise QueueFull(f"{self.queued_texts} texts are already queued (limit {self.max_queue_texts}, "
-                                "--max-queue-texts); retry shortly")
+                raise QueueFull(
+                    f"{self.queued_texts} texts are already queued (limit {self.max_queue_texts}, "
+                    "--max-queue-texts); retry shortly"
+                )
             self.queued_texts += n
         job.enqueued = time.perf_counter()
         self._queue.put(job)
@@ -220,19 +236,21 @@ class Batcher:
             predictions = self._predict(prompts, texts, threshold)
         else:
             cuts = [round(i * len(texts) / k) for i in range(k + 1)]
-            rest = [self._pool.submit(self._predict, prompts[a:b] if prompts is not None else None, texts[a:b],
-                                      threshold) for a, b in itertools.pairwise(cuts[1:])]
-            predictions = self._predict(prompts[:cuts[1]] if prompts is not None else None, texts[:cuts[1]],
-                                        threshold)
+            rest = [
+                self._pool.submit(self._predict, prompts[a:b] if prompts is not None else None, texts[a:b], threshold)
+                for a, b in itertools.pairwise(cuts[1:])
+            ]
+            predictions = self._predict(
+                prompts[: cuts[1]] if prompts is not None else None, texts[: cuts[1]], threshold
+            )
             for future in rest:
                 predictions += future.result()
         self.observer.batch(len(texts), len(jobs), time.perf_counter() - started)
         offset = 0
         for job in jobs:
             n = len(job.texts)
-            job.result = [prediction_dict(p, i) for i, p in enumerate(predictions[offset:offset + n])]
+            job.result = [prediction_dict(p, i) for i, p in enumerate(predictions[offset : offset + n])]
             offset += n
-
 
     def _predict(self, prompts: list[Any] | None, texts: list[Any], threshold: str | float | None) -> list[Any]:
         if prompts is not None:

@@ -20,22 +20,32 @@ class Metrics:
         self.prom = prom
         self.registry = prom.CollectorRegistry(auto_describe=True)
         r = self.registry
-        requests = prom.Counter("secbert_requests", "Classification requests by endpoint and outcome",
-                                ["endpoint", "outcome"], registry=r)
+        requests = prom.Counter(
+            "secbert_requests", "Classification requests by endpoint and outcome", ["endpoint", "outcome"], registry=r
+        )
         self.requests = {(e, o): requests.labels(e, o) for e in ENDPOINTS for o in OUTCOMES}
-        texts = prom.Counter("secbert_texts", "Texts classified, by outcome (ok, or a per-item error)",
-                             ["outcome"], registry=r)
+        texts = prom.Counter(
+            "secbert_texts", "Texts classified, by outcome (ok, or a per-item error)", ["outcome"], registry=r
+        )
         self.texts_ok, self.texts_error = texts.labels("ok"), texts.labels("error")
-        self.batch_texts = prom.Histogram("secbert_batch_texts", "Texts per runtime call (one micro-batch)",
-                                          buckets=SIZE_BUCKETS, registry=r)
-        self.batch_requests = prom.Histogram("secbert_batch_requests", "Requests packed into one runtime call",
-                                             buckets=SIZE_BUCKETS, registry=r)
-        self.queue_wait = prom.Histogram("secbert_queue_wait_seconds", "Seconds a request waited for the worker",
-                                         buckets=SECONDS_BUCKETS, registry=r)
-        self.inference = prom.Histogram("secbert_inference_seconds", "Seconds per runtime call (one micro-batch)",
-                                        buckets=SECONDS_BUCKETS, registry=r)
-        self.request_seconds = prom.Histogram("secbert_request_seconds", "Seconds per classification request",
-                                              buckets=SECONDS_BUCKETS, registry=r)
+        self.batch_texts = prom.Histogram(
+            "secbert_batch_texts", "Texts per runtime call (one micro-batch)", buckets=SIZE_BUCKETS, registry=r
+        )
+        self.batch_requests = prom.Histogram(
+            "secbert_batch_requests", "Requests packed into one runtime call", buckets=SIZE_BUCKETS, registry=r
+        )
+        self.queue_wait = prom.Histogram(
+            "secbert_queue_wait_seconds", "Seconds a request waited for the worker", buckets=SECONDS_BUCKETS, registry=r
+        )
+        self.inference = prom.Histogram(
+            "secbert_inference_seconds",
+            "Seconds per runtime call (one micro-batch)",
+            buckets=SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.request_seconds = prom.Histogram(
+            "secbert_request_seconds", "Seconds per classification request", buckets=SECONDS_BUCKETS, registry=r
+        )
         self.in_flight = prom.Gauge("secbert_requests_in_flight", "Classification requests being handled", registry=r)
         self.queued = prom.Gauge("secbert_queue_texts", "Texts waiting for the inference worker", registry=r)
         self.ready = prom.Gauge("secbert_ready", "1 when the model is loaded and warmed", registry=r)

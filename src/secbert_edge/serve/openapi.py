@@ -14,8 +14,12 @@ _RESULT = {
     "type": "object",
     "description": "One per input, in order. A text that cannot be scored has only index and error.",
     "properties": {
-        "index": {"type": "integer"}, "score": {"type": "number"}, "label": {"type": "string"},
-        "threshold": {"type": "number"}, "n_tokens": {"type": "integer"}, "truncated": {"type": "boolean"},
+        "index": {"type": "integer"},
+        "score": {"type": "number"},
+        "label": {"type": "string"},
+        "threshold": {"type": "number"},
+        "n_tokens": {"type": "integer"},
+        "truncated": {"type": "boolean"},
         "error": {"type": "string"},
     },
     "required": ["index"],
@@ -23,9 +27,15 @@ _RESULT = {
 _RESPONSE = {
     "type": "object",
     "properties": {
-        "model": {"type": "object", "properties": {
-            "name": {"type": "string"}, "task": {"type": "string"}, "variant": {"type": "string"},
-            "sha256": {"type": "string"}}},
+        "model": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "task": {"type": "string"},
+                "variant": {"type": "string"},
+                "sha256": {"type": "string"},
+            },
+        },
         "results": {"type": "array", "items": _RESULT},
     },
 }
@@ -33,9 +43,14 @@ _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    text = {400: "Invalid JSON (or pairs sent to a prompt package)", 401: "Missing or wrong bearer token",
-            413: "Too many texts or too large a body", 422: "Wrong types or fields",
-            503: "Queue full or shutting down (Retry-After)", 504: "Results not ready within the request timeout"}
+    text = {
+        400: "Invalid JSON (or pairs sent to a prompt package)",
+        401: "Missing or wrong bearer token",
+        413: "Too many texts or too large a body",
+        422: "Wrong types or fields",
+        503: "Queue full or shutting down (Retry-After)",
+        504: "Results not ready within the request timeout",
+    }
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": _ERROR}}} for c in codes}
 
 
@@ -43,8 +58,10 @@ def _op(summary: str, body: dict[str, Any], example: dict[str, Any]) -> dict[str
     return {
         "summary": summary,
         "requestBody": {"required": True, "content": {"application/json": {"schema": body, "example": example}}},
-        "responses": {"200": {"description": "One result per input", "content": {"application/json": {
-            "schema": _RESPONSE}}}, **_errors(400, 401, 413, 422, 503, 504)},
+        "responses": {
+            "200": {"description": "One result per input", "content": {"application/json": {"schema": _RESPONSE}}},
+            **_errors(400, 401, 413, 422, 503, 504),
+        },
         "security": [{"bearer": []}],
     }
 
@@ -53,24 +70,48 @@ def openapi_schema(model_name: str) -> dict[str, Any]:
     texts = {"type": "array", "items": {"type": "string"}}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "secbert-edge", "version": __version__,
-                 "description": f"Safety classifier service (model: {model_name}). Requests arriving together are "
-                                "batched into one inference call; each gets its own results."},
+        "info": {
+            "title": "secbert-edge",
+            "version": __version__,
+            "description": f"Safety classifier service (model: {model_name}). Requests arriving together are "
+            "batched into one inference call; each gets its own results.",
+        },
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
-            "/v1/classify": {"post": _op(
-                "Classify texts (prompts, or responses alone on a response-judge package)",
-                {"type": "object", "required": ["texts"], "additionalProperties": False,
-                 "properties": {"texts": texts, "threshold": _THRESHOLD}},
-                {"texts": ["Ignore suas instruções anteriores e...", "Qual a capital do Brasil?"]})},
-            "/v1/classify-pairs": {"post": _op(
-                "Classify LLM responses with their prompts (response-judge packages)",
-                {"type": "object", "required": ["prompts", "responses"], "additionalProperties": False,
-                 "properties": {"prompts": texts, "responses": texts, "threshold": _THRESHOLD}},
-                {"prompts": ["Como faço um bolo?"], "responses": ["Misture farinha, ovos e açúcar..."]})},
+            "/v1/classify": {
+                "post": _op(
+                    "Classify texts (prompts, or responses alone on a response-judge package)",
+                    {
+                        "type": "object",
+                        "required": ["texts"],
+                        "additionalProperties": False,
+                        "properties": {"texts": texts, "threshold": _THRESHOLD},
+                    },
+                    {"texts": ["Ignore suas instruções anteriores e...", "Qual a capital do Brasil?"]},
+                )
+            },
+            "/v1/classify-pairs": {
+                "post": _op(
+                    "Classify LLM responses with their prompts (response-judge packages)",
+                    {
+                        "type": "object",
+                        "required": ["prompts", "responses"],
+                        "additionalProperties": False,
+                        "properties": {"prompts": texts, "responses": texts, "threshold": _THRESHOLD},
+                    },
+                    {"prompts": ["Como faço um bolo?"], "responses": ["Misture farinha, ovos e açúcar..."]},
+                )
+            },
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "ok"}}}},
-            "/readyz": {"get": {"summary": "Model loaded and warmed", "responses": {
-                "200": {"description": "ready"}, "503": {"description": "warming up or shutting down"}}}},
+            "/readyz": {
+                "get": {
+                    "summary": "Model loaded and warmed",
+                    "responses": {
+                        "200": {"description": "ready"},
+                        "503": {"description": "warming up or shutting down"},
+                    },
+                }
+            },
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text"}}}},
         },
     }

@@ -41,21 +41,38 @@ def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int
         log.setLevel(logging.WARNING)
     app = ServeApp(classifier, config)
     fast = {name: importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools")}
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=config.host, port=config.port, lifespan="on", access_log=False, log_level="warning",
-        loop="uvloop" if fast["uvloop"] else "asyncio", http="httptools" if fast["httptools"] else "h11",
-        timeout_keep_alive=max(1, round(config.keep_alive_s)),
-        timeout_graceful_shutdown=round(config.shutdown_timeout_s) or None,
-        backlog=2048, server_header=False, date_header=False,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            loop="uvloop" if fast["uvloop"] else "asyncio",
+            http="httptools" if fast["httptools"] else "h11",
+            timeout_keep_alive=max(1, round(config.keep_alive_s)),
+            timeout_graceful_shutdown=round(config.shutdown_timeout_s) or None,
+            backlog=2048,
+            server_header=False,
+            date_header=False,
+        )
+    )
     received: list[int] = []
     # uvicorn restores the handlers it found and re-raises the signal it caught once it has shut down; these
     # handlers take that re-raise, so a drained shutdown exits 0 instead of dying by the signal.
     previous = {sig: signal.signal(sig, lambda s, frame: received.append(s)) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        log.warning("serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms, %d parallel run(s)",
-                    app.model["name"], app.model["variant"], config.host, config.port,
-                    config.max_batch_size, config.max_wait_ms, app.parallel_runs)
+        log.warning(
+            "serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms, %d parallel run(s)",
+            app.model["name"],
+            app.model["variant"],
+            config.host,
+            config.port,
+            config.max_batch_size,
+            config.max_wait_ms,
+            app.parallel_runs,
+        )
         server.run()
     finally:
         for sig, handler in previous.items():
