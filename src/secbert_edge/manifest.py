@@ -42,10 +42,7 @@ class HeadType(str, enum.Enum):
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
-DEFAULT_LABELS = {
-    Task.PROMPT: ("harmful", "benign"),
-    Task.RESPONSE: ("unsafe", "safe"),
-}
+DEFAULT_LABELS = {Task.PROMPT: ("harmful", "benign"), Task.RESPONSE: ("unsafe", "safe")}
 
 
 def read_json(path: str | Path, error: type[Exception] = PackageError, fix: str = "") -> Any:

@@ -16,11 +16,7 @@ from ..paths import CACHE_ENV, cache_root  # noqa: F401  (CACHE_ENV re-exported 
 ort = require("onnxruntime", "runtime", "Running a model package")
 
 # Short names the CLI and API accept -> ONNX Runtime's provider names, in order of preference.
-PROVIDERS = {
-    "tensorrt": "TensorrtExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "cpu": "CPUExecutionProvider",
-}
+PROVIDERS = {"tensorrt": "TensorrtExecutionProvider", "cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 AUTO = "auto"
 INSTALL_HINT = {
     "tensorrt": "install the gpu extra (onnxruntime-gpu in place of onnxruntime) and TensorRT's libraries",
@@ -48,10 +44,7 @@ def _short(name: str) -> str:
 
 
 def resolve_providers(
-    requested: str | Sequence[str] | None = None,
-    *,
-    strict: bool = False,
-    available: Sequence[str] | None = None,
+    requested: str | Sequence[str] | None = None, *, strict: bool = False, available: Sequence[str] | None = None
 ) -> list[str]:
     """The ONNX Runtime provider list for a request: ``None``/'auto' = tensorrt > cuda > cpu where present.
 
