@@ -34,7 +34,7 @@ from .errors import CheckpointError, ConfigError, InputError
 from .manifest import read_json
 from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
 from .textio import SURROGATE, Fields, read_records
-from .training import WEIGHT_FILES, classification_loss, encode_examples, evaluate, labelled_batches
+from .training import WEIGHT_FILES, classification_loss, encode_examples, evaluate, labelled_batches, optimizer_step
 
 nn = torch.nn
 F = torch.nn.functional
@@ -374,13 +374,8 @@ def distill(
                 loss = loss + config.labelled_weight * classification_loss(
                     student, student(l_ids, l_mask, l_types), l_y
                 )
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
+            value = optimizer_step(loss, params, optimizer, scheduler)
             step += 1
-            value = loss.item()
             if progress:
                 progress(step, total_steps, value)
             epoch_end = step % steps_per_epoch == 0

@@ -171,6 +171,16 @@ def bucketed_batches(encoded, labels, batch_size: int, rng: random.Random):
         yield from labelled_batches([encoded[i] for i in idx], [labels[i] for i in idx], len(idx), None)
 
 
+def optimizer_step(loss, params, optimizer, scheduler) -> float:
+    """One step of the recipe: backward, clip the gradient norm at 1, AdamW step, schedule step; the loss value."""
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    scheduler.step()
+    return float(loss.item())
+
+
 def classification_loss(model: BertMLPClassifier, logits, y):
     """BCE on the logit (sigmoid head) or cross-entropy (softmax head)."""
     if model.num_labels == 1:
@@ -234,14 +244,10 @@ def train(
         draw = bucketed_batches if config.length_bucketing else labelled_batches
         for ids, mask, types, y in draw(train_enc, train_y, config.batch_size, rng):
             model.train()
-            loss = classification_loss(model, model(ids, mask, types), y)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
+            loss_value = optimizer_step(
+                classification_loss(model, model(ids, mask, types), y), params, optimizer, scheduler
+            )
             step += 1
-            loss_value = loss.item()
             if progress:
                 progress(step, total_steps, loss_value)
             if step % config.eval_every == 0 or step == total_steps:
