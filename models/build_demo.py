@@ -9,6 +9,10 @@ seeded data, initialisation and batch order, and the pinned vocabulary models/de
 (`--retrain-vocab` trains a new one, which `tokenizers` does not reproduce exactly from run to run). After the
 build, each default is measured on the held-out sets (models/eval/) and its model card is written;
 `--eval-only` redoes just that step.
+
+Without NAME it rebuilds the prompt guard only: the shipped response judge is the previous build, kept because the
+candidate judge of the current recipe failed the held-out pairs (models/eval/results-response-judge-demo.json).
+`python models/build_demo.py response-judge-demo` builds that candidate (and replaces the shipped judge).
 """
 
 import sys
@@ -21,6 +25,13 @@ if __name__ == "__main__":
     retrain = "--retrain-vocab" in args
     eval_only = "--eval-only" in args
     names = [a for a in args if a not in ("--retrain-vocab", "--eval-only")] or None
+    if names is None and not eval_only:
+        names = ["secbert-pt-demo"]
+        print(
+            "building the prompt guard (the shipped judge is the previous build; name response-judge-demo to "
+            "build the candidate judge)",
+            file=sys.stderr,
+        )
     unknown = [n for n in names or [] if n not in DEMOS]
     if unknown:
         sys.exit(f"unknown demo {unknown}; choose from {sorted(DEMOS)}")
