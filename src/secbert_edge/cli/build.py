@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..data import Preset
+from ..export.quantize import CalibrationMethod, Target  # numpy only: quantize imports onnx lazily
 from ..manifest import Task
 from ..variants import QUANTIZE_NAMES
 from . import main
@@ -339,14 +340,14 @@ def train(
 @click.option("--text-column", default="text", show_default=True, help="Column of a --calibration file.")
 @click.option(
     "--method",
-    type=click.Choice(["minmax", "entropy", "percentile"]),
-    default="minmax",
+    type=click.Choice([m.value for m in CalibrationMethod]),
+    default=CalibrationMethod.MINMAX.value,
     show_default=True,
     help="Calibration method for int8-static / tensorrt-int8.",
 )
 @click.option(
     "--target",
-    type=click.Choice(["avx2", "avx512", "vnni", "arm64"]),
+    type=click.Choice([t.value for t in Target]),
     default=None,
     help="int8 kernel target [default: detected from this CPU]; sets reduce_range.",
 )
