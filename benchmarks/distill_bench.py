@@ -39,15 +39,9 @@ DATA = ROOT.parent / "shared" / "data"
 SHARED_VOCAB = DATA / "bertimbau-base-portuguese-cased-vocab.txt"
 CACHE = HERE / ".cache" / "distill"
 RESULTS = HERE / "results"
-BERTIMBAU_BASE = dict(
-    vocab_size=29794,
-    hidden_size=768,
-    num_hidden_layers=12,
-    num_attention_heads=12,
-    intermediate_size=3072,
-    max_position_embeddings=512,
-    type_vocab_size=2,
-)
+sys.path.insert(0, str(HERE))
+from run import BERTIMBAU_BASE  # noqa: E402  (the suite's one copy of the exact config)
+
 TEACHER = ROOT / "models" / "src" / "secbert-pt-demo"
 TEACHER_PACKAGE = ROOT / "models" / "secbert-pt-demo"
 DISTILL_SOURCES = {  # (file, text column, how many rows at most)

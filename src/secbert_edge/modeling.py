@@ -116,7 +116,7 @@ def _read_state_dict(path: Path) -> Mapping[str, Any]:
     except Exception as err:
         raise CheckpointError(
             f"{path} could not be loaded with torch.load(weights_only=True): {type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}. secbert-edge never unpickles arbitrary objects: "
+            f"{str(err).split(chr(10))[0]}. secbert-edge never unpickles arbitrary objects: "
             "save the weights with torch.save(model.state_dict(), path) or as .safetensors."
         ) from err
     return _unwrap(obj, path)

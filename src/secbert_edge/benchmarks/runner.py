@@ -251,7 +251,7 @@ def _process_probe(package: Path, precision: str, texts: Sequence[str], options:
         timeout=600,
         check=True,
     )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
+    data = json.loads(out.stdout.strip().split("\n")[-1])
     return ProcessRecord(precision, data["cold"], data["wall"], data["rss_kb"] / 1024)
 
 
