@@ -244,9 +244,18 @@ def distill_texts(seed: int) -> tuple[list, dict[str, int]]:
         rng.shuffle(items)
         texts += items[:cap]
         counts[name] = len(items[:cap])
-    own = read_texts(TEACHER / "train.jsonl") + read_texts(TEACHER / "validation.jsonl")
+    # The teacher's own training prompts, where the checkout still has them (the current default's splits hold
+    # third-party text and live in the ignored models/build/ of the machine that built it).
+    splits = [p for p in (TEACHER / "train.jsonl", TEACHER / "validation.jsonl") if p.is_file()]
+    own = [e for p in splits for e in read_texts(p)]
     texts += own
     counts["teacher train+validation prompts (labels unused)"] = len(own)
+    if not own:  # attacks the student must learn to flag too: the project's generator (labels unused)
+        from secbert_edge import synthetic
+
+        generated = [e for e in synthetic.generate_prompts(6000, seed=seed) if e.text.strip()]
+        texts += generated
+        counts["generated prompts, synthetic.generate_prompts (labels unused)"] = len(generated)
     return texts, counts
 
 
