@@ -118,6 +118,8 @@ def interleaved_latency(
     """Per round, per length, per model (order rotated each round): the median of ``calls`` timed batch-1 calls."""
     clfs = {name: load_classifier(path, variant) for name, path in packages.items()}
     vocab = min(c.manifest.vocab_size for c in clfs.values())
+    limit = min(c.manifest.max_length for c in clfs.values())  # the current default guard stops at 256 tokens
+    lengths = list(dict.fromkeys(min(length, limit) for length in lengths))
     rng = np.random.default_rng(seed)
     feeds = {}
     for length in lengths:
