@@ -339,3 +339,10 @@ def test_verified_digest_is_cached_and_invalidated(package_copy, monkeypatch, tm
         fh.write(b"\0")
     with pytest.raises(PackageError, match="sha256 differs"):
         load(package_copy)
+
+
+def test_infer_refuses_a_batch_longer_than_the_position_table(classifier):
+    too_long = classifier.manifest.max_length + 1
+    ids = np.full((1, too_long), classifier.cls_id, dtype=np.int64)
+    with pytest.raises(InputError, match=f"{too_long} tokens is longer than this package's max length"):
+        classifier.infer({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})

@@ -335,6 +335,12 @@ class Classifier:
         """One session call on a ready batch (input_ids, attention_mask, token_type_ids as int64 arrays) ->
         P(positive) per row. With IO binding, inputs are bound on the session's device and only the
         probability vector is copied back (logits are never fetched)."""
+        length = arrays["input_ids"].shape[-1]
+        if length > self.manifest.max_length:
+            raise InputError(
+                f"a batch of {length} tokens is longer than this package's max length {self.manifest.max_length} "
+                "(its position table); fit inputs with the long-input policy (predict does) or cut them"
+            )
         feeds = {
             name: arrays[name].astype(np.int32) if kind == "tensor(int32)" else arrays[name]
             for name, kind in self._inputs.items()
