@@ -40,7 +40,7 @@ def cpu_description() -> dict:
         text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
         return info
-    for line in text.splitlines():
+    for line in text.split("\n"):
         key, _, value = line.partition(":")
         key = key.strip()
         if key == "model name" and not info.get("model_name"):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, PackageError, ParityError, require
 from ..manifest import INPUT_NAMES
-from .checks import VALIDATION_SHAPES, graph_opset, validation_batch  # noqa: F401  (graph_opset: export's re-export)
+from .checks import VALIDATION_SHAPES, validation_batch
 
 torch = require("torch", "export", "Exporting to ONNX")
 onnx = require("onnx", "export", "Exporting to ONNX")

@@ -19,6 +19,7 @@ from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, 
 from ..modeling import load_reference_model, torch, transformers
 from ..variants import SPECS, Precision, VariantName
 from . import onnx_export, optimize
+from .checks import graph_opset
 from .tokenizer import build_tokenizer, check_tokenizer_parity
 
 MODEL_FILE = SPECS[VariantName.FP32].file
@@ -134,7 +135,7 @@ def export_package(
                 precision=Precision.FP32,
                 file=MODEL_FILE,
                 sha256=sha256_file(onnx_path),
-                opset=onnx_export.graph_opset(onnx_path),
+                opset=graph_opset(onnx_path),
                 parity=parity,
                 options={"fused": fused, "cls_only_last_layer": bool(fuse and cls_only)},
             )
@@ -145,7 +146,7 @@ def export_package(
                 precision=Precision.FP32,
                 file=TENSORRT_FILE,
                 sha256=sha256_file(plain),
-                opset=onnx_export.graph_opset(plain),
+                opset=graph_opset(plain),
                 parity=onnx_export.validate_against_torch(
                     model, plain, vocab_size=config.vocab_size, max_length=max_length, tolerance=tolerance
                 ),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ProviderError, require
-from ..paths import CACHE_ENV, cache_root  # noqa: F401  (CACHE_ENV re-exported for callers)
+from ..paths import cache_root
 
 ort = require("onnxruntime", "runtime", "Running a model package")
 
