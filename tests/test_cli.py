@@ -204,6 +204,32 @@ def test_precision_is_a_deprecated_alias_of_variant(runner, tiny_package):
     assert result.exit_code == 0 and "deprecated" in result.output and '"label"' in result.output
 
 
+def test_option_bundles_hand_one_runtime_config_to_load(runner, tiny_package, monkeypatch):
+    """predict's variant/session/long-input/batch options arrive at load() as one RuntimeConfig, the same object a
+    library user would build; a bad value in a bundle is a usage error (exit 2)."""
+    import secbert_edge.runtime as runtime
+    from secbert_edge.runtime import RuntimeConfig, SessionConfig
+
+    seen = []
+    real_load = runtime.load
+
+    def spy(path, config=None, **overrides):
+        seen.append(config)
+        return real_load(path, config, **overrides)
+
+    monkeypatch.setattr(runtime, "load", spy)
+    args = ["predict", "--model", str(tiny_package), "--variant", "fp32", "--providers", "cpu", "--threads", "1"]
+    result = runner.invoke(main, args + ["--long-inputs", "windows", "--batch-size", "3", "--json", "oi " * 300])
+    assert result.exit_code == 0, result.output
+    expected = RuntimeConfig(
+        variant="fp32", session=SessionConfig(providers=("cpu",), threads=1), long_inputs="windows", max_batch_size=3
+    )
+    assert seen == [expected]
+    assert _json_lines(result.output)[0]["truncated"] is False  # windows: a long text is scored whole
+    bad = runner.invoke(main, ["bench", "--model", str(tiny_package), "--lengths", "16,x"])
+    assert bad.exit_code == 2 and "comma-separated integers" in bad.output
+
+
 def test_info(runner, tiny_package):
     result = runner.invoke(main, ["info", "--model", str(tiny_package)])
     assert result.exit_code == 0 and "variant fp32" in result.output and "CPUExecutionProvider" in result.output

@@ -77,8 +77,8 @@ def plan_actors(cpus: float, *, actors: int | None = None, threads: int | None =
 class _Scorer:
     """The Ray Data callable class: opens the package once per actor, scores one pyarrow batch per call."""
 
-    def __init__(self, model_dir: str, fields: Fields, id_name: str, threshold: Any, open_kwargs: dict[str, Any]):
-        self.clf = open_classifier(model_dir, **open_kwargs)
+    def __init__(self, model_dir: str, fields: Fields, id_name: str, threshold: Any, runtime: Any):
+        self.clf = open_classifier(model_dir, runtime)
         self.fields, self.id_name = fields, id_name
         self.tau = self.clf.threshold(threshold)
 
@@ -144,7 +144,7 @@ def score_dataset(
     batch_rows: int = 1024,
     resume: bool = False,
     threshold: float | str | None = None,
-    open_kwargs: dict[str, Any] | None = None,
+    runtime: Any = None,
     address: str | None = None,
     actors: int | None = None,
     threads: int | None = None,
@@ -155,6 +155,7 @@ def score_dataset(
 
     Connects to ``address`` (or $RAY_ADDRESS), else starts a local Ray, unless Ray is already initialised.
     ``rows_per_file`` caps the rows of an output file (the most a kill can cost a resume) [default: Ray's choice].
+    ``runtime`` is the RuntimeConfig each actor opens the package with; its session runs the plan's threads.
     """
     ray = _ray()
     input_path, output = Path(input_path).resolve(), Path(output).resolve()
@@ -190,12 +191,9 @@ def score_dataset(
     done, resumed = _done_ids(output, fields.id) if resume else (None, 0)
     if done is not None:
         ds = ds.map_batches(_skip_done, fn_args=(fields.id, done), batch_format="pyarrow")
-    opened = dict(open_kwargs or {})
-    session = opened.get("session")
-    if session is not None:
-        opened["session"] = dataclasses.replace(session, threads=plan.threads)
-    else:
-        opened["session"] = _session(threads=plan.threads)
+    from .runtime import RuntimeConfig
+
+    opened = RuntimeConfig.build(runtime, threads=plan.threads)  # the actors' session: the plan's threads each
     scored = ds.map_batches(
         _Scorer,
         fn_constructor_args=(str(Path(model_dir).resolve()), fields, fields.id, threshold, opened),

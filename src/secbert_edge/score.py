@@ -55,21 +55,12 @@ class ScoreSummary:
         return self.scored_now / self.seconds if self.seconds > 0 else 0.0
 
 
-def open_classifier(
-    model_dir: str | Path,
-    *,
-    variant: str | None = None,
-    session: Any = None,
-    long_inputs: str = "truncate",
-    max_batch_size: int = 32,
-) -> Any:
-    """The one place scoring (local engine, Ray actors, Ray Serve replicas) opens a model package."""
+def open_classifier(model_dir: str | Path, config: Any = None, **overrides: Any) -> Any:
+    """The one place scoring (local engine, Ray actors, Ray Serve replicas) opens a model package: ``config`` a
+    RuntimeConfig, ``overrides`` its fields or its session's, flat (what ``runtime.load`` takes)."""
     from .runtime import load
 
-    overrides: dict[str, Any] = {"variant": variant, "long_inputs": long_inputs, "max_batch_size": max_batch_size}
-    if session is not None:
-        overrides["session"] = session
-    return load(model_dir, **overrides)
+    return load(model_dir, config, **overrides)
 
 
 def output_format(output: Path) -> str:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import click
 
-from ._common import Cli, __version__, show_warnings
+from .._version import __version__
+from ._common import Cli, show_warnings
 
 
-@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110, "show_default": True}
+)
 @click.version_option(__version__, prog_name="secbert-edge")
 def main() -> None:
     """Fast, verified inference for BERT safety classifiers (SecBERT-PT and LLM-response judges).

@@ -1,22 +1,32 @@
-"""What every command shares: the group that maps errors to exit codes, option bundles, the default model, output."""
+"""What every command shares: the group that maps errors to exit codes, ``opt`` and the option bundles that hand a
+command one typed config object (SessionConfig, RuntimeConfig, Fields, ...) instead of a dozen loose arguments."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .._version import __version__
 from ..errors import ParityError, SecbertEdgeError
+from ..runtime.tokenization import LongInputPolicy
 from ..variants import NAMES as VARIANT_NAMES
 
 EXIT_FAILED = 1  # the command ran and something did not pass: inputs not scored, a gate or a parity check failed
 EXIT_USAGE = 2  # the command could not start as asked: an option, file, column, variant, provider or package is wrong
+
+FILE = click.Path(dir_okay=False, path_type=Path)
+DIR = click.Path(file_okay=False, path_type=Path)
+PATH = click.Path(path_type=Path)
+COUNT = click.IntRange(min=1)
+POSITIVE = click.FloatRange(min=0, min_open=True)
+FRACTION = click.FloatRange(0, 1)
 
 
 class Failed(click.ClickException):
@@ -54,6 +64,25 @@ def show_warnings() -> None:
     warnings.showwarning = show
 
 
+def opt(*decls: Any, **attrs: Any) -> Callable:
+    """``click.option`` written on one line: the names, then optionally a type, then the help text."""
+    *names, help_ = decls
+    if names and not isinstance(names[-1], str):
+        attrs["type"] = names.pop()
+    return click.option(*names, help=help_, **attrs)
+
+
+def flag(*decls: str) -> Callable:
+    """A boolean flag: the names, then the help text."""
+    *names, help_ = decls
+    return click.option(*names, is_flag=True, help=help_)
+
+
+def choice(name: str, values: Any, help_: str, **attrs: Any) -> Callable:
+    """An option whose choices are an enum's values (or any iterable of strings)."""
+    return click.option(name, type=click.Choice([getattr(v, "value", v) for v in values]), help=help_, **attrs)
+
+
 def compose(*decorators: Callable) -> Callable:
     """Apply option decorators in reading order (the first listed is the first shown in --help)."""
 
@@ -65,15 +94,33 @@ def compose(*decorators: Callable) -> Callable:
     return apply
 
 
-def model_option(help_extra: str = "") -> Callable:
-    return click.option(
-        "--model",
-        "model_dir",
-        type=click.Path(path_type=Path),
-        default=None,
-        envvar="SECBERT_EDGE_MODEL",
-        help=f"Model package folder [default: $SECBERT_EDGE_MODEL, else the embedded default model{help_extra}].",
-    )
+def bundle(name: str, build: Callable[..., Any], *options: Callable) -> Callable:
+    """Options handed to the command as ONE argument, ``name`` = ``build(**their values)``: the command's signature
+    takes the typed config object and never the loose values."""
+    keys = [key for option in options for key in _arguments(option)]
+
+    def decorator(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = build(**{k: kwargs.pop(k) for k in keys})
+            return f(*args, **kwargs)
+
+        return compose(*options)(wrapper)
+
+    decorator.argument = name  # type: ignore[attr-defined]  # what a bundle inside a bundle hands on
+    return decorator
+
+
+def _arguments(option: Callable) -> list[str]:
+    """The keyword arguments an option (or a bundle) hands to the function it decorates."""
+    if hasattr(option, "argument"):
+        return [option.argument]
+    return [p.name for p in getattr(option(lambda: None), "__click_params__", []) if p.name]
+
+
+def model_option(help_extra: str = "", **attrs: Any) -> Callable:
+    text = f"Model package folder [default: $SECBERT_EDGE_MODEL, else the embedded default model{help_extra}]."
+    return click.option("--model", "model_dir", type=PATH, envvar="SECBERT_EDGE_MODEL", help=text, **attrs)
 
 
 def resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
@@ -92,113 +139,89 @@ def resolve_model(model_dir: Path | None, pairs: bool = False) -> Path:
 def variant_option(multiple: bool = False, choices: tuple[str, ...] = VARIANT_NAMES, help: str = "") -> Callable:
     """``--variant`` (the one spelling on every command), plus ``--precision`` as a hidden, deprecated alias."""
     text = help or (
-        "Variant to run [default: the package's default variant]."
-        if not multiple
-        else "Variant (repeatable) [default: every variant the package has]."
+        "Variant (repeatable) [default: every variant the package has]."
+        if multiple
+        else "Variant to run [default: the package's default variant]."
     )
 
-    def decorator(f: Callable) -> Callable:
-        @functools.wraps(f)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            alias = kwargs.pop("precision_alias")
-            if alias:
-                warnings.warn("--precision is deprecated; use --variant", FutureWarning, stacklevel=2)
-                if multiple and not kwargs["variant"]:
-                    kwargs["variant"] = tuple(p.strip() for p in alias.split(",") if p.strip())
-                elif not multiple and kwargs["variant"] is None:
-                    kwargs["variant"] = alias
-            return f(*args, **kwargs)
+    def merge(variant: Any, precision_alias: str | None) -> Any:
+        if precision_alias:
+            warnings.warn("--precision is deprecated; use --variant", FutureWarning, stacklevel=2)
+            alias = tuple(p.strip() for p in precision_alias.split(",") if p.strip())
+            return (variant or alias) if multiple else (variant or precision_alias)
+        return variant
 
-        wrapper = click.option("--precision", "precision_alias", default=None, hidden=True)(wrapper)
-        return click.option("--variant", type=click.Choice(choices), multiple=multiple, default=None, help=text)(
-            wrapper
-        )
+    return bundle(
+        "variant",
+        merge,
+        click.option("--variant", type=click.Choice(choices), multiple=multiple, help=text),
+        click.option("--precision", "precision_alias", hidden=True),
+    )
 
-    return decorator
+
+def _session(providers: str, **settings: Any) -> Any:
+    from ..runtime import SessionConfig
+
+    return SessionConfig(providers=tuple(p.strip() for p in providers.split(",") if p.strip()), **settings)
 
 
 def session_options(providers_default: str = "auto") -> Callable:
     """Providers, threads and the GPU settings, handed to the command as one ``session`` (a SessionConfig)."""
+    return bundle(
+        "session",
+        _session,
+        opt(
+            "--providers",
+            "Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this onnxruntime "
+            "build has, in that order).",
+            default=providers_default,
+        ),
+        flag("--strict-providers", "Fail instead of falling back when a provider is missing or not used."),
+        opt("--threads", COUNT, "Intra-op threads [default: physical cores]."),
+        opt("--device-id", click.IntRange(min=0), "GPU to run on (CUDA/TensorRT).", default=0),
+        opt("--gpu-mem-limit", "gpu_mem_limit_mb", click.IntRange(min=64), "Cap the CUDA memory arena, in MB."),
+        opt(
+            "--trt-cache",
+            "cache_dir",
+            DIR,
+            "TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries are keyed by "
+            "the model's sha256 and the ORT/TensorRT versions.",
+        ),
+        flag("--trt-per-bucket-profiles", "One TensorRT optimisation profile per bucket edge, not one for all."),
+    )
 
-    def decorator(f: Callable) -> Callable:
-        @functools.wraps(f)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from ..runtime import SessionConfig
 
-            providers = tuple(p.strip() for p in kwargs.pop("providers").split(",") if p.strip())
-            kwargs["session"] = SessionConfig(
-                providers=providers,
-                strict_providers=kwargs.pop("strict_providers"),
-                threads=kwargs.pop("threads"),
-                device_id=kwargs.pop("device_id"),
-                gpu_mem_limit_mb=kwargs.pop("gpu_mem_limit_mb"),
-                cache_dir=kwargs.pop("cache_dir"),
-                trt_per_bucket_profiles=kwargs.pop("trt_per_bucket_profiles"),
-            )
-            return f(*args, **kwargs)
+THRESHOLD_HELP = "Decision threshold: a number in [0,1], 'default' (the manifest's) or 'ks' (tau*)."
 
-        return compose(
-            click.option(
-                "--providers",
-                default=providers_default,
-                show_default=True,
-                help="Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this "
-                "onnxruntime build has, in that order).",
-            ),
-            click.option(
-                "--strict-providers",
-                is_flag=True,
-                help="Fail instead of falling back when a provider is missing or not used.",
-            ),
-            click.option(
-                "--threads",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Intra-op threads [default: physical cores].",
-            ),
-            click.option(
-                "--device-id",
-                type=click.IntRange(min=0),
-                default=0,
-                show_default=True,
-                help="GPU to run on (CUDA/TensorRT).",
-            ),
-            click.option(
-                "--gpu-mem-limit",
-                "gpu_mem_limit_mb",
-                type=click.IntRange(min=64),
-                default=None,
-                help="Cap the CUDA memory arena, in MB [default: no cap].",
-            ),
-            click.option(
-                "--trt-cache",
-                "cache_dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=None,
-                help="TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries "
-                "are keyed by the model's sha256 and the ORT/TensorRT versions.",
-            ),
-            click.option(
-                "--trt-per-bucket-profiles",
-                is_flag=True,
-                help="One TensorRT optimisation profile per bucket edge instead of one spanning all shapes.",
-            ),
-        )(wrapper)
 
-    return decorator
+def runtime_options(batch_help: str = "Max texts per model call.") -> Callable:
+    """Variant, session, long-input policy and batch size, handed to the command as one ``runtime`` (a
+    RuntimeConfig, what ``load`` takes)."""
+
+    def build(variant: str | None, session: Any, long_inputs: str, max_batch_size: int) -> Any:
+        from ..runtime import RuntimeConfig
+
+        return RuntimeConfig(
+            variant=variant, session=session, long_inputs=LongInputPolicy(long_inputs), max_batch_size=max_batch_size
+        )
+
+    return bundle(
+        "runtime",
+        build,
+        variant_option(),
+        session_options(),
+        choice("--long-inputs", LongInputPolicy, "What to do with inputs over the max length.", default="truncate"),
+        opt("--batch-size", "max_batch_size", COUNT, batch_help, default=32),
+    )
 
 
 def json_option(what: str = "the result") -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON on stdout instead of text.")
+    return flag("--json", "as_json", f"Print {what} as JSON on stdout instead of text.")
 
 
 def echo_json(data: Any, *, lines: bool = False) -> None:
     """JSON on stdout: one object per line (``lines``) or one indented document."""
-    click.echo(
-        json.dumps(data, ensure_ascii=False, default=_plain)
-        if lines
-        else json.dumps(data, indent=2, ensure_ascii=False, default=_plain)
-    )
+    click.echo(json.dumps(data, ensure_ascii=False, default=_plain, indent=None if lines else 2))
 
 
 def _plain(obj: Any) -> Any:
@@ -219,20 +242,25 @@ def log(prefix: str) -> Callable[[str], None]:
     return lambda message: click.echo(f"[{prefix}] {message}", err=True)
 
 
-__all__ = [
-    "Cli",
-    "EXIT_FAILED",
-    "EXIT_USAGE",
-    "Failed",
-    "Unusable",
-    "__version__",
-    "compose",
-    "echo_json",
-    "json_option",
-    "log",
-    "model_option",
-    "resolve_model",
-    "session_options",
-    "show_warnings",
-    "variant_option",
-]
+def report_reading(blank_lines: int, duplicate_ids: int, id_column: str | None) -> None:
+    """What a reader skipped or noticed, on stderr (predict and score)."""
+    if blank_lines:
+        click.echo(f"skipped {blank_lines} blank line{'s' * (blank_lines != 1)}", err=True)
+    if duplicate_ids:
+        click.echo(
+            f"warning: {duplicate_ids} rows repeat an id seen earlier (--id-column {id_column}); each is still scored",
+            err=True,
+        )
+
+
+@contextlib.contextmanager
+def step_bar(label: str) -> Iterator[Callable[[int, int, float], None]]:
+    """A progress bar for a training loop's ``progress(step, total, loss)`` callback (train, distill)."""
+    with click.progressbar(length=1, label=label, file=sys.stderr) as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.length = total
+            bar.label = f"{label} (loss {loss:.4f})"
+            bar.update(1)
+
+        yield progress

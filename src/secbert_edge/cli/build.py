@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,120 +12,71 @@ from ..export.quantize import CalibrationMethod, Target  # numpy only: quantize 
 from ..manifest import Task
 from ..variants import QUANTIZE_NAMES
 from . import main
-from ._common import compose, echo_json, json_option, log, variant_option
+from ._common import (
+    COUNT,
+    DIR,
+    FILE,
+    FRACTION,
+    PATH,
+    bundle,
+    choice,
+    echo_json,
+    flag,
+    json_option,
+    log,
+    opt,
+    step_bar,
+    variant_option,
+)
 
-TASKS = [t.value for t in Task]
+
+def _columns(preset: str | None, text_column: str | None, label_column: str | None, prompt_column: str | None) -> Any:
+    from ..data import columns_for
+
+    if not (preset or text_column or label_column or prompt_column):
+        return None  # the reader's own default layout
+    return columns_for(preset or Preset.TEXT, text=text_column, label=label_column, prompt=prompt_column)
 
 
 def columns_options(preset_default: str | None) -> Any:
-    """--preset and the column overrides, handed to the command as ``columns`` (a data.Columns or None)."""
-    import functools
+    """--preset and the column overrides, handed to the command as ``columns`` (a data.Columns, or None)."""
+    return bundle(
+        "columns",
+        _columns,
+        choice(
+            "--preset",
+            Preset,
+            "Column layout: text (text, label); wildjailbreak (adversarial|vanilla, data_type); response (prompt, "
+            "response, label).",
+            default=preset_default,
+        ),
+        opt("--text-column", "Override the preset's text (or response) column."),
+        opt("--label-column", "Override the preset's label column."),
+        opt("--prompt-column", "Override the preset's prompt column (response judges)."),
+    )
 
-    def decorator(f: Any) -> Any:
-        @functools.wraps(f)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from ..data import columns_for
 
-            preset = kwargs.pop("preset")
-            text, label, prompt = kwargs.pop("text_column"), kwargs.pop("label_column"), kwargs.pop("prompt_column")
-            kwargs["preset"] = preset
-            kwargs["columns"] = (
-                columns_for(preset, text=text, label=label, prompt=prompt)
-                if preset or text or label or prompt
-                else None
-            )
-            return f(*args, **kwargs)
-
-        return compose(
-            click.option(
-                "--preset",
-                type=click.Choice([p.value for p in Preset]),
-                default=preset_default,
-                show_default=preset_default is not None,
-                help="Column layout: text (text, label); wildjailbreak (adversarial|vanilla, data_type); "
-                "response (prompt, response, label).",
-            ),
-            click.option("--text-column", default=None, help="Override the preset's text (or response) column."),
-            click.option("--label-column", default=None, help="Override the preset's label column."),
-            click.option(
-                "--prompt-column", default=None, help="Override the preset's prompt column (response judges)."
-            ),
-        )(wrapper)
-
-    return decorator
+TASK_HELP = "What the model classifies: user prompts, or LLM responses"
 
 
 @main.command()
-@click.option(
-    "--checkpoint",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Fine-tuned weights: best_model.pth (a state_dict) or .safetensors.",
-)
-@click.option(
-    "--backbone",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Local folder of the backbone (config.json, vocab.txt, tokenizer_config.json).",
-)
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Package folder to write.")
-@click.option(
-    "--task",
-    type=click.Choice(TASKS),
-    default=Task.PROMPT.value,
-    show_default=True,
-    help="What the model classifies: user prompts, or LLM responses.",
-)
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=8),
-    default=None,
-    help="Max tokens per input [default: min(512, backbone's)].",
-)
-@click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True, help="ONNX opset (>= 17).")
-@click.option(
-    "--threshold",
-    "default_threshold",
-    type=click.FloatRange(0, 1),
-    default=0.5,
-    show_default=True,
-    help="Default decision threshold tau recorded in the manifest.",
-)
-@click.option(
-    "--ks-threshold",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="KS-optimal threshold tau* if known (SecBERT-PT: 0.72); enables --threshold ks.",
-)
-@click.option(
-    "--tolerance",
-    type=float,
-    default=1e-4,
-    show_default=True,
-    help="Max |P(ONNX) - P(PyTorch)| allowed; export fails above it.",
-)
-@click.option(
+@opt("--checkpoint", FILE, "Fine-tuned weights: best_model.pth (a state_dict) or .safetensors.", required=True)
+@opt("--backbone", DIR, "Local backbone folder (config.json, vocab.txt, tokenizer_config.json).", required=True)
+@opt("--out", PATH, "Package folder to write.", required=True)
+@choice("--task", Task, f"{TASK_HELP}.", default=Task.PROMPT.value)
+@opt("--max-length", click.IntRange(min=8), "Max tokens per input [default: min(512, backbone's)].")
+@opt("--opset", click.IntRange(min=17), "ONNX opset (>= 17).", default=17)
+@opt("--threshold", "default_threshold", FRACTION, "Default decision threshold tau for the manifest.", default=0.5)
+@opt("--ks-threshold", FRACTION, "KS-optimal threshold tau* if known (SecBERT-PT: 0.72); enables --threshold ks.")
+@opt("--tolerance", float, "Max |P(ONNX) - P(PyTorch)| allowed; export fails above it.", default=1e-4)
+@flag(
     "--tensorrt",
-    is_flag=True,
-    help="Also keep the unfused graph (standard ONNX ops) as the 'tensorrt' variant: TensorRT cannot parse "
-    "ONNX Runtime's fused ops, and makes its own fp16/int8 engines from this graph.",
+    "Also keep the unfused graph (standard ONNX ops) as the 'tensorrt' variant: TensorRT cannot parse ONNX Runtime's "
+    "fused ops, and makes its own fp16/int8 engines from this graph.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing package at --out.")
+@flag("--force", "Replace an existing package at --out.")
 @json_option("the written manifest")
-def export(
-    checkpoint: Path,
-    backbone: Path,
-    out: Path,
-    task: str,
-    max_length: int | None,
-    opset: int,
-    default_threshold: float,
-    ks_threshold: float | None,
-    tolerance: float,
-    tensorrt: bool,
-    force: bool,
-    as_json: bool,
-) -> None:
+def export(checkpoint: Path, backbone: Path, out: Path, as_json: bool, **settings: Any) -> None:
     """Export a checkpoint to a validated ONNX model package (needs the export extra).
 
     \b
@@ -136,23 +86,9 @@ def export(
     """
     from ..export import export_package
 
-    manifest = export_package(
-        checkpoint,
-        backbone,
-        out,
-        task=task,
-        max_length=max_length,
-        opset=opset,
-        default_threshold=default_threshold,
-        ks_threshold=ks_threshold,
-        tolerance=tolerance,
-        force=force,
-        tensorrt=tensorrt,
-        progress=log("export"),
-    )
+    manifest = export_package(checkpoint, backbone, out, progress=log("export"), **settings)
     if as_json:
-        echo_json(manifest.to_dict())
-        return
+        return echo_json(manifest.to_dict())
     fp32 = manifest.variants["fp32"]
     click.echo(
         f"wrote {out}: {manifest.head.value} head, max length {manifest.max_length}, fp32 max |dP| vs PyTorch "
@@ -161,94 +97,61 @@ def export(
     )
 
 
+def _train_config(num_labels: str, **settings: Any) -> Any:
+    from ..training import TrainConfig
+
+    return TrainConfig(num_labels=int(num_labels), **settings)
+
+
+def _scratch(vocab: Path | None, **architecture: int) -> dict | None:
+    return None if vocab is None else {"vocab_file": vocab, **architecture}
+
+
 @main.command()
-@click.option(
+@opt(
     "--data",
+    FILE,
+    "Labelled data (.csv/.tsv/.jsonl/.parquet); split 75/25 train/test + a validation share.",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Labelled data (.csv/.tsv/.jsonl/.parquet); split 75/25 train/test + a validation share.",
 )
 @columns_options(preset_default=Preset.TEXT.value)
-@click.option(
-    "--backbone",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Local backbone folder to fine-tune (config.json, vocab.txt, weights).",
+@opt("--backbone", DIR, "Local backbone folder to fine-tune (config.json, vocab.txt, weights).")
+@bundle(
+    "scratch",
+    _scratch,
+    opt("--vocab", FILE, "From scratch instead of --backbone: a WordPiece vocab.txt ..."),
+    opt("--layers", COUNT, "... and the BERT's layers,", default=2),
+    opt("--hidden", click.IntRange(min=8), "... hidden size,", default=128),
+    opt("--heads", COUNT, "... and attention heads.", default=4),
 )
-@click.option(
-    "--vocab",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="From scratch instead of --backbone: a WordPiece vocab.txt ...",
+@opt("--out", DIR, "Folder for best_model.pth, metrics.json and the splits.", required=True)
+@choice("--task", Task, f"{TASK_HELP} [default: response when the columns include a prompt].")
+@bundle(
+    "config",
+    _train_config,
+    opt("--lr", float, "Peak AdamW learning rate (2e-5 fine-tunes; from scratch needs ~5e-4).", default=2e-5),
+    opt("--batch-size", COUNT, "Examples per step.", default=20),
+    opt("--max-length", click.IntRange(min=8), "Max tokens per example.", default=512),
+    opt("--epochs", COUNT, "Passes over the training split.", default=3),
+    opt("--max-steps", COUNT, "Stop after this many steps."),
+    opt("--eval-every", COUNT, "Steps between validation evaluations.", default=50),
+    opt("--patience", COUNT, "Early stopping: evaluations without a better validation loss.", default=20),
+    flag("--freeze-backbone", "Train the MLP head only."),
+    choice("--num-labels", ["1", "2"], "1 logit + sigmoid, or 2 logits + softmax.", default="1"),
+    opt("--seed", int, "Seeds the split, the initialisation and the batch order.", default=42),
 )
-@click.option("--layers", type=click.IntRange(min=1), default=2, show_default=True, help="... and the BERT's layers,")
-@click.option("--hidden", type=click.IntRange(min=8), default=128, show_default=True, help="... hidden size,")
-@click.option("--heads", type=click.IntRange(min=1), default=4, show_default=True, help="... and attention heads.")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for best_model.pth, metrics.json and the splits.",
-)
-@click.option(
-    "--task",
-    type=click.Choice(TASKS),
-    default=None,
-    help="prompt or response [default: response for --preset response, else prompt].",
-)
-@click.option("--lr", type=float, default=2e-5, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--max-length", type=click.IntRange(min=8), default=512, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps.")
-@click.option(
-    "--eval-every",
-    type=click.IntRange(min=1),
-    default=50,
-    show_default=True,
-    help="Steps between validation evaluations.",
-)
-@click.option(
-    "--patience",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    help="Early stopping: evaluations without a better validation loss.",
-)
-@click.option("--freeze-backbone", is_flag=True, help="Train the MLP head only.")
-@click.option(
-    "--num-labels",
-    type=click.Choice(["1", "2"]),
-    default="1",
-    show_default=True,
-    help="1 logit + sigmoid, or 2 logits + softmax.",
-)
-@click.option("--test-fraction", type=float, default=0.25, show_default=True)
-@click.option("--validation-fraction", type=float, default=0.1, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
+@opt("--test-fraction", FRACTION, "Share of the data held out for the test metrics.", default=0.25)
+@opt("--validation-fraction", FRACTION, "Share used for early stopping and tau*.", default=0.1)
 def train(
     data: Path,
-    preset: str,
     columns: Any,
     backbone: Path | None,
-    vocab: Path | None,
-    layers: int,
-    hidden: int,
-    heads: int,
+    scratch: dict | None,
     out: Path,
     task: str | None,
-    lr: float,
-    batch_size: int,
-    max_length: int,
-    epochs: int,
-    max_steps: int | None,
-    eval_every: int,
-    patience: int,
-    freeze_backbone: bool,
-    num_labels: str,
+    config: Any,
     test_fraction: float,
     validation_fraction: float,
-    seed: int,
 ) -> None:
     """Train a BertMLPClassifier with SecBERT-PT's recipe (needs the export extra).
 
@@ -261,101 +164,57 @@ def train(
           --backbone ./bert-base-portuguese-cased --out runs/secbert-pt
       secbert-edge train --data chats.jsonl --preset response --vocab vocab.txt --layers 2 --out runs/judge --lr 5e-4
     """
-    from ..data import load_examples, stratified_split, write_jsonl
-    from ..training import TrainConfig, write_scratch_backbone
-    from ..training import train as run_training
+    import dataclasses
 
-    if (backbone is None) == (vocab is None):
+    from ..data import load_examples, stratified_split, write_jsonl
+    from ..training import train as run_training
+    from ..training import write_scratch_backbone
+
+    if (backbone is None) == (scratch is None):
         raise click.UsageError(
             "give either --backbone (fine-tune) or --vocab (+ --layers/--hidden/--heads, from scratch)"
         )
-    task = task or (Task.RESPONSE.value if preset == Preset.RESPONSE.value else Task.PROMPT.value)
-    config = TrainConfig(
-        lr=lr,
-        batch_size=batch_size,
-        max_length=max_length,
-        epochs=epochs,
-        max_steps=max_steps,
-        eval_every=eval_every,
-        patience=patience,
-        freeze_backbone=freeze_backbone,
-        num_labels=int(num_labels),
-        seed=seed,
-        task=Task(task),
+    config = dataclasses.replace(config, task=task or (Task.RESPONSE if columns and columns.prompt else Task.PROMPT))
+    splits = stratified_split(
+        load_examples(data, columns), test=test_fraction, validation=validation_fraction, seed=config.seed
     )
-    examples = load_examples(data, columns)
-    splits = stratified_split(examples, test=test_fraction, validation=validation_fraction, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     for part in ("train", "validation", "test"):
         write_jsonl(out / f"{part}.jsonl", getattr(splits, part))
-    if vocab is not None:
-        backbone = write_scratch_backbone(out / "backbone", vocab, layers=layers, hidden=hidden, heads=heads)
-    assert backbone is not None  # one of --backbone / --vocab, checked above
+    backbone = backbone or write_scratch_backbone(out / "backbone", **(scratch or {}))
     log("train")(f"{len(splits.train)} train / {len(splits.validation)} validation / {len(splits.test)} test")
-    with click.progressbar(length=1, label="training", file=sys.stderr) as bar:
-
-        def progress(step: int, total: int, loss: float) -> None:
-            bar.length = total
-            bar.label = f"training (loss {loss:.4f})"
-            bar.update(1)
-
+    with step_bar("training") as progress:
         result = run_training(
             splits.train, splits.validation, backbone, out, config, test_set=splits.test, progress=progress
         )
-    scores = ""
-    if result.test is not None:
-        at = result.test.at
-        scores = (
-            f"; test F1 {at['default'].f1:.4f} at 0.5, {at['ks_optimal'].f1:.4f} at tau*; AUC {result.test.auc:.4f}"
-        )
+    at = result.test.at if result.test is not None else None
+    scores = f"; test F1 {at['default'].f1:.4f} at 0.5, {at['ks_optimal'].f1:.4f} at tau*" if at else ""
+    auc = f"; AUC {result.test.auc:.4f}" if result.test is not None else ""
     click.echo(
         f"wrote {result.checkpoint}: best validation loss {result.best_val_loss:.4f} at step "
-        f"{result.best_step}/{result.steps}; tau* {result.ks_threshold:.4f}{scores}"
+        f"{result.best_step}/{result.steps}; tau* {result.ks_threshold:.4f}{scores}{auc}"
     )
     click.echo(
-        f"next: secbert-edge export --checkpoint {result.checkpoint} --backbone {backbone} "
-        f"--out PACKAGE --task {task} --ks-threshold {result.ks_threshold:.4f}"
+        f"next: secbert-edge export --checkpoint {result.checkpoint} --backbone {backbone} --out PACKAGE "
+        f"--task {config.task.value} --ks-threshold {result.ks_threshold:.4f}"
     )
 
 
 @main.command()
-@click.option(
-    "--model",
-    "model_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The package to add a variant to (the embedded defaults are never rewritten in place).",
-)
+@opt("--model", "model_dir", DIR, "The package to add a variant to (never an embedded default).", required=True)
 @variant_option(
     choices=QUANTIZE_NAMES,
-    help="The variant to build: int8 (dynamic), int8-static (QDQ, calibrated), "
-    "fp16 (GPU), tensorrt-int8 (QDQ on the unfused TensorRT graph, calibrated).",
+    help="The variant to build: int8 (dynamic), int8-static (QDQ, calibrated), fp16 (GPU), tensorrt-int8 (QDQ on the "
+    "unfused TensorRT graph, calibrated).",
 )
-@click.option(
-    "--calibration",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Calibration texts for int8-static / tensorrt-int8 (.txt/.jsonl/.csv/.tsv/.parquet).",
-)
-@click.option("--text-column", default="text", show_default=True, help="Column of a --calibration file.")
-@click.option(
-    "--method",
-    type=click.Choice([m.value for m in CalibrationMethod]),
-    default=CalibrationMethod.MINMAX.value,
-    show_default=True,
-    help="Calibration method for int8-static / tensorrt-int8.",
-)
-@click.option(
-    "--target",
-    type=click.Choice([t.value for t in Target]),
-    default=None,
-    help="int8 kernel target [default: detected from this CPU]; sets reduce_range.",
-)
-@click.option(
+@opt("--calibration", FILE, "Calibration texts for int8-static / tensorrt-int8 (.txt/.jsonl/.csv/.tsv/.parquet).")
+@opt("--text-column", "Column of a --calibration file.", default="text")
+@choice("--method", CalibrationMethod, "Calibration method for int8-static / tensorrt-int8.", default="minmax")
+@choice("--target", Target, "int8 kernel target [default: detected from this CPU]; sets reduce_range.")
+@flag(
     "--force",
-    is_flag=True,
-    help="Replace a variant the package already has, and write a variant even when it misses its tolerance "
-    "against fp32 (the manifest then records that it missed).",
+    "Replace a variant the package already has, and write a variant even when it misses its tolerance against fp32 "
+    "(the manifest then records that it missed).",
 )
 def quantize(
     model_dir: Path,
@@ -393,8 +252,8 @@ def quantize(
         raise click.UsageError(f"--variant {variant} needs --calibration FILE (a few hundred representative texts)")
     if is_embedded(model_dir):
         raise click.UsageError(
-            f"--model {model_dir} is an embedded default package, which quantize would rewrite in "
-            f"place; copy it first (cp -r {model_dir} my-model) and quantize the copy"
+            f"--model {model_dir} is an embedded default package, which quantize would rewrite in place; copy it "
+            f"first (cp -r {model_dir} my-model) and quantize the copy"
         )
     texts = read_texts(calibration, text_column) if calibration else []
     manifest = add_variant(

@@ -10,11 +10,19 @@ import click
 
 from . import main
 from ._common import (
+    COUNT,
+    DIR,
     EXIT_FAILED,
+    FILE,
+    POSITIVE,
+    bundle,
+    choice,
     echo_json,
+    flag,
     json_option,
     log,
     model_option,
+    opt,
     resolve_model,
     session_options,
     variant_option,
@@ -24,57 +32,41 @@ from .build import columns_options
 
 @main.command()
 @model_option()
-@click.option(
-    "--checkpoint",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The original checkpoint the package was exported from.",
-)
-@click.option(
-    "--backbone",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The backbone folder it was exported with.",
-)
-@click.option(
-    "--data",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Labelled data (.csv/.tsv/.jsonl/.parquet).",
-)
+@opt("--checkpoint", FILE, "The original checkpoint the package was exported from.", required=True)
+@opt("--backbone", DIR, "The backbone folder it was exported with.", required=True)
+@opt("--data", FILE, "Labelled data (.csv/.tsv/.jsonl/.parquet).", required=True)
 @columns_options(preset_default=None)
 @variant_option(multiple=True)
-@click.option("--max-dp", multiple=True, metavar="VARIANT=X", help="Override a variant's max |dP| (e.g. int8=0.05).")
-@click.option("--max-drift", multiple=True, metavar="VARIANT=PP", help="Override a variant's metric drift, in pp.")
-@click.option(
-    "--max-flips", multiple=True, metavar="VARIANT=FRACTION", help="Override a variant's flip rate (0.01 = 1%)."
+@bundle(
+    "overrides",
+    dict,
+    opt("--max-dp", "max_abs_diff", "Override a variant's max |dP| (int8=0.05).", multiple=True, metavar="VARIANT=X"),
+    opt(
+        "--max-drift",
+        "metric_drift_pp",
+        "Override a variant's metric drift, in pp.",
+        multiple=True,
+        metavar="VARIANT=PP",
+    ),
+    opt("--max-flips", "flip_rate", "Override a variant's flip rate (0.01 = 1%).", multiple=True, metavar="VARIANT=F"),
 )
-@click.option(
+@flag(
     "--teacher",
-    is_flag=True,
-    help="Gate a distilled student against its TEACHER: --checkpoint/--backbone are the teacher's, and the "
-    "default gate is <= 1% flips at tau and tau*, <= 1 pp metric drift, |dP| reported.",
+    "Gate a distilled student against its TEACHER: --checkpoint/--backbone are the teacher's, and the default gate is "
+    "<= 1% flips at tau and tau*, <= 1 pp metric drift, |dP| reported.",
 )
-@click.option("--no-cache", is_flag=True, help="Recompute the PyTorch reference scores.")
-@click.option("--no-update-manifest", is_flag=True, help="Do not store the re-fitted per-variant tau* in the manifest.")
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report as markdown to this path (and JSON beside it).",
-)
+@flag("--no-cache", "Recompute the PyTorch reference scores.")
+@flag("--no-update-manifest", "Do not store the re-fitted per-variant tau* in the manifest.")
+@opt("--report", FILE, "Write the report as markdown to this path (and JSON beside it).")
 @json_option("the full report")
 def verify(
     model_dir: Path | None,
     checkpoint: Path,
     backbone: Path,
     data: Path,
-    preset: str | None,
     columns: Any,
     variant: tuple[str, ...],
-    max_dp: tuple[str, ...],
-    max_drift: tuple[str, ...],
-    max_flips: tuple[str, ...],
+    overrides: dict[str, tuple[str, ...]],
     teacher: bool,
     no_cache: bool,
     no_update_manifest: bool,
@@ -97,17 +89,13 @@ def verify(
     from .. import verify as gate
     from ..variants import TEACHER_GATE, tolerances_from
 
-    tolerances = tolerances_from(
-        {"max_abs_diff": max_dp, "metric_drift_pp": max_drift, "flip_rate": max_flips},
-        base=TEACHER_GATE if teacher else None,
-    )
     result = gate.verify(
         resolve_model(model_dir),
         checkpoint,
         backbone,
         data,
         columns=columns,
-        tolerances=tolerances,
+        tolerances=tolerances_from(overrides, base=TEACHER_GATE if teacher else None),
         variants=variant or None,
         use_cache=not no_cache,
         update_manifest=not no_update_manifest,
@@ -126,79 +114,59 @@ def verify(
         sys.exit(EXIT_FAILED)
 
 
-def _ints(value: str) -> tuple[int, ...]:
+def _ints(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
     try:
         numbers = tuple(int(x) for x in value.split(",") if x.strip())
-    except ValueError as err:
-        raise click.BadParameter(f"{value!r}: expected comma-separated integers") from err
+    except ValueError:
+        numbers = ()
     if not numbers or min(numbers) < 1:
         raise click.BadParameter(f"{value!r}: expected comma-separated integers >= 1")
     return numbers
 
 
+def _bench_config(variant: tuple[str, ...], **settings: Any) -> Any:
+    from ..benchmarks.runner import BenchConfig
+
+    return BenchConfig(precisions=variant or None, **settings)
+
+
 @main.command()
 @model_option()
-@variant_option(multiple=True)
-@session_options(providers_default="cpu")
-@click.option("--batch-sizes", default="32", show_default=True, help="Comma-separated batch sizes for throughput.")
-@click.option("--lengths", default="16,64,128,256,512", show_default=True, help="Token lengths for batch-1 latency.")
-@click.option(
+@bundle(
+    "config",
+    _bench_config,
+    variant_option(multiple=True, help="Variant (repeatable) [default: every variant except the TensorRT graphs]."),
+    session_options(providers_default="cpu"),
+    opt("--batch-sizes", "Comma-separated batch sizes for throughput.", default="32", callback=_ints),
+    opt("--lengths", "Token lengths for batch-1 latency.", default="16,64,128,256,512", callback=_ints),
+    choice(
+        "--bucketing",
+        ["on", "off", "both"],
+        "on: the runtime's bucketing; off: pad-to-max and arrival-order dynamic padding; both.",
+        default="both",
+    ),
+    opt("--workload-size", COUNT, "Texts in the 'mix' workload.", default=200),
+    opt("--repeats", COUNT, "Timed runs per latency cell.", default=20),
+    opt("--budget", "budget_s", POSITIVE, "Max seconds per latency cell.", default=15.0),
+    opt("--cold-start/--no-cold-start", "Measure a fresh process's cold start and peak RSS.", default=True),
+)
+@opt(
     "--workload",
+    "'mix' (seeded pt-BR length mix: 55% 8-64, 30% 64-256, 15% 256-700 tokens) or a file of texts.",
     default="mix",
-    show_default=True,
-    help="'mix' (seeded pt-BR length mix: 55% 8-64, 30% 64-256, 15% 256-700 tokens) or a file of texts.",
 )
-@click.option(
-    "--workload-size", type=click.IntRange(min=1), default=200, show_default=True, help="Texts in the 'mix' workload."
-)
-@click.option("--text-column", default="text", show_default=True, help="Column of a --workload file.")
-@click.option(
-    "--bucketing",
-    type=click.Choice(["on", "off", "both"]),
-    default="both",
-    show_default=True,
-    help="on: the runtime's bucketing; off: pad-to-max and arrival-order dynamic padding; both.",
-)
-@click.option(
-    "--repeats", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per latency cell."
-)
-@click.option(
-    "--budget",
-    type=click.FloatRange(min=0, min_open=True),
-    default=15.0,
-    show_default=True,
-    help="Max seconds per latency cell.",
-)
-@click.option(
-    "--checkpoint",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="With --backbone: add the PyTorch eager fp32 baseline (needs the export extra).",
-)
-@click.option("--backbone", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--no-cold-start", is_flag=True, help="Skip the fresh-process cold start / peak RSS probes.")
-@click.option(
-    "--report",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write report.md, results.json and PNG plots into this folder.",
-)
+@opt("--text-column", "Column of a --workload file.", default="text")
+@opt("--checkpoint", FILE, "With --backbone: add the PyTorch eager fp32 baseline (needs the export extra).")
+@opt("--backbone", DIR, "The checkpoint's backbone folder.")
+@opt("--report", DIR, "Write report.md, results.json and PNG plots into this folder.")
 @json_option("the typed records")
 def bench(
     model_dir: Path | None,
-    variant: tuple[str, ...],
-    session: Any,
-    batch_sizes: str,
-    lengths: str,
+    config: Any,
     workload: str,
-    workload_size: int,
     text_column: str,
-    bucketing: str,
-    repeats: int,
-    budget: float,
     checkpoint: Path | None,
     backbone: Path | None,
-    no_cold_start: bool,
     report: Path | None,
     as_json: bool,
 ) -> None:
@@ -214,42 +182,23 @@ def bench(
       secbert-edge bench --variant int8 --lengths 128 --bucketing on --workload prompts.txt --json > b.json
       secbert-edge bench --model models/secbert-pt --providers tensorrt,cuda,cpu --variant fp16 --variant int8-static
     """
-    from ..benchmarks.runner import BenchConfig, plot, run_bench, to_json, to_markdown
-    from ..manifest import Manifest
+    from ..benchmarks.runner import plot, run_bench, to_json, to_markdown
     from ..textio import read_texts
 
     if (checkpoint is None) != (backbone is None):
         raise click.UsageError("--checkpoint and --backbone go together (the PyTorch baseline needs both)")
-    path = resolve_model(model_dir)
-    config = BenchConfig(
-        precisions=variant or tuple(Manifest.read(path).variants),
-        session=session,
-        lengths=_ints(lengths),
-        batch_sizes=_ints(batch_sizes),
-        bucketing=bucketing,
-        workload_size=workload_size,
-        repeats=repeats,
-        budget_s=budget,
-        cold_start=not no_cold_start,
-    )
     texts = None if workload == "mix" else read_texts(workload, text_column)
     steps: list[str] = []
     with click.progressbar(length=1, label="bench", file=sys.stderr, show_pos=True) as bar:
 
         def progress(step: str) -> None:
             steps.append(step)
-            bar.label = step
-            bar.length = len(steps) + 1
+            bar.label, bar.length = step, len(steps) + 1
             bar.update(1)
 
-        result = run_bench(
-            path,
-            config,
-            workload_texts=texts,
-            workload_name=Path(workload).name,
-            reference=(checkpoint, backbone) if checkpoint and backbone else None,
-            progress=progress,
-        )
+        reference = (checkpoint, backbone) if checkpoint and backbone else None
+        kwargs: dict[str, Any] = {"workload_texts": texts, "workload_name": Path(workload).name, "reference": reference}
+        result = run_bench(resolve_model(model_dir), config, progress=progress, **kwargs)
     text = to_markdown(result)
     if report:
         report.mkdir(parents=True, exist_ok=True)

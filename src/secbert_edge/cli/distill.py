@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,142 +9,86 @@ import click
 
 from ..data import Preset
 from . import main
-from ._common import log
+from ._common import COUNT, DIR, FILE, FRACTION, POSITIVE, bundle, choice, flag, log, opt, step_bar
+
+
+def _config(**settings: Any) -> Any:
+    from ..distill import DistillConfig
+
+    return DistillConfig(**settings)
 
 
 @main.command()
-@click.option(
-    "--checkpoint",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The TEACHER's fine-tuned weights (best_model.pth / .safetensors).",
-)
-@click.option(
-    "--backbone",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The teacher's backbone folder (config.json + vocab.txt).",
-)
-@click.option(
+@opt("--checkpoint", FILE, "The TEACHER's fine-tuned weights (best_model.pth / .safetensors).", required=True)
+@opt("--backbone", DIR, "The teacher's backbone folder (config.json + vocab.txt).", required=True)
+@opt(
     "--data",
     "data_files",
+    FILE,
+    "Unlabelled texts: .txt, .jsonl, .csv, .tsv or .parquet (repeatable).",
     required=True,
     multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Unlabelled texts: .txt (one per line), .jsonl, .csv, .tsv or .parquet (repeatable).",
 )
-@click.option("--text-column", default="text", show_default=True, help="Text column of .jsonl/.csv/.parquet files.")
-@click.option("--prompt-column", default=None, help="Prompt column for response judges (pairs).")
-@click.option(
-    "--layers",
-    type=click.IntRange(min=1),
-    required=True,
-    help="The student's encoder layers (fewer than the teacher's).",
+@opt("--text-column", "Text column of .jsonl/.csv/.parquet files.", default="text")
+@opt("--prompt-column", "Prompt column for response judges (pairs).")
+@bundle(
+    "config",
+    _config,
+    opt("--layers", COUNT, "The student's encoder layers (fewer than the teacher's).", required=True),
+    opt(
+        "--hidden",
+        click.IntRange(min=8),
+        "A narrower student (random init + projected hidden-state loss) [default: teacher's].",
+    ),
+    opt("--epochs", COUNT, "Passes over the texts.", default=3),
+    opt("--max-steps", COUNT, "Stop after this many steps."),
+    opt("--batch-size", COUNT, "Texts per step.", default=32),
+    opt("--lr", POSITIVE, "Peak AdamW learning rate.", default=1e-4),
+    opt("--temperature", POSITIVE, "KD temperature T.", default=2.0),
+    opt(
+        "--hidden-loss",
+        "hidden_weight",
+        click.FloatRange(min=0),
+        "Hidden-state MSE weight [default: 1 with --hidden, else 0].",
+    ),
+    opt(
+        "--attention-loss",
+        "attention_weight",
+        click.FloatRange(min=0),
+        "Attention-map MSE weight (same heads only).",
+        default=0.0,
+    ),
+    opt("--labelled-weight", click.FloatRange(min=0), "Weight of the labelled loss (with --labelled).", default=0.5),
+    opt("--max-length", click.IntRange(min=8), "Max tokens per text.", default=512),
+    opt(
+        "--holdout",
+        "holdout_fraction",
+        click.FloatRange(0, 1, min_open=True, max_open=True),
+        "Share held out for the agreement report.",
+        default=0.1,
+    ),
+    opt("--seed", int, "Seeds the split, the initialisation and the batch order.", default=42),
 )
-@click.option(
-    "--hidden",
-    type=click.IntRange(min=8),
-    default=None,
-    help="A narrower student (random init + hidden-state loss through a projection) [default: teacher's].",
+@opt(
+    "--labelled", FILE, "Labelled data: mixes the labelled loss in and reports both models' metrics on its test split."
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
-@click.option(
-    "--temperature",
-    type=click.FloatRange(min=0, min_open=True),
-    default=2.0,
-    show_default=True,
-    help="KD temperature T.",
-)
-@click.option(
-    "--hidden-loss",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Weight of the hidden-state MSE at mapped layers [default: 1 with --hidden, else 0].",
-)
-@click.option(
-    "--attention-loss",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Weight of the attention-map MSE at mapped layers (same number of heads only).",
-)
-@click.option(
-    "--labelled",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Labelled data: mixes the labelled loss in and reports both models' metrics on its test split.",
-)
-@click.option(
-    "--labelled-preset",
-    type=click.Choice([p.value for p in Preset]),
-    default=Preset.TEXT.value,
-    show_default=True,
-    help="Column layout of --labelled.",
-)
-@click.option(
-    "--labelled-weight",
-    type=click.FloatRange(min=0),
-    default=0.5,
-    show_default=True,
-    help="Weight of the labelled loss.",
-)
-@click.option(
-    "--threshold", "tau", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="The teacher's tau."
-)
-@click.option(
-    "--tau-star",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="The teacher's tau* [default: ks_threshold of metrics.json beside --checkpoint, if any].",
-)
-@click.option("--max-length", type=click.IntRange(min=8), default=512, show_default=True)
-@click.option(
-    "--holdout",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
-    show_default=True,
-    help="Fraction of the texts held out for the agreement report.",
-)
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for best_model.pth, backbone/ and distill.json.",
-)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="torch threads [default: torch's]; 1 is often faster on a shared, busy machine.",
-)
-@click.option("--force", is_flag=True, help="Overwrite a previous student in --out.")
+@choice("--labelled-preset", Preset, "Column layout of --labelled.", default=Preset.TEXT.value)
+@opt("--threshold", "tau", FRACTION, "The teacher's tau.", default=0.5)
+@opt("--tau-star", FRACTION, "The teacher's tau* [default: ks_threshold of metrics.json beside --checkpoint, if any].")
+@opt("--out", DIR, "Folder for best_model.pth, backbone/ and distill.json.", required=True)
+@opt("--threads", COUNT, "torch threads [default: torch's]; 1 is often faster on a shared, busy machine.")
+@flag("--force", "Overwrite a previous student in --out.")
 def distill(
     checkpoint: Path,
     backbone: Path,
     data_files: tuple[Path, ...],
     text_column: str,
     prompt_column: str | None,
-    layers: int,
-    hidden: int | None,
-    epochs: int,
-    max_steps: int | None,
-    batch_size: int,
-    lr: float,
-    temperature: float,
-    hidden_loss: float | None,
-    attention_loss: float,
+    config: Any,
     labelled: Path | None,
     labelled_preset: str,
-    labelled_weight: float,
     tau: float,
     tau_star: float | None,
-    max_length: int,
-    holdout: float,
-    seed: int,
     out: Path,
     threads: int | None,
     force: bool,
@@ -176,40 +119,9 @@ def distill(
         raise click.UsageError(f"{out} already holds a student ({dist.DISTILL_REPORT}); pass --force to replace it")
     texts = [e for path in data_files for e in dist.read_texts(path, text_column, prompt_column)]
     examples = dist.load_labelled(labelled, labelled_preset) if labelled else None
-    config = dist.DistillConfig(
-        layers=layers,
-        hidden=hidden,
-        epochs=epochs,
-        max_steps=max_steps,
-        batch_size=batch_size,
-        lr=lr,
-        temperature=temperature,
-        hidden_weight=hidden_loss,
-        attention_weight=attention_loss,
-        labelled_weight=labelled_weight,
-        max_length=max_length,
-        holdout_fraction=holdout,
-        seed=seed,
-    )
-    with click.progressbar(length=1, label="distilling", file=sys.stderr) as bar:
-
-        def progress(step: int, total: int, loss: float) -> None:
-            bar.length = total
-            bar.label = f"distilling (loss {loss:.4f})"
-            bar.update(1)
-
-        result: dict[str, Any] = dist.distill(
-            checkpoint,
-            backbone,
-            texts,
-            out,
-            config,
-            labelled=examples,
-            tau=tau,
-            tau_star=tau_star,
-            progress=progress,
-            log=log("distill"),
-        )
+    with step_bar("distilling") as progress:
+        kw: dict[str, Any] = {"labelled": examples, "tau": tau, "tau_star": tau_star}
+        result = dist.distill(checkpoint, backbone, texts, out, config, progress=progress, log=log("distill"), **kw)
     click.echo(dist.describe(result))
     thresholds = result["agreement"]["thresholds"]
     ks = f" --ks-threshold {thresholds['tau*']:.4f}" if "tau*" in thresholds else ""

@@ -8,26 +8,33 @@ from typing import Any
 
 import click
 
-from ..runtime.tokenization import LongInputPolicy
 from . import main
-from ._common import EXIT_FAILED, echo_json, json_option, model_option, resolve_model, session_options, variant_option
+from ._common import (
+    EXIT_FAILED,
+    FILE,
+    THRESHOLD_HELP,
+    echo_json,
+    flag,
+    json_option,
+    model_option,
+    opt,
+    report_reading,
+    resolve_model,
+    runtime_options,
+    session_options,
+    variant_option,
+)
 
 CHUNK = 256  # records per runtime call when scoring: bounds memory and drives the progress bar
 
 
-def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, columns: dict[str, Any]) -> tuple[list, Any]:
+def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, fields: Any) -> tuple[list, Any]:
     """The records to score and what the reader saw: from arguments, a file, or stdin lines."""
-    from ..textio import Fields, ReadStats, read_records, read_stdin, records_from_texts
+    from ..textio import ReadStats, read_records, read_stdin, records_from_texts
 
-    fields = Fields(
-        text=columns["text"],
-        id=columns["id"],
-        prompt=columns["prompt"] if pairs else None,
-        response=columns["response"] if pairs else None,
-    )
     if texts and file_:
         raise click.UsageError("give texts as arguments or --file, not both")
-    if columns["id"] is not None and not file_:
+    if fields.id is not None and not file_:
         raise click.UsageError("--id-column needs --file (.jsonl, .csv, .tsv or .parquet)")
     if file_:
         return read_records(file_, fields)
@@ -44,46 +51,19 @@ def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, columns: d
 @main.command()
 @click.argument("texts", nargs=-1)
 @model_option(" (the response-judge default with --pairs)")
-@click.option(
-    "--file",
-    "file_",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read texts from .txt (one per line), .jsonl, .csv, .tsv or .parquet.",
-)
-@click.option("--text-column", default="text", show_default=True, help="Column/field holding the text.")
-@click.option(
-    "--id-column",
-    default=None,
-    help="Column/field holding each row's id, echoed in the output [default: the row number].",
-)
-@click.option(
+@opt("--file", "file_", FILE, "Read texts from .txt (one per line), .jsonl, .csv, .tsv or .parquet.")
+@opt("--text-column", "Column/field holding the text.", default="text")
+@opt("--id-column", "Column/field holding each row's id, echoed in the output [default: the row number].")
+@flag(
     "--pairs",
-    is_flag=True,
-    help="Score (prompt, response) pairs with a response judge: arguments alternate prompt, response; "
-    "files use --prompt-column/--response-column.",
+    "Score (prompt, response) pairs with a response judge: arguments alternate prompt, response; files use "
+    "--prompt-column/--response-column.",
 )
-@click.option("--prompt-column", default="prompt", show_default=True, help="With --pairs: the prompt column.")
-@click.option("--response-column", default="response", show_default=True, help="With --pairs: the response column.")
-@click.option(
-    "--threshold",
-    default=None,
-    help="Decision threshold: a number in [0,1], 'default' (the manifest's) or 'ks' (tau*).",
-)
-@click.option(
-    "--long-inputs",
-    type=click.Choice([p.value for p in LongInputPolicy]),
-    default="truncate",
-    show_default=True,
-    help="What to do with inputs over the max length.",
-)
-@variant_option()
-@session_options()
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Max texts per batch.")
-@click.option(
-    "--warmup",
-    is_flag=True,
-    help="Run every batch shape once before scoring (GPU: builds TensorRT engines / picks CUDA kernels).",
-)
+@opt("--prompt-column", "With --pairs: the prompt column.", default="prompt")
+@opt("--response-column", "With --pairs: the response column.", default="response")
+@opt("--threshold", THRESHOLD_HELP)
+@runtime_options("Max texts per batch.")
+@flag("--warmup", "Run every batch shape once before scoring (GPU: builds TensorRT engines / picks CUDA kernels).")
 @json_option("one object per line: id, index, score, label, threshold, n_tokens, truncated (or id, index, error)")
 def predict(
     texts: tuple[str, ...],
@@ -95,10 +75,7 @@ def predict(
     prompt_column: str,
     response_column: str,
     threshold: str | None,
-    long_inputs: str,
-    variant: str | None,
-    session: Any,
-    batch_size: int,
+    runtime: Any,
     warmup: bool,
     as_json: bool,
 ) -> None:
@@ -118,32 +95,19 @@ def predict(
       secbert-edge predict --pairs --file chats.jsonl --prompt-column prompt --response-column answer --json
     """
     from ..runtime import load
+    from ..textio import Fields
 
-    columns = {"text": text_column, "id": id_column, "prompt": prompt_column, "response": response_column}
-    records, stats = _records(texts, file_, pairs, columns)
-    if stats.blank_lines:
-        click.echo(f"skipped {stats.blank_lines} blank line{'s' * (stats.blank_lines != 1)}", err=True)
-    if stats.duplicate_ids:
-        click.echo(
-            f"warning: {stats.duplicate_ids} rows repeat an id seen earlier (--id-column {id_column}); each "
-            "is still scored",
-            err=True,
-        )
-    clf = load(
-        resolve_model(model_dir, pairs),
-        variant=variant,
-        session=session,
-        long_inputs=long_inputs,
-        max_batch_size=batch_size,
-    )
+    fields = Fields(text_column, id_column, prompt_column if pairs else None, response_column if pairs else None)
+    records, stats = _records(texts, file_, pairs, fields)
+    report_reading(stats.blank_lines, stats.duplicate_ids, id_column)
+    clf = load(resolve_model(model_dir, pairs), runtime)
     tau = clf.threshold(threshold)
     if warmup:
         t = clf.warmup()
         click.echo(f"warmed up {t['warmup_shapes']} shapes in {t['warmup_s']:.2f} s on {clf.providers[0]}", err=True)
     failed = 0
-    with click.progressbar(
-        length=len(records), label="scoring", file=sys.stderr, hidden=file_ is None or len(records) <= CHUNK
-    ) as bar:
+    hidden = file_ is None or len(records) <= CHUNK
+    with click.progressbar(length=len(records), label="scoring", file=sys.stderr, hidden=hidden) as bar:
         for start in range(0, len(records), CHUNK):
             chunk = records[start : start + CHUNK]
             texts_ = [r.text for r in chunk]
@@ -179,16 +143,15 @@ def _human(row: dict, item: object) -> str:
 
 @main.command()
 @model_option()
-@click.option(
+@flag(
     "--open",
     "open_session",
-    is_flag=True,
-    help="Also open a session (see --providers/--variant) and show which providers it really uses, the "
-    "variant it runs and how long the session (TensorRT: engine) took to build.",
+    "Also open a session (see --providers/--variant) and show which providers it really uses, the variant it runs "
+    "and how long the session (TensorRT: engine) took to build.",
 )
 @variant_option(help="With --open: the variant to open [default: the package's default variant].")
 @session_options()
-@click.option("--warmup", is_flag=True, help="With --open: also run every batch shape once and time it.")
+@flag("--warmup", "With --open: also run every batch shape once and time it.")
 @json_option("everything")
 def info(
     model_dir: Path | None, open_session: bool, variant: str | None, session: Any, warmup: bool, as_json: bool
@@ -204,23 +167,17 @@ def info(
     from ..runtime import available_providers, load
 
     path = resolve_model(model_dir)
-    manifest = Manifest.read(path)
-    manifest.check_files_present(path)
-    manifest.verify_files(path)
-    data: dict[str, Any] = {
-        "package": str(path),
-        "manifest": manifest.to_dict(),
-        "available_providers": available_providers(),
-    }
+    m = Manifest.read(path)
+    m.check_files_present(path)
+    m.verify_files(path)
+    data: dict[str, Any] = {"package": str(path), "manifest": m.to_dict(), "available_providers": available_providers()}
     if open_session or warmup or session.providers is not None or variant is not None:
         clf = load(path, variant=variant, session=session)
         if warmup:
             clf.warmup()
         data["session"] = clf.describe()
     if as_json:
-        echo_json(data)
-        return
-    m = manifest
+        return echo_json(data)
     click.echo(f"package        {path}")
     click.echo(f"task           {m.task.value} ({m.positive_label} / {m.negative_label}), {m.head.value} head")
     click.echo(f"max length     {m.max_length} tokens, vocabulary {m.vocab_size}")
@@ -228,22 +185,14 @@ def info(
     click.echo(f"source         {m.source.get('checkpoint')} (sha256 {str(m.source.get('checkpoint_sha256'))[:12]}...)")
     for name, v in m.variants.items():
         default = "  (default)" if name == m.default_name else ""
-        click.echo(
-            f"variant {name:<13} {v.file}  opset {v.opset}  max |dP| "
-            f"{v.parity.get('max_abs_diff', float('nan')):.2e}{default}"
-        )
+        dp = v.parity.get("max_abs_diff", float("nan"))
+        click.echo(f"variant {name:<13} {v.file}  opset {v.opset}  max |dP| {dp:.2e}{default}")
     click.echo(f"providers      {', '.join(available_providers())}")
     if "session" in data:
-        d = data["session"]
+        d, t = data["session"], data["session"]["timings"]
         fell_back = f"  (FELL BACK from {d['fallback_from']})" if d["fallback_from"] else ""
         click.echo(f"session        {d['variant']} ({d['file']}) on {', '.join(d['providers'])}{fell_back}")
-        warm = (
-            f", warm-up of {d['timings']['warmup_shapes']} shapes {d['timings']['warmup_s']:.2f} s"
-            if "warmup_s" in d["timings"]
-            else ""
-        )
-        click.echo(
-            f"               built in {d['timings']['session_s']:.2f} s{warm}; "
-            f"IO binding {'on' if d['io_binding'] else 'off'}"
-        )
+        warm = f", warm-up of {t['warmup_shapes']} shapes {t['warmup_s']:.2f} s" if "warmup_s" in t else ""
+        io = "on" if d["io_binding"] else "off"
+        click.echo(f"               built in {t['session_s']:.2f} s{warm}; IO binding {io}")
     click.echo(f"integrity      all {len(m.variants) + 1} files match their sha256")

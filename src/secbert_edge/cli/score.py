@@ -8,98 +8,61 @@ from typing import Any
 
 import click
 
-from ..runtime.tokenization import LongInputPolicy
 from . import main
-from ._common import EXIT_FAILED, log, model_option, resolve_model, session_options, variant_option
+from ._common import (
+    COUNT,
+    EXIT_FAILED,
+    PATH,
+    THRESHOLD_HELP,
+    choice,
+    flag,
+    log,
+    model_option,
+    opt,
+    report_reading,
+    resolve_model,
+    runtime_options,
+)
 
 
 @main.command()
-@click.option(
+@opt(
     "--input",
     "input_path",
+    PATH,
+    "Corpus: .parquet (a file or a dataset folder), .jsonl, .csv, .tsv or .txt.",
     required=True,
-    type=click.Path(path_type=Path),
-    help="Corpus to score: .parquet (a file or a dataset folder), .jsonl, .csv, .tsv or .txt.",
 )
-@click.option(
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Where the scores go: .parquet or .jsonl (local engine); a folder of Parquet files (ray engine).",
-)
-@click.option(
+@opt("--output", PATH, "Scores: .parquet or .jsonl (local engine); a folder of Parquet files (ray).", required=True)
+@opt(
     "--id-column",
-    default=None,
-    help="Column holding each row's id, passed through to the output [default: the row number, as 'id'; "
-    "required with --engine ray].",
+    "Column holding each row's id, passed through to the output [default: the row number, as 'id'; required with "
+    "--engine ray].",
 )
-@click.option("--text-column", default="text", show_default=True, help="Column holding the text to score.")
-@click.option(
-    "--prompt-column",
-    default=None,
-    help="With --response-column: the prompt each response answers (response-judge packages).",
-)
-@click.option(
-    "--response-column",
-    default=None,
-    help="Score (prompt, response) pairs: the column holding the response (instead of --text-column).",
-)
+@opt("--text-column", "Column holding the text to score.", default="text")
+@opt("--prompt-column", "With --response-column: the prompt each response answers (response-judge packages).")
+@opt("--response-column", "Score (prompt, response) pairs: the column holding the response (not --text-column).")
 @model_option(" (the response-judge default with --response-column)")
-@variant_option()
-@session_options(providers_default="auto")
-@click.option(
-    "--threshold",
-    default=None,
-    help="Decision threshold: a number in [0,1], 'default' (the manifest's) or 'ks' (tau*).",
-)
-@click.option(
-    "--long-inputs",
-    type=click.Choice([p.value for p in LongInputPolicy]),
-    default="truncate",
-    show_default=True,
-    help="What to do with inputs over the max length.",
-)
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Max texts per model call."
-)
-@click.option(
+@runtime_options()
+@opt("--threshold", THRESHOLD_HELP)
+@choice(
     "--engine",
-    type=click.Choice(["local", "ray"]),
+    ["local", "ray"],
+    "local: stream on this machine; ray: Ray Data on a local Ray or an existing cluster.",
     default="local",
-    show_default=True,
-    help="local: stream on this machine; ray: Ray Data on a local Ray or an existing cluster.",
 )
-@click.option(
-    "--batch-rows",
-    type=click.IntRange(min=1),
-    default=4096,
-    show_default=True,
-    help="Rows read, scored and written at a time (bounds memory; one output row group / part each).",
+@opt(
+    "--batch-rows", COUNT, "Rows read, scored and written at a time (bounds memory; one row group each).", default=4096
 )
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Finish an interrupted run: keep what it wrote, score only the rest (same input and options).",
-)
-@click.option(
+@flag("--resume", "Finish an interrupted run: keep what it wrote, score only the rest (same input and options).")
+@opt(
     "--ray-address",
-    default=None,
+    "Ray cluster to join (--engine ray) [default: $RAY_ADDRESS, else a local Ray].",
     envvar="RAY_ADDRESS",
-    help="Ray cluster to join (--engine ray) [default: $RAY_ADDRESS, else start a local Ray].",
 )
-@click.option(
-    "--ray-actors",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Scoring actors (--engine ray) [default: sized to the CPUs Ray reports, one left free].",
-)
-@click.option(
-    "--ray-threads",
-    type=click.IntRange(min=1),
-    default=None,
-    help="ONNX Runtime threads per actor (--engine ray) [default: 1 up to 4 CPUs, else 2].",
-)
-@click.option("--quiet", is_flag=True, help="No progress output.")
+@opt("--ray-actors", COUNT, "Scoring actors (--engine ray) [default: sized to the CPUs Ray reports, one left free].")
+@opt("--ray-threads", COUNT, "ONNX Runtime threads per actor (--engine ray) [default: 1 up to 4 CPUs, else 2].")
+@flag("--quiet", "No progress output.")
 def score(
     input_path: Path,
     output: Path,
@@ -108,11 +71,8 @@ def score(
     prompt_column: str | None,
     response_column: str | None,
     model_dir: Path | None,
-    variant: str | None,
-    session: Any,
+    runtime: Any,
     threshold: str | None,
-    long_inputs: str,
-    batch_size: int,
     engine: str,
     batch_rows: int,
     resume: bool,
@@ -148,47 +108,28 @@ def score(
     pairs = response_column is not None
     fields = Fields(text=text_column, id=id_column, prompt=prompt_column if pairs else None, response=response_column)
     package = resolve_model(model_dir, pairs)
-    open_kwargs = {"variant": variant, "session": session, "long_inputs": long_inputs, "max_batch_size": batch_size}
+    common: dict[str, Any] = {"fields": fields, "batch_rows": batch_rows, "resume": resume, "threshold": threshold}
     if engine == "ray":
         from ..ray import score_dataset
 
-        summary = score_dataset(
-            input_path,
-            output,
-            package,
-            fields=fields,
-            batch_rows=batch_rows,
-            resume=resume,
-            threshold=threshold,
-            open_kwargs=open_kwargs,
-            address=ray_address,
-            actors=ray_actors,
-            threads=ray_threads,
-            log=None if quiet else log("score"),
-        )
+        ray: dict[str, Any] = {
+            "address": ray_address,
+            "actors": ray_actors,
+            "threads": ray_threads,
+            "log": None if quiet else log("score"),
+        }
+        summary = score_dataset(input_path, output, package, runtime=runtime, **common, **ray)
     else:
         from ..score import open_classifier, score_file
 
-        settings = {"model": str(package.resolve()), "variant": variant, "long_inputs": long_inputs}
-        summary = score_file(
-            input_path,
-            output,
-            lambda: open_classifier(package, **open_kwargs),
-            fields=fields,
-            batch_rows=batch_rows,
-            resume=resume,
-            threshold=threshold,
-            settings=settings,
-            progress=not quiet,
-        )
-    if summary.blank_lines:
-        click.echo(f"skipped {summary.blank_lines} blank line{'s' * (summary.blank_lines != 1)}", err=True)
-    if summary.duplicate_ids:
-        click.echo(
-            f"warning: {summary.duplicate_ids} rows repeat an id seen earlier (--id-column {id_column}); each "
-            "is still scored",
-            err=True,
-        )
+        settings = {
+            "model": str(package.resolve()),
+            "variant": runtime.variant,
+            "long_inputs": runtime.long_inputs.value,
+        }
+        opened = lambda: open_classifier(package, runtime)  # noqa: E731  (opened once the output is checked)
+        summary = score_file(input_path, output, opened, settings=settings, progress=not quiet, **common)
+    report_reading(summary.blank_lines, summary.duplicate_ids, id_column)
     resumed = f" ({summary.resumed_rows:,} kept from the interrupted run)" if summary.resumed_rows else ""
     click.echo(
         f"wrote {summary.rows:,} rows to {summary.output}{resumed}: scored {summary.scored_now:,} in "
