@@ -236,3 +236,52 @@ def test_info(runner, tiny_package):
     data = json.loads(runner.invoke(main, ["info", "--model", str(tiny_package), "--json"]).output)
     assert data["manifest"]["variants"]["fp32"]["file"] == "model.onnx"
     assert "CPUExecutionProvider" in data["available_providers"]
+
+
+@pytest.mark.parametrize(
+    "cls, given",
+    [
+        ("secbert_edge.runtime:SessionConfig", {}),
+        ("secbert_edge.runtime:RuntimeConfig", {}),
+        ("secbert_edge.recipe:TrainConfig", {}),
+        ("secbert_edge.recipe:DistillConfig", {"layers": 2}),
+        ("secbert_edge.benchmarks.config:BenchConfig", {}),
+        ("secbert_edge.serve.config:ServeConfig", {}),
+    ],
+)
+def test_options_built_from_a_config_give_its_defaults_and_its_values(runner, cls, given):
+    """Each documented field of a config is one option: no options give the dataclass's own defaults (so the CLI and
+    the API agree), every option sets its field, and a value outside a field's bounds is a usage error."""
+    import dataclasses
+    import importlib
+
+    import click
+
+    from secbert_edge.cli._common import bundle, config_options
+    from secbert_edge.settings import documented
+
+    module, name = cls.split(":")
+    config_cls = getattr(importlib.import_module(module), name)
+    seen = []
+
+    @click.command()
+    @bundle("config", config_cls, *config_options(config_cls))
+    def probe(config):
+        seen.append(config)
+
+    required = [f"--{k}={v}" for k, v in given.items()]
+    assert runner.invoke(probe, required).exit_code == 0
+    assert seen[-1] == config_cls(**given)
+    fields = documented(config_cls)
+    assert len(probe.params) == len(fields) > 0
+    for field, param in zip(fields, probe.params):
+        assert param.name == field.name and param.help == field.metadata["help"]
+    bounded = [f for f in fields if "min" in f.metadata and f.type in ("int", "int | None")]
+    for field in bounded:
+        flag = field.metadata.get("flag", "--" + field.name.replace("_", "-"))
+        low = int(field.metadata["min"])
+        ok = runner.invoke(probe, required + [f"{flag}={low + 1}"])
+        assert ok.exit_code == 0 and getattr(seen[-1], field.name) == low + 1, (field.name, ok.output)
+        bad = runner.invoke(probe, required + [f"{flag}={low - 1}"])
+        assert bad.exit_code == 2 and flag in bad.output, (field.name, bad.output)
+    assert dataclasses.is_dataclass(seen[-1])

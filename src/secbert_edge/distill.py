@@ -33,6 +33,7 @@ from .data import Columns, Example, load_examples, stratified_split
 from .errors import CheckpointError, ConfigError, InputError
 from .manifest import read_json
 from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
+from .recipe import DistillConfig
 from .textio import SURROGATE, Fields, read_records
 from .training import WEIGHT_FILES, classification_loss, encode_examples, evaluate, labelled_batches, optimizer_step
 
@@ -40,54 +41,6 @@ nn = torch.nn
 F = torch.nn.functional
 
 DISTILL_REPORT = "distill.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class DistillConfig:
-    layers: int  # the student's encoder layers
-    hidden: int | None = None  # a narrower student (random init + projected hidden-state loss); None: teacher's width
-    epochs: int = 3
-    max_steps: int | None = None  # overrides epochs when set
-    batch_size: int = 32
-    lr: float = 1e-4
-    temperature: float = 2.0
-    hidden_weight: float | None = None  # hidden-state MSE weight; None: 1.0 for a narrower student, else 0
-    attention_weight: float = 0.0  # attention-map MSE weight (needs the teacher's number of heads)
-    labelled_weight: float = 0.5  # weight of the labelled loss when labelled data is given
-    max_length: int = 512
-    holdout_fraction: float = 0.1  # texts held out for the agreement report (never trained or selected on)
-    validation_fraction: float = 0.1  # texts for picking the best student
-    eval_every: int = 100  # steps between validation evaluations (also at the end of each epoch)
-    warmup_fraction: float = 0.1
-    weight_decay: float = 0.01
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        checks = {
-            "layers": self.layers >= 1,
-            "hidden": self.hidden is None or self.hidden >= 8,
-            "epochs": self.epochs >= 1,
-            "max_steps": self.max_steps is None or self.max_steps >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": self.lr > 0,
-            "temperature": self.temperature > 0,
-            "hidden_weight": self.hidden_weight is None or self.hidden_weight >= 0,
-            "attention_weight": self.attention_weight >= 0,
-            "labelled_weight": self.labelled_weight >= 0,
-            "max_length": self.max_length >= 8,
-            "holdout_fraction": 0 < self.holdout_fraction < 0.5,
-            "validation_fraction": 0 < self.validation_fraction < 0.5,
-            "eval_every": self.eval_every >= 1,
-            "warmup_fraction": 0 <= self.warmup_fraction < 1,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"invalid distillation settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
-
-    def effective_hidden_weight(self, narrower: bool) -> float:
-        if self.hidden_weight is not None:
-            return self.hidden_weight
-        return 1.0 if narrower else 0.0
 
 
 # ---------------------------------------------------------------------------------------------- texts

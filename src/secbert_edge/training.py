@@ -23,48 +23,11 @@ from pathlib import Path
 from . import metrics
 from .data import Example
 from .errors import CheckpointError, ConfigError, InputError
-from .manifest import Task
 from .modeling import BertMLPClassifier, load_backbone_config, torch, transformers
+from .recipe import TrainConfig
 from .reference import batches, encode_examples
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    lr: float = 2e-5
-    batch_size: int = 20
-    max_length: int = 512
-    warmup_fraction: float = 0.1
-    epochs: int = 3
-    max_steps: int | None = None  # overrides epochs when set
-    eval_every: int = 50  # steps between validation evaluations
-    patience: int = 20  # evaluations without a better validation loss before stopping
-    weight_decay: float = 0.01
-    freeze_backbone: bool = False
-    num_labels: int = 1  # 1: sigmoid head (the paper's maths); 2: softmax head (its usage code)
-    head_hidden: int = 128
-    seed: int = 42
-    task: Task = Task.PROMPT
-    # Draw batches from length-sorted windows of 50 batches (shuffled), so a batch is padded to texts of similar
-    # length: several-fold fewer tokens per epoch on real text of mixed lengths (the embedded defaults' recipe).
-    length_bucketing: bool = False
-
-    def __post_init__(self):
-        object.__setattr__(self, "task", Task(self.task))
-        checks = {
-            "lr": self.lr > 0,
-            "batch_size": self.batch_size >= 1,
-            "max_length": self.max_length >= 8,
-            "warmup_fraction": 0 <= self.warmup_fraction < 1,
-            "epochs": self.epochs >= 1,
-            "eval_every": self.eval_every >= 1,
-            "patience": self.patience >= 1,
-            "num_labels": self.num_labels in (1, 2),
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"invalid training settings: {', '.join(f'{n}={getattr(self, n)!r}' for n in bad)}")
 
 
 @dataclasses.dataclass(frozen=True)

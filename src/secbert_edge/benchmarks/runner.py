@@ -22,42 +22,14 @@ import numpy as np
 
 from .. import __version__
 from ..manifest import Manifest
-from ..runtime import Classifier, SessionConfig, bucketing, load
+from ..runtime import Classifier, bucketing, load
 from ..runtime.tokenization import LongInputPolicy, fit_sequence
 from . import hardware
+from .config import BenchConfig
 from .timing import LatencyStats, time_call
 from .workload import Workload, file_workload, mixed_workload
 
 MODES = ("pad_to_max", "dynamic_arrival", "bucketed")
-
-
-@dataclasses.dataclass(frozen=True)
-class BenchConfig:
-    precisions: tuple[str, ...] | None = (
-        None  # variant names; None: every variant the package has (TensorRT's excepted)
-    )
-    throughput_precisions: tuple[str, ...] | None = None  # None: the same as precisions
-    session: SessionConfig = SessionConfig(providers=("cpu",))  # providers, threads, GPU settings (load()'s)
-    lengths: tuple[int, ...] = (16, 64, 128, 256, 512)
-    batch_sizes: tuple[int, ...] = (32,)
-    bucketing: str = "both"  # on | off | both: the runtime's bucketing, and/or the two unbucketed modes
-    workload_size: int = 200
-    repeats: int = 20
-    budget_s: float = 15.0  # per latency cell, at most
-    seed: int = 0
-    cold_start: bool = True
-    gemm: bool = True
-
-    def load_options(self) -> dict:
-        return {"session": self.session}
-
-    def __post_init__(self):
-        if self.bucketing not in ("on", "off", "both"):
-            raise ValueError(f"bucketing must be on, off or both, got {self.bucketing!r}")
-        if self.precisions == () or not self.lengths or not self.batch_sizes:
-            raise ValueError("precisions, lengths and batch sizes must not be empty")
-        if min(self.batch_sizes) < 1 or self.repeats < 1 or self.workload_size < 1:
-            raise ValueError("batch sizes, repeats and workload size must be >= 1")
 
 
 @dataclasses.dataclass(frozen=True)

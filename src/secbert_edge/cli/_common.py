@@ -4,9 +4,12 @@ command one typed config object (SessionConfig, RuntimeConfig, Fields, ...) inst
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
 import functools
 import json
 import sys
+import typing
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +18,8 @@ from typing import Any
 import click
 
 from ..errors import ParityError, SecbertEdgeError
-from ..runtime.tokenization import LongInputPolicy
+from ..runtime import RuntimeConfig, SessionConfig
+from ..settings import documented
 from ..variants import NAMES as VARIANT_NAMES
 
 EXIT_FAILED = 1  # the command ran and something did not pass: inputs not scored, a gate or a parity check failed
@@ -118,6 +122,55 @@ def _arguments(option: Callable) -> list[str]:
     return [p.name for p in getattr(option(lambda: None), "__click_params__", []) if p.name]
 
 
+def config_options(cls: type, *, skip: tuple[str, ...] = (), **defaults: Any) -> list[Callable]:
+    """One option per documented field of a config dataclass (secbert_edge.settings): its name, help, bounds and
+    default come from the field, so the command line and the library API describe a setting once. ``defaults``
+    overrides a field's default for this command."""
+    hints = typing.get_type_hints(cls)
+    return [
+        _field_option(f, hints[f.name], defaults.get(f.name, f.default)) for f in documented(cls) if f.name not in skip
+    ]
+
+
+def _field_option(field: dataclasses.Field, hint: Any, default: Any) -> Callable:
+    meta, flag_ = field.metadata, field.metadata.get("flag", "--" + field.name.replace("_", "-"))
+    args = typing.get_args(hint)
+    kind = next(a for a in args if a is not type(None)) if type(None) in args else hint  # X | None -> X
+    required = default is dataclasses.MISSING
+    attrs: dict[str, Any] = {"help": meta["help"], "required": required, "default": None if required else default}
+    bounds = {k: meta[k] for k in ("min", "max", "min_open") if k in meta}
+    if kind is bool:
+        return click.option(f"{flag_}/--no-{flag_[2:]}" if default else flag_, field.name, is_flag=True, **attrs)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        attrs.update(type=click.Choice([m.value for m in kind]), default=getattr(default, "value", default))
+    elif "choices" in meta:
+        attrs["type"] = click.Choice(meta["choices"])
+    elif typing.get_origin(kind) is tuple:  # comma-separated on the command line
+        item = typing.get_args(kind)[0]
+        listed = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        attrs.update(default=listed, callback=_listed(item, bounds.get("min")))
+    elif kind in (int, float):
+        attrs["type"] = (click.IntRange if kind is int else click.FloatRange)(**bounds) if bounds else kind
+    return click.option(flag_, field.name, **attrs)
+
+
+def _listed(item: type, low: float | None) -> Callable:
+    what = {int: "integers", float: "numbers"}.get(item, "names") + ("" if low is None else f" >= {low}")
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple | None:
+        if value is None:
+            return None
+        try:
+            values = tuple(item(v.strip()) for v in value.split(",") if v.strip())
+        except ValueError:
+            values = ()
+        if not values or (low is not None and min(values) < low):
+            raise click.BadParameter(f"{value!r}: expected comma-separated {what}")
+        return values
+
+    return parse
+
+
 def model_option(help_extra: str = "", **attrs: Any) -> Callable:
     text = f"Model package folder [default: $SECBERT_EDGE_MODEL, else the embedded default model{help_extra}]."
     return click.option("--model", "model_dir", type=PATH, envvar="SECBERT_EDGE_MODEL", help=text, **attrs)
@@ -159,60 +212,18 @@ def variant_option(multiple: bool = False, choices: tuple[str, ...] = VARIANT_NA
     )
 
 
-def _session(providers: str, **settings: Any) -> Any:
-    from ..runtime import SessionConfig
-
-    return SessionConfig(providers=tuple(p.strip() for p in providers.split(",") if p.strip()), **settings)
-
-
 def session_options(providers_default: str = "auto") -> Callable:
     """Providers, threads and the GPU settings, handed to the command as one ``session`` (a SessionConfig)."""
-    return bundle(
-        "session",
-        _session,
-        opt(
-            "--providers",
-            "Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this onnxruntime "
-            "build has, in that order).",
-            default=providers_default,
-        ),
-        flag("--strict-providers", "Fail instead of falling back when a provider is missing or not used."),
-        opt("--threads", COUNT, "Intra-op threads [default: physical cores]."),
-        opt("--device-id", click.IntRange(min=0), "GPU to run on (CUDA/TensorRT).", default=0),
-        opt("--gpu-mem-limit", "gpu_mem_limit_mb", click.IntRange(min=64), "Cap the CUDA memory arena, in MB."),
-        opt(
-            "--trt-cache",
-            "cache_dir",
-            DIR,
-            "TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries are keyed by "
-            "the model's sha256 and the ORT/TensorRT versions.",
-        ),
-        flag("--trt-per-bucket-profiles", "One TensorRT optimisation profile per bucket edge, not one for all."),
-    )
+    return bundle("session", SessionConfig, *config_options(SessionConfig, providers=providers_default))
 
 
 THRESHOLD_HELP = "Decision threshold: a number in [0,1], 'default' (the manifest's) or 'ks' (tau*)."
 
 
-def runtime_options(batch_help: str = "Max texts per model call.") -> Callable:
+def runtime_options() -> Callable:
     """Variant, session, long-input policy and batch size, handed to the command as one ``runtime`` (a
     RuntimeConfig, what ``load`` takes)."""
-
-    def build(variant: str | None, session: Any, long_inputs: str, max_batch_size: int) -> Any:
-        from ..runtime import RuntimeConfig
-
-        return RuntimeConfig(
-            variant=variant, session=session, long_inputs=LongInputPolicy(long_inputs), max_batch_size=max_batch_size
-        )
-
-    return bundle(
-        "runtime",
-        build,
-        variant_option(),
-        session_options(),
-        choice("--long-inputs", LongInputPolicy, "What to do with inputs over the max length.", default="truncate"),
-        opt("--batch-size", "max_batch_size", COUNT, batch_help, default=32),
-    )
+    return bundle("runtime", RuntimeConfig, variant_option(), session_options(), *config_options(RuntimeConfig))
 
 
 def json_option(what: str = "the result") -> Callable:

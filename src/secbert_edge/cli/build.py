@@ -10,6 +10,7 @@ import click
 from ..data import Preset
 from ..export.quantize import CalibrationMethod, Target  # numpy only: quantize imports onnx lazily
 from ..manifest import Task
+from ..recipe import TrainConfig
 from ..variants import QUANTIZE_NAMES
 from . import main
 from ._common import (
@@ -20,6 +21,7 @@ from ._common import (
     PATH,
     bundle,
     choice,
+    config_options,
     echo_json,
     flag,
     json_option,
@@ -97,12 +99,6 @@ def export(checkpoint: Path, backbone: Path, out: Path, as_json: bool, **setting
     )
 
 
-def _train_config(num_labels: str, **settings: Any) -> Any:
-    from ..training import TrainConfig
-
-    return TrainConfig(num_labels=int(num_labels), **settings)
-
-
 def _scratch(vocab: Path | None, **architecture: int) -> dict | None:
     return None if vocab is None else {"vocab_file": vocab, **architecture}
 
@@ -126,20 +122,7 @@ def _scratch(vocab: Path | None, **architecture: int) -> dict | None:
 )
 @opt("--out", DIR, "Folder for best_model.pth, metrics.json and the splits.", required=True)
 @choice("--task", Task, f"{TASK_HELP} [default: response when the columns include a prompt].")
-@bundle(
-    "config",
-    _train_config,
-    opt("--lr", float, "Peak AdamW learning rate (2e-5 fine-tunes; from scratch needs ~5e-4).", default=2e-5),
-    opt("--batch-size", COUNT, "Examples per step.", default=20),
-    opt("--max-length", click.IntRange(min=8), "Max tokens per example.", default=512),
-    opt("--epochs", COUNT, "Passes over the training split.", default=3),
-    opt("--max-steps", COUNT, "Stop after this many steps."),
-    opt("--eval-every", COUNT, "Steps between validation evaluations.", default=50),
-    opt("--patience", COUNT, "Early stopping: evaluations without a better validation loss.", default=20),
-    flag("--freeze-backbone", "Train the MLP head only."),
-    choice("--num-labels", ["1", "2"], "1 logit + sigmoid, or 2 logits + softmax.", default="1"),
-    opt("--seed", int, "Seeds the split, the initialisation and the batch order.", default=42),
-)
+@bundle("config", TrainConfig, *config_options(TrainConfig))
 @opt("--test-fraction", FRACTION, "Share of the data held out for the test metrics.", default=0.25)
 @opt("--validation-fraction", FRACTION, "Share used for early stopping and tau*.", default=0.1)
 def train(

@@ -8,15 +8,14 @@ from typing import Any
 
 import click
 
+from ..benchmarks.config import BenchConfig
 from . import main
 from ._common import (
-    COUNT,
     DIR,
     EXIT_FAILED,
     FILE,
-    POSITIVE,
     bundle,
-    choice,
+    config_options,
     echo_json,
     flag,
     json_option,
@@ -114,19 +113,7 @@ def verify(
         sys.exit(EXIT_FAILED)
 
 
-def _ints(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
-    try:
-        numbers = tuple(int(x) for x in value.split(",") if x.strip())
-    except ValueError:
-        numbers = ()
-    if not numbers or min(numbers) < 1:
-        raise click.BadParameter(f"{value!r}: expected comma-separated integers >= 1")
-    return numbers
-
-
-def _bench_config(variant: tuple[str, ...], **settings: Any) -> Any:
-    from ..benchmarks.runner import BenchConfig
-
+def _bench_config(variant: tuple[str, ...], **settings: Any) -> BenchConfig:
     return BenchConfig(precisions=variant or None, **settings)
 
 
@@ -137,18 +124,7 @@ def _bench_config(variant: tuple[str, ...], **settings: Any) -> Any:
     _bench_config,
     variant_option(multiple=True, help="Variant (repeatable) [default: every variant except the TensorRT graphs]."),
     session_options(providers_default="cpu"),
-    opt("--batch-sizes", "Comma-separated batch sizes for throughput.", default="32", callback=_ints),
-    opt("--lengths", "Token lengths for batch-1 latency.", default="16,64,128,256,512", callback=_ints),
-    choice(
-        "--bucketing",
-        ["on", "off", "both"],
-        "on: the runtime's bucketing; off: pad-to-max and arrival-order dynamic padding; both.",
-        default="both",
-    ),
-    opt("--workload-size", COUNT, "Texts in the 'mix' workload.", default=200),
-    opt("--repeats", COUNT, "Timed runs per latency cell.", default=20),
-    opt("--budget", "budget_s", POSITIVE, "Max seconds per latency cell.", default=15.0),
-    opt("--cold-start/--no-cold-start", "Measure a fresh process's cold start and peak RSS.", default=True),
+    *config_options(BenchConfig),
 )
 @opt(
     "--workload",

@@ -8,14 +8,9 @@ from typing import Any
 import click
 
 from ..data import Preset
+from ..recipe import DistillConfig
 from . import main
-from ._common import COUNT, DIR, FILE, FRACTION, POSITIVE, bundle, choice, flag, log, opt, step_bar
-
-
-def _config(**settings: Any) -> Any:
-    from ..distill import DistillConfig
-
-    return DistillConfig(**settings)
+from ._common import COUNT, DIR, FILE, FRACTION, bundle, choice, config_options, flag, log, opt, step_bar
 
 
 @main.command()
@@ -31,44 +26,7 @@ def _config(**settings: Any) -> Any:
 )
 @opt("--text-column", "Text column of .jsonl/.csv/.parquet files.", default="text")
 @opt("--prompt-column", "Prompt column for response judges (pairs).")
-@bundle(
-    "config",
-    _config,
-    opt("--layers", COUNT, "The student's encoder layers (fewer than the teacher's).", required=True),
-    opt(
-        "--hidden",
-        click.IntRange(min=8),
-        "A narrower student (random init + projected hidden-state loss) [default: teacher's].",
-    ),
-    opt("--epochs", COUNT, "Passes over the texts.", default=3),
-    opt("--max-steps", COUNT, "Stop after this many steps."),
-    opt("--batch-size", COUNT, "Texts per step.", default=32),
-    opt("--lr", POSITIVE, "Peak AdamW learning rate.", default=1e-4),
-    opt("--temperature", POSITIVE, "KD temperature T.", default=2.0),
-    opt(
-        "--hidden-loss",
-        "hidden_weight",
-        click.FloatRange(min=0),
-        "Hidden-state MSE weight [default: 1 with --hidden, else 0].",
-    ),
-    opt(
-        "--attention-loss",
-        "attention_weight",
-        click.FloatRange(min=0),
-        "Attention-map MSE weight (same heads only).",
-        default=0.0,
-    ),
-    opt("--labelled-weight", click.FloatRange(min=0), "Weight of the labelled loss (with --labelled).", default=0.5),
-    opt("--max-length", click.IntRange(min=8), "Max tokens per text.", default=512),
-    opt(
-        "--holdout",
-        "holdout_fraction",
-        click.FloatRange(0, 1, min_open=True, max_open=True),
-        "Share held out for the agreement report.",
-        default=0.1,
-    ),
-    opt("--seed", int, "Seeds the split, the initialisation and the batch order.", default=42),
-)
+@bundle("config", DistillConfig, *config_options(DistillConfig))
 @opt(
     "--labelled", FILE, "Labelled data: mixes the labelled loss in and reports both models' metrics on its test split."
 )

@@ -62,7 +62,7 @@ def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, fields: An
 @opt("--prompt-column", "With --pairs: the prompt column.", default="prompt")
 @opt("--response-column", "With --pairs: the response column.", default="response")
 @opt("--threshold", THRESHOLD_HELP)
-@runtime_options("Max texts per batch.")
+@runtime_options()
 @flag("--warmup", "Run every batch shape once before scoring (GPU: builds TensorRT engines / picks CUDA kernels).")
 @json_option("one object per line: id, index, score, label, threshold, n_tokens, truncated (or id, index, error)")
 def predict(

@@ -9,13 +9,12 @@ from typing import Any
 
 import click
 
+from ..serve.config import ServeConfig
 from . import main
-from ._common import COUNT, bundle, flag, model_option, opt, resolve_model, session_options, variant_option
+from ._common import bundle, config_options, flag, model_option, opt, resolve_model, session_options, variant_option
 
 
-def _serve_config(api_key_env: str | None, **settings: Any) -> Any:
-    from ..serve.config import ServeConfig
-
+def _serve_config(api_key_env: str | None, **settings: Any) -> ServeConfig:
     api_key = os.environ.get(api_key_env) if api_key_env else None
     if api_key_env and not api_key:
         raise click.UsageError(
@@ -31,46 +30,12 @@ def _serve_config(api_key_env: str | None, **settings: Any) -> Any:
 @bundle(
     "config",
     _serve_config,
-    opt(
-        "--host",
-        "Address to bind. Loopback by default; 0.0.0.0 exposes the service to the network.",
-        default="127.0.0.1",
-    ),
-    opt("--port", click.IntRange(0, 65535), "Port to bind (0: any free port).", default=8000),
-    opt("--max-batch-size", COUNT, "Texts packed into one inference call across concurrent requests.", default=64),
-    opt(
-        "--max-wait-ms",
-        click.FloatRange(min=0),
-        "Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).",
-        default=0.0,
-    ),
-    opt(
-        "--parallel-runs",
-        COUNT,
-        "Score a micro-batch as this many slices in concurrent runtime calls on the one session [default: 2 for "
-        "dynamic int8, which runs text by text and leaves cores idle; else 1].",
-    ),
-    opt("--max-texts", COUNT, "Texts per request (413 beyond).", default=256),
-    opt("--max-body-bytes", COUNT, "Request body size (413 beyond).", default=1_048_576),
-    opt(
-        "--max-queue-texts",
-        COUNT,
-        "Texts waiting for the worker before new requests get 503 + Retry-After.",
-        default=8192,
-    ),
-    opt(
-        "--request-timeout-s",
-        click.FloatRange(min=0, min_open=True),
-        "A request waiting longer gets 504.",
-        default=30.0,
-    ),
-    opt("--shutdown-timeout-s", click.FloatRange(min=0), "On SIGTERM: time given to in-flight requests.", default=30.0),
+    *config_options(ServeConfig),
     opt(
         "--api-key-env",
         "Require 'Authorization: Bearer <key>' on /v1 routes, the key read from this environment variable.",
         metavar="NAME",
     ),
-    flag("--log-texts", "Also log the texts of each request (off: prompts can be sensitive)."),
 )
 @session_options()
 @flag("--quiet", "No per-request log lines.")

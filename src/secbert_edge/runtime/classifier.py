@@ -17,6 +17,7 @@ import numpy as np
 from .. import variants
 from ..errors import ConfigError, InputError, PackageError, ProviderError
 from ..manifest import INPUT_NAMES, Manifest, Task
+from ..settings import setting
 from ..textio import SURROGATE, BadItem
 from . import bucketing, graphinfo, providers
 from .tokenization import LongInputPolicy, TextEncoder, fit_pair, fit_sequence
@@ -30,13 +31,24 @@ class SessionConfig:
     """How an ONNX Runtime session is built: providers, threads and the GPU settings (ignored on CPU). Shared by the
     runtime (RuntimeConfig) and bench (BenchConfig) so each setting is spelled once."""
 
-    providers: tuple[str, ...] | None = None  # None = auto: tensorrt > cuda > cpu where available
-    strict_providers: bool = False  # fail instead of falling back when a provider is missing or dropped
-    threads: int | None = None  # intra-op threads; None = physical cores
-    device_id: int = 0  # GPU to run on (CUDA/TensorRT)
-    gpu_mem_limit_mb: int | None = None  # cap on the CUDA arena; None = no cap
-    cache_dir: str | None = None  # TensorRT engine/timing caches; None = $SECBERT_EDGE_CACHE/tensorrt
-    trt_per_bucket_profiles: bool = False  # one TensorRT profile per bucket edge instead of one spanning all
+    providers: tuple[str, ...] | None = setting(
+        None,
+        "Execution providers in order (comma-separated: tensorrt,cuda,cpu) or 'auto' (what this onnxruntime build "
+        "has, in that order).",
+    )
+    strict_providers: bool = setting(False, "Fail instead of falling back when a provider is missing or not used.")
+    threads: int | None = setting(None, "Intra-op threads [default: physical cores].", min=1)
+    device_id: int = setting(0, "GPU to run on (CUDA/TensorRT).", min=0)
+    gpu_mem_limit_mb: int | None = setting(None, "Cap the CUDA memory arena, in MB.", flag="--gpu-mem-limit", min=64)
+    cache_dir: str | None = setting(
+        None,
+        "TensorRT engine/timing cache folder [default: $SECBERT_EDGE_CACHE/tensorrt]; entries are keyed by the "
+        "model's sha256 and the ORT/TensorRT versions.",
+        flag="--trt-cache",
+    )
+    trt_per_bucket_profiles: bool = setting(
+        False, "One TensorRT optimisation profile per bucket edge, not one for all."
+    )
     io_binding: bool | None = None  # None = on for GPU sessions; True also on CPU (same results)
 
     def __post_init__(self) -> None:
@@ -64,8 +76,8 @@ class RuntimeConfig:
 
     variant: str | None = None  # see secbert_edge.variants; None = the package's default variant
     session: SessionConfig = SessionConfig()
-    long_inputs: LongInputPolicy = LongInputPolicy.TRUNCATE
-    max_batch_size: int = 32
+    long_inputs: LongInputPolicy = setting(LongInputPolicy.TRUNCATE, "What to do with inputs over the max length.")
+    max_batch_size: int = setting(32, "Max texts per model call.", flag="--batch-size", min=1)
     token_budget: int = 16384  # rows x padded length per batch
     bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
     max_chars: int = DEFAULT_MAX_CHARS

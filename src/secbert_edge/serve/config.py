@@ -5,27 +5,37 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import ConfigError
+from ..settings import setting
 
 
 @dataclasses.dataclass(frozen=True)
 class ServeConfig:
     """How the service batches, limits and times out requests. Every limit is explicit."""
 
-    host: str = "127.0.0.1"  # loopback unless told otherwise
-    port: int = 8000
-    max_batch_size: int = 64  # texts packed into one runtime call across concurrent requests
-    max_wait_ms: float = 0.0  # extra wait for batch-mates once the worker is free (0 = take what is queued now)
-    # Concurrent runtime calls per micro-batch (slices of it) on the one session. None = auto: 2 for variants that
-    # run text by text (dynamic int8: one call does not fill the cores), else 1.
-    parallel_runs: int | None = None
-    max_texts: int = 256  # texts per request (413 beyond)
-    max_body_bytes: int = 1_048_576  # request body bytes (413 beyond)
-    max_queue_texts: int = 8192  # texts waiting for the worker (503 + Retry-After beyond)
-    request_timeout_s: float = 30.0  # a request waiting longer for its results gets 504
+    host: str = setting(
+        "127.0.0.1", "Address to bind. Loopback by default; 0.0.0.0 exposes the service to the network."
+    )
+    port: int = setting(8000, "Port to bind (0: any free port).", min=0, max=65535)
+    max_batch_size: int = setting(64, "Texts packed into one inference call across concurrent requests.", min=1)
+    max_wait_ms: float = setting(
+        0.0, "Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).", min=0
+    )
+    parallel_runs: int | None = setting(
+        None,
+        "Score a micro-batch as this many slices in concurrent runtime calls on the one session [default: 2 for "
+        "dynamic int8, which runs text by text and leaves cores idle; else 1].",
+        min=1,
+    )
+    max_texts: int = setting(256, "Texts per request (413 beyond).", min=1)
+    max_body_bytes: int = setting(1_048_576, "Request body size (413 beyond).", min=1)
+    max_queue_texts: int = setting(
+        8192, "Texts waiting for the worker before new requests get 503 + Retry-After.", min=1
+    )
+    request_timeout_s: float = setting(30.0, "A request waiting longer for its results gets 504.", min=0, min_open=True)
     keep_alive_s: float = 5.0  # idle keep-alive connections are closed after this
-    shutdown_timeout_s: float = 30.0  # SIGTERM: time given to in-flight requests before connections are closed
-    api_key: str | None = None  # when set, every /v1 request needs `Authorization: Bearer <key>`
-    log_texts: bool = False  # prompts can be sensitive: never logged unless asked
+    shutdown_timeout_s: float = setting(30.0, "On SIGTERM: time given to in-flight requests before closing.", min=0)
+    api_key: str | None = None  # when set, every /v1 request needs `Authorization: Bearer <key>` (CLI: --api-key-env)
+    log_texts: bool = setting(False, "Also log the texts of each request (off: prompts can be sensitive).")
 
     def __post_init__(self) -> None:
         if self.parallel_runs is not None and self.parallel_runs < 1:
