@@ -285,3 +285,30 @@ def test_options_built_from_a_config_give_its_defaults_and_its_values(runner, cl
         bad = runner.invoke(probe, required + [f"{flag}={low - 1}"])
         assert bad.exit_code == 2 and flag in bad.output, (field.name, bad.output)
     assert dataclasses.is_dataclass(seen[-1])
+
+
+def test_every_readme_command_parses_with_this_cli():
+    """Each `secbert-edge ...` line of the README (continuations joined, shell comments dropped) names a real command
+    and only options it has, with valid values: the README's commands stay true when options change."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    import click
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    checked = 0
+    for line in readme.read_text(encoding="utf-8").replace("\\\n", " ").split("\n"):
+        found = re.search(r"(?:^|\s)secbert-edge\s+(\S.*)$", line.strip())
+        if not found or line.strip().startswith("#"):
+            continue
+        args = shlex.split(found.group(1).split(" | ")[0].split(" > ")[0].split("`")[0], comments=True)
+        if not args or args[0] not in main.commands or any(re.fullmatch(r"[A-Z_]{4,}", a) for a in args):
+            continue  # prose that mentions the tool, or a placeholder such as PACKAGE
+        with main.make_context("secbert-edge", list(args)) as ctx:
+            try:
+                main.commands[args[0]].make_context(args[0], args[1:], parent=ctx)
+            except click.exceptions.Exit:
+                pass
+        checked += 1
+    assert checked >= 20
