@@ -19,7 +19,7 @@ from ..manifest import Task
 from .batcher import Batcher, BatchObserver, Closed, Job, Kind, QueueFull
 from .config import ServeConfig
 from .metrics import Metrics
-from .openapi import DOCS_HTML, openapi_schema
+from .openapi import docs_html, openapi_schema
 
 log = logging.getLogger("secbert_edge.serve")
 orjson = require("orjson", "serve", "secbert-edge serve")
@@ -75,6 +75,7 @@ class ServeApp:
         self._prefix = b'{"model":' + orjson.dumps(self.model) + b',"results":'
         self._auth = b"Bearer " + self.config.api_key.encode() if self.config.api_key else None
         schema = openapi_schema(self.model["name"])
+        docs_page = docs_html(schema)
 
         async def healthz(request: Any) -> Any:
             return JSONResponse({"status": "alive"})
@@ -94,7 +95,7 @@ class ServeApp:
             return JSONResponse(schema)
 
         async def docs(request: Any) -> Any:
-            return HTMLResponse(DOCS_HTML)
+            return HTMLResponse(docs_page)
 
         self.router = Starlette(
             routes=[

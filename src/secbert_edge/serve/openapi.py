@@ -117,12 +117,29 @@ def openapi_schema(model_name: str) -> dict[str, Any]:
     }
 
 
-DOCS_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>secbert-edge API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
-<noscript>The OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-</body></html>
-"""
+def docs_html(schema: dict[str, Any]) -> str:
+    """The /docs page, self-contained: an edge box is often air-gapped, so nothing is fetched from a CDN. It lists
+    every route with its request example, its responses and a curl line; tools read /openapi.json."""
+    import json
+    from html import escape
+
+    parts = [
+        f"<h1>{escape(schema['info']['title'])} {escape(schema['info']['version'])}</h1>",
+        f"<p>{escape(schema['info']['description'])} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            parts.append(f"<h2><code>{method.upper()} {escape(path)}</code></h2><p>{escape(op['summary'])}</p>")
+            example = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+            if example is not None:
+                body = json.dumps(example, ensure_ascii=False)
+                curl = f"curl -s localhost:8000{path} -H 'content-type: application/json' -d '{body}'"
+                parts.append(f"<pre>{escape(json.dumps(example, ensure_ascii=False, indent=2))}</pre>")
+                parts.append(f"<pre>{escape(curl)}</pre>")
+            codes = "".join(f"<li>{c}: {escape(r['description'])}</li>" for c, r in op["responses"].items())
+            parts.append(f"<ul>{codes}</ul>")
+    style = "body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:.6em}"
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>secbert-edge API</title><style>{style}</style>"
+        f"</head><body>{''.join(parts)}</body></html>"
+    )
