@@ -1600,7 +1600,7 @@ def guard_examples(
     long_share: float = 0.1,
     chat_share: int = 3000,
     long_lengths: tuple[int, ...] = (300, 600, 900, 1400, 2000),
-    extra_real: float = 1.0,
+    extra_real: float = 2.0,
 ) -> list[Example]:
     """``n`` labelled prompts for the default guard (1 = attack), about half of each.
 
@@ -1645,8 +1645,8 @@ def guard_examples(
             benign, harmful = real_style_pair(rng, text)
             out.append(Example(benign, 0))
             out.append(Example(harmful, 1))
-            if rng.random() < extra_real:  # more real text as it comes (picked by size, not by source)
-                out.append(Example(rng.choice(pool), 0))
+            for _ in range(int(extra_real) + (rng.random() < extra_real % 1)):
+                out.append(Example(rng.choice(pool), 0))  # more real text as it comes (picked by size, not source)
         elif r < 0.5 and templates:
             attack = jailbreak_wrapped(rng, rng.choice(templates), benign_payload=rng.random() < 0.3)
             out.append(Example(attack, 1))
