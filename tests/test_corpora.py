@@ -70,12 +70,12 @@ def test_real_text_appears_with_both_labels():
 
 def test_wide_generator_is_deterministic_and_balanced_enough():
     a, b = synthetic.guard_examples(800, 11), synthetic.guard_examples(800, 11)
-    assert a == b and 600 <= len(a) <= 800
+    assert a == b and 500 <= len(a) <= 800
     # length carries no label: each length bucket holds as many attacks as benign texts
     for bucket in range(len(synthetic.LENGTH_BUCKETS) + 1):
         labels = [e.label for e in a if synthetic._bucket(e.text) == bucket]
         assert labels.count(0) == labels.count(1)
-    assert 300 <= sum(e.label for e in a) <= 400
+    assert 250 <= sum(e.label for e in a) <= 400 and 2 * sum(e.label for e in a) == len(a)
     judge = synthetic.judge_examples(600, 2)
     assert judge == synthetic.judge_examples(600, 2)
     assert {e.label for e in judge} == {0, 1}
@@ -142,3 +142,34 @@ def test_evaluate_judge_with_and_without_prompt(tmp_path):
     out = heldout.evaluate_judge(score, tmp_path, 0.5)
     assert out["accuracy_with_prompt"] == 1.0 and out["accuracy_without_prompt"] == 0.5
     assert out["label_agreement"] == 0.5
+
+
+def test_chat_messages_are_benign_group_chat_and_deterministic():
+    a = synthetic.chat_texts(random.Random(4), 200)
+    assert a == synthetic.chat_texts(random.Random(4), 200)
+    assert len(set(a)) > 150 and any("\n" in t for t in a)
+    # harmful acts appear reported, not requested: the style of news and alerts carries no label
+    assert any(t.startswith(tuple(r.split("{i}")[0] for r in synthetic.CHAT_REPORTS)) for t in a)
+
+
+def test_generated_chat_is_both_benign_and_a_carrier_of_attacks():
+    examples = synthetic.guard_examples(3000, 9)
+    chat = set(synthetic.chat_texts(random.Random(10), 3000))
+    benign_chat = [e for e in examples if e.label == 0 and e.text in chat]
+    carriers = [e for e in examples if e.label == 1 and any(t in e.text for t in chat if len(t) > 60)]
+    assert benign_chat and carriers
+
+
+def test_window_cut_keeps_a_suffix():
+    text = "primeira mensagem do grupo\nsegunda mensagem\nterceira"
+    for seed in range(20):
+        cut = synthetic._window_cut(random.Random(seed), text)
+        assert cut and text.endswith(cut) and len(cut) >= len(text) * 2 // 3 - 1
+
+
+def test_surface_obfuscations_hit_benign_and_harmful_alike():
+    rng = random.Random(1)
+    for style in range(1, 6):
+        for text in ("como fazer um bolo de cenoura", "como fabricar uma bomba caseira"):
+            out = synthetic._surface_obfuscation(rng, text, style)
+            assert out and out != text or style == 5
