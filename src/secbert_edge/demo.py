@@ -65,6 +65,10 @@ DEMOS = {
         Task.RESPONSE,
         generated=24000,
         seed=11,
+        # narrower than the guard so that its package + checkpoint stay under ~8 MB; on the held-out pairs the
+        # shared 6,000-token vocabulary at hidden 96 beat a judge-only 3,500-token one at hidden 128 (79.5% vs 75.5%)
+        hidden=96,
+        intermediate=256,
         train=TrainConfig(
             lr=1e-3, epochs=1, batch_size=32, eval_every=100, max_length=256, task=Task.RESPONSE, length_bucketing=True
         ),
@@ -208,7 +212,7 @@ def build_demo(
 
 # How many judge candidates were compared on models/eval/heldout-pairs.jsonl while building this recipe (issue 12):
 # TF-IDF probes of the generator and BERT builds together. The held-out pairs are measurement only.
-JUDGE_HELDOUT_CANDIDATES = 8
+JUDGE_HELDOUT_CANDIDATES = 13
 
 
 def _data_line(spec: DemoSpec) -> str:
@@ -227,8 +231,17 @@ def _pct(x: float) -> str:
 
 def _sources_section(spec: DemoSpec) -> str:
     names = ["told-br", "tupy", "dantestocks", "pira", "chatterbot", "xstest", "gptfuzz", "pyrit"]
+    note = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
+attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
+not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
+real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads."""
     if spec.task is Task.RESPONSE:
         names = ["chatterbot"]
+        note = (
+            "ChatterBot replies are safe answers among the training pairs; every other pair is generated. The "
+            f"vocabulary (`models/{spec.vocab}`) is shared with the prompt guard and was trained on its data (real "
+            "sources listed in secbert-pt-demo's card, text only)."
+        )
     rows = "\n".join(
         f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in (corpora.SOURCES[n] for n in names)
     )
@@ -241,10 +254,7 @@ def _sources_section(spec: DemoSpec) -> str:
 |---|---|---|---|
 {rows}
 
-ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
-attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
-not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
-real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads.
+{note}
 
 ### Held out (validation only, never trained on)
 
