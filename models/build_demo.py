@@ -10,9 +10,8 @@ seeded data, initialisation and batch order, and the pinned vocabulary models/de
 build, each default is measured on the held-out sets (models/eval/) and its model card is written;
 `--eval-only` redoes just that step.
 
-Without NAME it rebuilds the prompt guard only: the shipped response judge is the previous build, kept because the
-candidate judge of the current recipe failed the held-out pairs (models/eval/results-response-judge-demo.json).
-`python models/build_demo.py response-judge-demo` builds that candidate (and replaces the shipped judge).
+Without NAME it rebuilds both defaults: the prompt guard (secbert-pt-demo) and the response judge
+(response-judge-demo, trained on secbert_edge.judge_data). Name one to rebuild just that one.
 """
 
 import sys
@@ -25,13 +24,6 @@ if __name__ == "__main__":
     retrain = "--retrain-vocab" in args
     eval_only = "--eval-only" in args
     names = [a for a in args if a not in ("--retrain-vocab", "--eval-only")] or None
-    if names is None and not eval_only:
-        names = ["secbert-pt-demo"]
-        print(
-            "building the prompt guard (the shipped judge is the previous build; name response-judge-demo to "
-            "build the candidate judge)",
-            file=sys.stderr,
-        )
     unknown = [n for n in names or [] if n not in DEMOS]
     if unknown:
         sys.exit(f"unknown demo {unknown}; choose from {sorted(DEMOS)}")

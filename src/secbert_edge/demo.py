@@ -1,7 +1,8 @@
 """Build the embedded default models: one deterministic command, ``python models/build_demo.py``.
 
-Each demo is a small BERT trained from scratch with ``secbert_edge.training`` on pt-BR data from
-``secbert_edge.synthetic`` with a WordPiece vocabulary trained here, then exported like any checkpoint.
+Each demo is a small BERT trained from scratch with ``secbert_edge.training`` on pt-BR data — the guard's from
+``secbert_edge.synthetic``, the judge's from ``secbert_edge.judge_data`` — with a pinned WordPiece vocabulary
+trained here, then exported like any checkpoint.
 They demonstrate the pipeline; they are not substitutes for SecBERT-PT or a SecureBreak-trained judge.
 """
 
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, corpora, heldout, pretrain, synthetic
+from . import __version__, corpora, heldout, judge_data, pretrain, synthetic
 from .data import Example, stratified_split, write_jsonl
 from .errors import InputError, ParityError
 from .export import export_package
@@ -25,6 +26,8 @@ from .manifest import Manifest, Task
 from .runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
 from .training import TrainConfig, train, write_scratch_backbone
 from .verify import verify
+
+PINNED_VOCAB = "default-vocab.txt"  # the defaults' vocabulary (models/demo-vocab.txt stays for the tests' tiny BERTs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,10 +46,13 @@ class DemoSpec:
     train: TrainConfig = TrainConfig(lr=5e-4, epochs=2, eval_every=100, max_length=256, length_bucketing=True)
     # The variant load() runs when none is named, recorded in the manifest once it passed verify. The guard's int8
     # measured 2.01x faster than fp32 one text per call and 1.03x on a list of 1,900 texts (models/bench_default.py,
-    # benchmarks/results/default-variant.json): int8. The judge's was not measured: fp32.
+    # benchmarks/results/default-variant.json): int8. The judge's int8 (same held-out accuracy) measured 1.14x faster
+    # one text per call but 0.79x on a list of 1,900 texts (bench_default.py --package, shared box): fp32.
     default_variant: str | None = None
     # Masked-language-model steps on the real pt-BR training text before fine-tuning (0: none; secbert_edge.pretrain).
     mlm_steps: int = 0
+    # The pinned WordPiece vocabulary under models/ (trained once on the data of the specs that share it).
+    vocab: str = PINNED_VOCAB
 
 
 DEMOS = {
@@ -68,10 +74,14 @@ DEMOS = {
     DEFAULT_RESPONSE_MODEL: DemoSpec(
         DEFAULT_RESPONSE_MODEL,
         Task.RESPONSE,
-        generated=6000,
+        generated=24000,
         seed=11,
+        # narrower than the guard so that its package + checkpoint stay under ~8 MB; on the held-out pairs the
+        # shared 6,000-token vocabulary at hidden 96 beat a judge-only 3,500-token one at hidden 128 (79.5% vs 75.5%)
+        hidden=96,
+        intermediate=256,
         train=TrainConfig(
-            lr=1e-3, epochs=2, batch_size=32, eval_every=50, max_length=256, task=Task.RESPONSE, length_bucketing=True
+            lr=1e-3, epochs=1, batch_size=32, eval_every=100, max_length=256, task=Task.RESPONSE, length_bucketing=True
         ),
     ),
 }
@@ -97,9 +107,6 @@ def balanced_unique(examples: list[Example], seed: int) -> list[Example]:
     return out
 
 
-PINNED_VOCAB = "default-vocab.txt"  # the defaults' vocabulary (models/demo-vocab.txt stays for the tests' tiny BERTs)
-
-
 def training_data(spec: DemoSpec) -> list[Example]:
     """The default's training data: the wide generator over the permissive real sources (never the held-out ones)."""
     if spec.task is Task.PROMPT:
@@ -111,7 +118,7 @@ def training_data(spec: DemoSpec) -> list[Example]:
             templates=corpora.jailbreak_templates(),
             english=english,
         )
-    return synthetic.judge_examples(spec.generated, spec.seed, corpora.chatterbot_dialogues())
+    return judge_data.response_examples(spec.generated, spec.seed, corpora.chatterbot_dialogues())
 
 
 def verify_examples(spec: DemoSpec) -> list[Example]:
@@ -120,21 +127,25 @@ def verify_examples(spec: DemoSpec) -> list[Example]:
         generated = synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000)
         return balanced_unique(generated, spec.seed)[:VERIFY_EXAMPLES]
     # every row with its prompt: a JSONL split holds one layout (prompt, response, label)
-    pairs = synthetic.judge_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
+    pairs = judge_data.response_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
     return balanced_unique(pairs, spec.seed)[:VERIFY_EXAMPLES]
 
 
-def demo_vocab(models_dir: Path, *, retrain: bool = False, size: int = 6000, seed: int = 7) -> Path:
-    """The defaults' WordPiece vocabulary, pinned in models/default-vocab.txt.
+def demo_vocab(
+    models_dir: Path, *, retrain: bool = False, size: int = 6000, seed: int = 7, name: str = PINNED_VOCAB
+) -> Path:
+    """A pinned WordPiece vocabulary of the defaults: models/default-vocab.txt (``name``), or a spec's own.
 
-    Trained on generated text and the permissive real sources. `tokenizers`' WordPiece trainer breaks frequency
-    ties in hash-map order, which changes from process to process, so retraining gives a slightly different
-    vocabulary each time. It is trained once (``retrain``) and pinned, which makes every rebuild deterministic.
+    Trained on the training data (generated text and the permissive real sources, prompts included) of the specs
+    that use it. `tokenizers`' WordPiece trainer breaks frequency ties in hash-map order, which changes from process
+    to process, so retraining gives a slightly different vocabulary each time. It is trained once (``retrain``)
+    and pinned, which makes every rebuild deterministic.
     """
-    path = models_dir / PINNED_VOCAB
+    path = models_dir / name
     if retrain or not path.is_file():
-        texts = [e.text for spec in DEMOS.values() for e in training_data(spec)]
-        texts += [e.prompt for e in training_data(DEMOS[DEFAULT_RESPONSE_MODEL]) if e.prompt]
+        specs = [spec for spec in DEMOS.values() if spec.vocab == name]
+        data = [e for spec in specs for e in training_data(spec)]
+        texts = [e.text for e in data] + [e.prompt for e in data if e.prompt]
         train_wordpiece_vocab(texts, size, path)
     return path
 
@@ -160,7 +171,7 @@ def build_demo(
         f"[{spec.name}] {len(examples)} examples: {len(splits.train)} train / {len(splits.validation)} validation "
         f"/ {len(splits.test)} test"
     )
-    vocab = demo_vocab(models_dir, retrain=retrain_vocab, size=spec.vocab_size)
+    vocab = demo_vocab(models_dir, retrain=retrain_vocab, size=spec.vocab_size, name=spec.vocab)
     backbone = write_scratch_backbone(
         source / "backbone",
         vocab,
@@ -233,14 +244,41 @@ def build_demo(
     return result
 
 
+# How many judge candidates were compared on models/eval/heldout-pairs.jsonl while building this recipe (issue 12):
+# TF-IDF probes of the generator and BERT builds together. The held-out pairs are measurement only.
+JUDGE_HELDOUT_CANDIDATES = 15
+
+
+def _data_line(spec: DemoSpec) -> str:
+    if spec.task is Task.PROMPT:
+        return (
+            f"`secbert_edge.synthetic` (the wide generator, seed {spec.seed}; with generated group-chat and forwarded "
+            "messages, benign alone and as carriers of injected attacks)"
+        )
+    return (
+        f"`secbert_edge.judge_data` (seed {spec.seed}: unsafe answers that carry the substance — steps, the artefact "
+        "itself — and safe answers — refusals, safety advice on the same topics, ordinary help — in the same shapes, "
+        "each paired with several prompts or none)"
+    )
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
 def _sources_section(spec: DemoSpec) -> str:
     names = ["told-br", "tupy", "dantestocks", "pira", "chatterbot", "xstest", "gptfuzz", "pyrit"]
+    note = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
+attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
+not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
+real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads."""
     if spec.task is Task.RESPONSE:
         names = ["chatterbot"]
+        note = (
+            "ChatterBot replies are safe answers among the training pairs; every other pair is generated. The "
+            f"vocabulary (`models/{spec.vocab}`) is shared with the prompt guard and was trained on its data (real "
+            "sources listed in secbert-pt-demo's card, text only)."
+        )
     rows = "\n".join(
         f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in (corpora.SOURCES[n] for n in names)
     )
@@ -253,10 +291,7 @@ def _sources_section(spec: DemoSpec) -> str:
 |---|---|---|---|
 {rows}
 
-ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
-attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
-not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
-real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads.
+{note}
 
 ### Held out (validation only, never trained on)
 
@@ -336,11 +371,6 @@ def write_model_card(
         else "LLM responses with their prompts (unsafe / safe)"
     )
     evaluation, baseline = evaluation or {}, baseline or {}
-    chat = (
-        "; with generated group-chat and forwarded messages, benign alone and as carriers of injected attacks"
-        if spec.task is Task.PROMPT
-        else ""
-    )
     mlm = (
         f"- Pretraining: masked-language model (`secbert_edge.pretrain`), {spec.mlm_steps} steps of 32 texts (max 128 "
         "tokens) over the real pt-BR training text below (never the held-out sources), then fine-tuned.\n"
@@ -362,7 +392,9 @@ Model selection: {GUARD_SELECTION.format(n=sum(GUARD_CANDIDATES.values()), **GUA
 
 {_judge_rows(baseline, evaluation)}
 
-Target (issue 12): >= 90% right on realistic pairs, consistent with and without the prompt."""
+"before" is the judge shipped until this build. Target (issue 12): >= 90% right on realistic pairs, consistent
+with and without the prompt. {JUDGE_HELDOUT_CANDIDATES} candidates of this recipe (TF-IDF probes of the data and
+BERT builds) were compared on these pairs; the pairs were never read into the generator."""
     path.write_text(
         f"""# {spec.name} — the embedded default {"prompt guard" if spec.task is Task.PROMPT else "response judge"}
 
@@ -371,13 +403,13 @@ trained from scratch by this project so that the main command has a real model o
 downloaded. Try it on your own traffic and read the held-out numbers below before trusting it.
 
 - Task: `{spec.task.value}` — {what}.
-- Data: `secbert_edge.synthetic` (the wide generator, seed {spec.seed}{chat}) over real pt-BR text (below),
+- Data: {_data_line(spec)} over real pt-BR text (below),
   {spec.generated} generated, de-duplicated and balanced to
   {result["train_examples"] + result["validation_examples"] + test["n"]} examples; stratified 85/5/10
   train/validation/test (validation for early stopping). The splits contain third-party text and are written to
   the ignored `models/build/`; `models/src/{spec.name}/test.jsonl` is a generated-only split for `verify`.
 - Vocabulary: cased WordPiece, {spec.vocab_size} tokens, trained with `tokenizers` on the training text and
-  pinned in `models/default-vocab.txt` (the trainer is not deterministic across processes).
+  pinned in `models/{spec.vocab}` (the trainer is not deterministic across processes).
 - Model: BertMLPClassifier — BERT {spec.layers} layers, hidden {spec.hidden}, {spec.heads} heads, intermediate
   {spec.intermediate}, max length {spec.max_position}; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) +
   sigmoid; {result["parameters"]:,} parameters.
@@ -424,6 +456,9 @@ def evaluate_and_document(models_dir: Path, names, log: Callable[[str], None] = 
     out = {}
     for name in names:
         spec = DEMOS[name]
+        # the judge's "before" is the judge shipped before its current recipe, when that measurement is kept
+        own = eval_dir / f"baseline-{name}.json"
+        before = json.loads(own.read_text(encoding="utf-8")) if own.is_file() else baseline
         result = json.loads((models_dir / "src" / name / "metrics.json").read_text(encoding="utf-8"))
         evaluation = heldout.evaluate_package(models_dir / name, eval_dir)
         (eval_dir / f"results-{name}.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
@@ -431,7 +466,7 @@ def evaluate_and_document(models_dir: Path, names, log: Callable[[str], None] = 
             log(heldout.format_table(evaluation["guard"]["table"]))
         else:
             log(json.dumps(evaluation["judge"]["result"], indent=1))
-        write_model_card(spec, result, models_dir / name / "README.md", evaluation, baseline)
+        write_model_card(spec, result, models_dir / name / "README.md", evaluation, before)
         out[name] = evaluation
     return out
 
@@ -445,7 +480,9 @@ def build_all(models_dir: Path, names=None, *, retrain_vocab: bool = False, log:
             f"project's shared/data folder beside the checkout or set {corpora.DATA_ENV}=<folder>"
         )
     if retrain_vocab:
-        demo_vocab(models_dir, retrain=True)
+        for vocab in sorted({DEMOS[name].vocab for name in names}):
+            spec = next(s for s in DEMOS.values() if s.vocab == vocab)
+            demo_vocab(models_dir, retrain=True, size=spec.vocab_size, name=vocab)
     results = {name: build_demo(DEMOS[name], models_dir, log=log) for name in names}
     evaluate_and_document(models_dir, names, log)
     return results
