@@ -45,8 +45,9 @@ class DemoSpec:
     # From-scratch training needs a larger step than fine-tuning (the recipe's 2e-5 is for a pretrained BERT).
     train: TrainConfig = TrainConfig(lr=5e-4, epochs=2, eval_every=100, max_length=256, length_bucketing=True)
     # The variant load() runs when none is named, recorded in the manifest once it passed verify. The guard's int8
-    # measured 2.01x faster than fp32 one text per call and 1.03x on a list of 1,900 texts (models/bench_default.py,
-    # benchmarks/results/default-variant.json): int8. The judge's int8 (same held-out accuracy) measured 1.14x faster
+    # measured 1.10x faster than fp32 one text per call and 1.03x on a list of 1,900 texts on a quiet box (an earlier
+    # run: 1.15x and 0.88x; models/bench_default.py, benchmarks/results/default-variant.json): int8, since a guard
+    # mostly sees one prompt per call. The judge's int8 (same held-out accuracy) measured 1.14x faster
     # one text per call but 0.79x on a list of 1,900 texts (bench_default.py --package, shared box): fp32.
     default_variant: str | None = None
     # Masked-language-model steps on the real pt-BR training text before fine-tuning (0: none; secbert_edge.pretrain).
