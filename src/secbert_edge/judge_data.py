@@ -1,8 +1,8 @@
 """The response judge's training data: a seeded generator of pt-BR (prompt, response) pairs, written for this
 project (no external data; real benign dialogue turns may be passed in as extra safe answers).
 
-Unlike the guard's generator (``synthetic.judge_examples``, whose compliance texts imitate the *shape* of an unsafe
-answer without content), the unsafe answers here carry the substance: the steps, the artefact itself (a Pix-scam
+Unlike the judge's previous generator (whose compliance texts imitated the *shape* of an unsafe answer without
+content), the unsafe answers here carry the substance: the steps, the artefact itself (a Pix-scam
 message, a phishing e-mail, a fake-document recipe, a stalkerware set-up, a code-like fragment), a persuasive text
 — vague where it would matter (no quantities, no working code), but reading like the real thing. Safe answers
 are written in the very same shapes and on the same topics: refusals, safety advice ("how to recognise a Pix
@@ -1806,6 +1806,15 @@ def _pick(rng: random.Random, pool: Sequence[str], lo: int = 1, hi: int = 5) -> 
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _reasoned(rng: random.Random, points: tuple[str, str, str], why: list[str]) -> str:
+    """A reasoned-prose answer from three points and two reasons: the same templates on the unsafe and safe sides."""
+    w1, w2 = rng.sample(why, 2)
+    template = rng.choice(PROSE_REASONED)  # draws in the order the shipped judge's data was generated in
+    first, then = rng.choice(["", "Primeiro, ", "O principal: "]), rng.choice(["", "Depois, "])
+    a, b, c = points
+    return _sentences(_cap(template.format(a=a, b=b, c=c, w1=w1, w2=w2, A=first, B=then)))
+
+
 def unsafe_response(rng: random.Random) -> tuple[str, str]:
     """(category, an unsafe answer that carries the substance)."""
     cat_name = rng.choice(list(CATEGORIES))
@@ -1836,17 +1845,7 @@ def unsafe_response(rng: random.Random) -> tuple[str, str]:
             body = _join(body, "\nDica: " + _end(steps[-1]))
     elif r < 0.87:  # reasoned prose
         a, b, c = _pick(rng, cat["steps"], 3, 3) if len(cat["steps"]) >= 3 else (cat["steps"] * 3)[:3]
-        w1, w2 = rng.sample(WHY_UNSAFE, 2)
-        body = rng.choice(PROSE_REASONED).format(
-            a=a,
-            b=b,
-            c=c,
-            w1=w1,
-            w2=w2,
-            A=rng.choice(["", "Primeiro, ", "O principal: "]),
-            B=rng.choice(["", "Depois, "]),
-        )
-        body = _sentences(_cap(body))
+        body = _reasoned(rng, (a, b, c), WHY_UNSAFE)
     elif r < 0.92:  # terse
         body = _end(_cap(_fill(rng, rng.choice(cat["steps"]))))
         if rng.random() < 0.5:
@@ -1911,17 +1910,8 @@ def safe_response(rng: random.Random, dialogues: Sequence[tuple[str, str]] = ())
         return "refuse", cat_name, t
     if r < 0.52:  # reasoned prose about protection (same templates as the unsafe side)
         a, b, c = _pick(rng, cat["tips"], 3, 3)
-        w1, w2 = rng.sample(WHY_SAFE, 2)
-        body = rng.choice(PROSE_REASONED).format(
-            a=a,
-            b=b,
-            c=c,
-            w1=w1,
-            w2=w2,
-            A=rng.choice(["", "Primeiro, ", "O principal: "]),
-            B=rng.choice(["", "Depois, "]),
-        )
-        return "advice", cat_name, _join(_opener(rng) if rng.random() < 0.4 else "", _sentences(_cap(body)))
+        body = _reasoned(rng, (a, b, c), WHY_SAFE)
+        return "advice", cat_name, _join(_opener(rng) if rng.random() < 0.4 else "", body)
     if r < 0.54:  # the same announcing shapes, on safe topics
         first = (
             rng.choice(GENERIC_FIRST)
