@@ -1834,9 +1834,9 @@ def unsafe_response(rng: random.Random) -> tuple[str, str]:
     elif r < 0.82:  # a dialogue / script
         a, b = rng.choice(DIALOGUE_ROLES["unsafe"])
         steps = _pick(rng, cat["steps"], 2, 3)
-        art = _fill(rng, rng.choice(cat["artefacts"]))
+        first_line = _fill(rng, rng.choice(cat["artefacts"])).split("\n")[0]
         lines = [
-            f"{a}: {art.splitlines()[0]}",
+            f"{a}: {first_line}",
             f"{b}: {rng.choice(['Sério? O que eu faço?', 'Hum, tá bom.', 'Quem é?', 'Pode ser.'])}",
         ]
         lines.append(f"{a}: {_end(_cap(steps[0]))}")
