@@ -29,7 +29,6 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 DIR = click.Path(file_okay=False, path_type=Path)
 PATH = click.Path(path_type=Path)
 COUNT = click.IntRange(min=1)
-POSITIVE = click.FloatRange(min=0, min_open=True)
 FRACTION = click.FloatRange(0, 1)
 
 
