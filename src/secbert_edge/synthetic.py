@@ -1108,15 +1108,20 @@ def _decorate(rng: random.Random, text: str) -> str:
     return text
 
 
+def _noisy(rng: random.Random, text: str, *, decorate: float, informal: float, typo: float) -> str:
+    """App formatting, informal spelling and typos, each with its own probability, always drawn in this order."""
+    if rng.random() < decorate:
+        text = _decorate(rng, text)
+    if rng.random() < informal:
+        text = _informal(rng, text)
+    if rng.random() < typo:
+        text = _typo(rng, text)
+    return text
+
+
 def vary_wide(rng: random.Random, text: str) -> str:
     """Surface noise: case, accents, informal spelling, typos, greetings and sign-offs, app formatting."""
-    text = _vary(rng, text)
-    if rng.random() < 0.12:
-        text = _decorate(rng, text)
-    if rng.random() < 0.25:
-        text = _informal(rng, text)
-    if rng.random() < 0.2:
-        text = _typo(rng, text)
+    text = _noisy(rng, _vary(rng, text), decorate=0.12, informal=0.25, typo=0.2)
     if rng.random() < 0.15:
         text = text.rstrip("?.!") + rng.choice(["", "?", "??", "!!", " kkk", " rs", " pfv", "..."])
     return text
@@ -1558,13 +1563,7 @@ def chat_message(rng: random.Random) -> str:
         text = text + rng.choice([" ", "\n"]) + _chat_link(rng)
     if rng.random() < 0.2:
         text = text.upper()
-    if rng.random() < 0.3:
-        text = _decorate(rng, text)
-    if rng.random() < 0.3:
-        text = _informal(rng, text)
-    if rng.random() < 0.15:
-        text = _typo(rng, text)
-    return text
+    return _noisy(rng, text, decorate=0.3, informal=0.3, typo=0.15)
 
 
 def chat_texts(rng: random.Random, n: int) -> list[str]:
