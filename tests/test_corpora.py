@@ -13,28 +13,60 @@ import pytest
 from secbert_edge import corpora, heldout, synthetic
 from secbert_edge.errors import InputError
 
-needs_data = pytest.mark.skipif(not corpora.available(), reason=f"real-text sources not found at {corpora.data_root()}")
+SHARED = [n for n, s in corpora.SOURCES.items() if not s.debian]  # the shared data folder's sources
+needs_data = pytest.mark.skipif(
+    not corpora.available(SHARED), reason=f"real-text sources not found at {corpora.data_root()}"
+)
+# the Debian-packaged training sources, where apt installed them (the build needs them; most tests do not)
+TRAIN = [n for n in corpora.BENIGN_TRAIN_LOADERS if corpora.available([n])]
 PERMISSIVE = {"CC0 1.0", "CC BY 4.0", "CC BY-SA 4.0", "MIT", "BSD-3-Clause"}
+COPYLEFT_DOCS = {"GPL-2+", "GFDL-1.1"}  # Debian documentation packages, recorded in the guard's model card
 
 
-def test_training_sources_are_permissive_and_gpl_ones_are_held_out():
+def test_training_sources_have_known_licences_and_the_gpl3_ones_are_held_out():
     for source in corpora.SOURCES.values():
         if source.role == "train":
-            assert source.licence in PERMISSIVE, source
+            assert source.licence in PERMISSIVE or (source.licence in COPYLEFT_DOCS and source.debian), source
         else:
-            assert source.role == "heldout" and source.licence.startswith("GPL"), source
+            assert source.role == "heldout" and source.licence.startswith("GPL-3"), source
     assert set(corpora.BENIGN_TRAIN_LOADERS) <= {n for n, s in corpora.SOURCES.items() if s.role == "train"}
 
 
-def test_missing_source_says_where_to_get_it(tmp_path):
+def test_missing_source_says_where_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="SECBERT_EDGE_DATA"):
         corpora.told_br(tmp_path)
     assert not corpora.available(["pira"], tmp_path)
+    gone = corpora.dataclasses.replace(corpora.SOURCES["fortunes-br"], path=str(tmp_path / "nowhere"))
+    monkeypatch.setitem(corpora.SOURCES, "fortunes-br", gone)
+    with pytest.raises(InputError, match="apt-get install fortunes-br"):
+        corpora.fortunes_br()
+    assert not corpora.available(["fortunes-br"])
+
+
+def test_paragraphs_undo_wrapping_and_drop_code():
+    text = (
+        "Um programa pode ser executado de duas formas:\n     em primeiro plano ou em segundo plano,\n"
+        "conforme o caso.\n\n   $ ls -la /etc/ | grep '^d' > /tmp/x.txt ; echo $? # 1 2 3\n\ncurto\n"
+    )
+    assert corpora._paragraphs(text) == [
+        "Um programa pode ser executado de duas formas: em primeiro plano ou em segundo plano, conforme o caso."
+    ]
+
+
+@pytest.mark.skipif(
+    not corpora.available(["fortunes-br", "focalinux"]), reason="apt-get install fortunes-br focalinux-text"
+)
+def test_debian_prose_sources_read_whole_records():
+    fortunes = corpora.fortunes_br()
+    assert len(fortunes) > 2000 and not [f for f in fortunes if f.startswith("%") or "\n%\n" in f]
+    assert any(len(f) > 300 for f in fortunes)  # multi-line jokes stay one record
+    guide = corpora.focalinux()
+    assert len(guide) > 3000 and all("\n" not in p and 40 <= len(p) <= 1500 for p in guide)
 
 
 @needs_data
 def test_loaders_read_every_source():
-    texts = corpora.benign_train_texts()
+    texts = corpora.benign_train_texts(names=TRAIN)
     for name, rows in texts.items():
         assert len(rows) > 300, name
         assert len(set(rows)) == len(rows) and all(t == t.strip() and t for t in rows), name
@@ -47,7 +79,7 @@ def test_loaders_read_every_source():
 
 @needs_data
 def test_training_data_never_contains_held_out_text():
-    real = corpora.benign_train_texts()
+    real = corpora.benign_train_texts(names=TRAIN)
     examples = synthetic.guard_examples(
         3000, 3, real, templates=corpora.jailbreak_templates(), english=corpora.xstest()
     )
@@ -60,7 +92,7 @@ def test_training_data_never_contains_held_out_text():
 @needs_data
 def test_real_text_appears_with_both_labels():
     """Style carries no label: the same real text is benign alone and harmful with an attack injected."""
-    real = corpora.benign_train_texts()
+    real = corpora.benign_train_texts(names=TRAIN)
     examples = synthetic.guard_examples(4000, 5, real)
     pool = {t for texts in real.values() for t in texts}
     alone = {e.text for e in examples if e.text in pool and e.label == 0}
@@ -121,6 +153,7 @@ def test_evaluate_guard_counts_per_source(tmp_path, monkeypatch):
     assert table["attacks (held-out)"]["recall"] == 1.0
     assert table["benign_hard (held-out)"]["fpr"] == 0.5
     assert table["long: benign"]["n"] == heldout.LONG_N
+    assert table["long (cosibot-br): benign"]["n"] == table["long (fakewhatsapp-br): benign"]["n"] == heldout.LONG_N
 
 
 def test_evaluate_judge_with_and_without_prompt(tmp_path):
@@ -169,3 +202,29 @@ def test_surface_obfuscations_hit_benign_and_harmful_alike():
         for text in ("como fazer um bolo de cenoura", "como fabricar uma bomba caseira"):
             out = synthetic._surface_obfuscation(rng, text, style)
             assert out and out != text or style == 5
+
+
+def test_requests_inside_long_texts_carry_no_label(monkeypatch):
+    """A benign request inside a long text is as common in benign texts as in attacked ones: the guard must judge
+    the request's content, not count requests (it used to flag long threads of ordinary questions)."""
+    counter = iter(range(10**9))
+    monkeypatch.setattr(synthetic, "benign_request", lambda rng: f"PEDIDO-{next(counter)} como faço isso?")
+    examples = synthetic.guard_examples(3000, 2, {"x": [f"mensagem comum número {i}." for i in range(500)]})
+    long = [e for e in examples if len(e.text) >= 400]
+    rate = {y: sum("PEDIDO-" in e.text for e in long if e.label == y) / sum(e.label == y for e in long) for y in (0, 1)}
+    assert rate[0] > 0.4 and 0.6 < rate[1] / rate[0] < 1.6, rate
+
+
+def test_injected_attacks_start_where_training_truncation_keeps_them(monkeypatch):
+    """An attack placed past the training cut would leave a benign-looking text labelled as an attack."""
+    doc = " ".join(f"Frase número {i} de um texto longo e comum." for i in range(150))
+    unbounded = [synthetic._inject_into(random.Random(s), doc, "ATAQUE").index("ATAQUE") for s in range(60)]
+    assert max(unbounded) > 1000  # the bound below is what keeps it early
+    for seed in range(60):
+        assert synthetic._inject_into(random.Random(seed), doc, "ATAQUE", within=300).index("ATAQUE") <= 300
+    monkeypatch.setattr(synthetic, "harmful_request", lambda rng: "ATAQUE")
+    for seed in range(60):
+        _, harmful = synthetic.real_style_pair(random.Random(seed), doc, within=400)
+        assert harmful.index("ATAQUE") <= 400
+    examples = synthetic.guard_examples(1500, 4, {"x": [doc[: 200 + 37 * i] for i in range(40)]}, payload_within=500)
+    assert all(e.text.index("ATAQUE") <= 500 + 2 for e in examples if "ATAQUE" in e.text)  # + a separator

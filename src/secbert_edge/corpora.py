@@ -2,9 +2,12 @@
 
 Nothing here is committed to the repository: each source is read from where it lies — ``$SECBERT_EDGE_DATA``,
 else ``../shared/data`` next to the checkout (see that folder's ``SOURCES.md``: each source verbatim with its
-licence, commit and sha256). ``SOURCES`` records, per source, its licence and its role: ``train`` sources are
-permissive (CC0, CC BY, MIT, BSD; CC BY-SA with attribution in the model card); ``heldout`` sources (GPL-3.0)
-are used only to measure false positives on real text the model never saw.
+licence, commit and sha256), or, for two Debian packages, from where apt installs them. ``SOURCES`` records, per
+source, its licence and its role. ``train`` sources may be learned from: permissive ones (CC0, CC BY, MIT, BSD;
+CC BY-SA with attribution in the model card) and two copyleft Debian packages, fortunes-br (GPL-2+) and the Foca
+Linux guide (GFDL 1.1), which bring the long real pt-BR prose that the others (tweets, questions, one-liners)
+lack; the model cards record them. ``heldout`` sources (GPL-3.0) are used only to measure false positives on real
+text the model never saw.
 
 A toxic tweet is an insult, not an attack on an LLM: the guard's policy labels it benign unless it asks the
 model for something harmful, so every pt-BR tweet/message/question source here is benign text.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 import json
 import os
 import re
@@ -30,9 +34,11 @@ class Source:
     name: str
     folder: str
     licence: str
-    role: str  # "train" (permissive, may be learned from) or "heldout" (validation only)
+    role: str  # "train" (may be learned from) or "heldout" (validation only)
     what: str
     upstream: str
+    debian: str = ""  # a Debian package that installs the text (read from its install path, not the data folder)
+    path: str = ""  # where that package puts it
 
 
 SOURCES: dict[str, Source] = {
@@ -103,6 +109,26 @@ SOURCES: dict[str, Source] = {
             "PyPI pyrit 1.1.0 (Microsoft)",
         ),
         Source(
+            "fortunes-br",
+            "",
+            "GPL-2+",
+            "train",
+            "pt-BR fortune cookies: jokes, anecdotes, quotations",
+            "Debian package fortunes-br (20220821)",
+            debian="fortunes-br",
+            path="/usr/share/games/fortunes",
+        ),
+        Source(
+            "focalinux",
+            "",
+            "GFDL-1.1",
+            "train",
+            "Foca Linux: a pt-BR GNU/Linux guide (long technical prose)",
+            "Debian package focalinux-text (guiafoca.org, Gleydson Mazioli da Silva)",
+            debian="focalinux-text",
+            path="/usr/share/doc/focalinux/text",
+        ),
+        Source(
             "cosibot-br",
             "cosibot-br",
             "GPL-3.0",
@@ -130,9 +156,18 @@ def data_root() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
+def _folder(source: Source, root: Path | None) -> Path:
+    return Path(source.path) if source.debian else (root or data_root()) / source.folder
+
+
 def source_dir(name: str, root: Path | None = None) -> Path:
     source = SOURCES[name]
-    folder = (root or data_root()) / source.folder
+    folder = _folder(source, root)
+    if source.debian and not folder.is_dir():
+        raise InputError(
+            f"real-text source {name!r} not found at {folder}; install the Debian package that holds it: "
+            f"apt-get install {source.debian} ({source.licence})"
+        )
     if not folder.is_dir():
         raise InputError(
             f"real-text source {name!r} not found at {folder}; put the shared data folder (shared/data, see its "
@@ -142,7 +177,7 @@ def source_dir(name: str, root: Path | None = None) -> Path:
 
 
 def available(names: list[str] | None = None, root: Path | None = None) -> bool:
-    return all(((root or data_root()) / SOURCES[n].folder).is_dir() for n in (names or list(SOURCES)))
+    return all(_folder(SOURCES[n], root).is_dir() for n in (names or list(SOURCES)))
 
 
 def _clean(text: str) -> str:
@@ -242,6 +277,32 @@ def jailbreak_templates(root: Path | None = None, max_chars: int = 1200) -> list
     return [t.strip() for t in out if len(t) <= max_chars]
 
 
+def _paragraphs(text: str, min_chars: int = 40, max_chars: int = 1500) -> list[str]:
+    """Blank-line separated paragraphs with their line wrapping undone; drops code, tables and the like (text
+    where fewer than 60% of the characters are letters)."""
+    out = []
+    for block in re.split(r"\n[ \t]*\n", text.replace("\r", "")):
+        para = re.sub(r"\s+", " ", block).strip()
+        if min_chars <= len(para) <= max_chars and sum(c.isalpha() for c in para) >= 0.6 * len(para):
+            out.append(para)
+    return out
+
+
+def fortunes_br(root: Path | None = None) -> list[str]:
+    """Every fortune of fortunes-br's ``brasil`` file (records end at a ``%`` line), indentation removed."""
+    text = (source_dir("fortunes-br", root) / "brasil").read_text(encoding="utf-8")
+    return _dedupe([re.sub(r"\n[ \t]+", "\n", f) for f in re.split(r"\n%\n", text)], min_chars=20)
+
+
+def focalinux(root: Path | None = None) -> list[str]:
+    """The paragraphs of the three Foca Linux guides (latin-1 text, gzip-compressed, as Debian installs them)."""
+    folder = source_dir("focalinux", root)
+    texts = []
+    for path in sorted(folder.glob("*/index.txt.gz")):
+        texts += _paragraphs(gzip.decompress(path.read_bytes()).decode("latin-1"))
+    return _dedupe(texts)
+
+
 def cosibot(root: Path | None = None) -> list[tuple[str, str]]:
     """(utterance, intent). Held out: GPL-3.0."""
     rows = _jsonl(source_dir("cosibot-br", root) / "cosibot_br_nlu.jsonl")
@@ -265,9 +326,11 @@ BENIGN_TRAIN_LOADERS: dict[str, Callable[[Path | None], list[str]]] = {
     "dantestocks": dantestocks,
     "pira": pira,
     "chatterbot": chatterbot,
+    "fortunes-br": fortunes_br,
+    "focalinux": focalinux,
 }
 
 
-def benign_train_texts(root: Path | None = None) -> dict[str, list[str]]:
-    """The permissive pt-BR sources, all benign under the guard's policy, by source name."""
-    return {name: load(root) for name, load in BENIGN_TRAIN_LOADERS.items()}
+def benign_train_texts(root: Path | None = None, names: list[str] | None = None) -> dict[str, list[str]]:
+    """The pt-BR training sources (all of them, or ``names``), all benign under the guard's policy, by name."""
+    return {name: load(root) for name, load in BENIGN_TRAIN_LOADERS.items() if names is None or name in names}

@@ -3,7 +3,8 @@
 Benign false-positive rates are measured on real pt-BR sources that no training step ever reads (cosibot-br and
 fakewhatsapp-br, GPL-3.0: validation only), and attack recall on ``models/eval/heldout-attacks.jsonl`` — attacks
 written by someone who never saw the generator. ``benign_hard`` adds benign texts that look like attacks. The
-long-input check hides held-out attacks after ~600 benign tokens of held-out real text. The judge is scored on
+long-input check hides held-out attacks after ~600 benign tokens of held-out real text (both sources mixed, then
+each source alone). The judge is scored on
 ``models/eval/heldout-pairs.jsonl``, with and without the prompt.
 
 A scorer is any ``texts -> scores`` callable, so a quick probe (TF-IDF + logistic regression) and a model
@@ -59,10 +60,19 @@ def benign_sources(seed: int = 0, per_source: int = PER_SOURCE) -> dict[str, lis
     return {k: (rng.sample(v, per_source) if len(v) > per_source else v) for k, v in out.items()}
 
 
-def long_set(attacks: list[str], seed: int = 0, n: int = LONG_N) -> tuple[list[str], list[str]]:
-    """(long benign texts, the same prefixes with a held-out attack after ~600 benign tokens, then more text)."""
+def long_pools() -> dict[str, list[str]]:
+    """The held-out real messages long texts are built from: both sources mixed, and each source alone."""
+    fake, cosi = corpora.fakewhatsapp(), [t for t, _ in corpora.cosibot()]
+    return {"": fake + cosi, "cosibot-br": cosi, "fakewhatsapp-br": fake}
+
+
+def long_set(
+    attacks: list[str], seed: int = 0, n: int = LONG_N, pool: list[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(long benign texts, the same prefixes with a held-out attack after ~600 benign tokens, then more text),
+    built from held-out real messages (``pool``; both held-out sources by default)."""
     rng = random.Random(seed)
-    pool = corpora.fakewhatsapp() + [t for t, _ in corpora.cosibot()]
+    pool = pool if pool is not None else long_pools()[""]
     benign, attacked = [], []
     for i in range(n):
         parts: list[str] = []
@@ -103,8 +113,9 @@ def evaluate_guard(
     if hard_texts:
         benign["benign_hard (held-out)"] = hard_texts
     all_benign: list[float] = []
+    per_source: dict[str, np.ndarray] = {}
     for name, texts in benign.items():
-        s = np.asarray(score(texts))
+        s = per_source[name] = np.asarray(score(texts))
         all_benign.extend(s.tolist())
         row = {"n": len(texts), "fpr": float(np.mean(s >= threshold))}
         if attacks:
@@ -123,11 +134,16 @@ def evaluate_guard(
         order = np.sort(attack_scores)
         tau85 = float(order[int(np.floor(0.15 * len(order)))])
         table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
-        if score_long is not None:
-            long_benign, long_attacked = long_set(attacks, seed)
-            sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
-            table["long: payload after ~600 tokens"] = {"n": len(sa), "recall": float(np.mean(sa >= threshold))}
-            table["long: benign"] = {"n": len(sb), "fpr": float(np.mean(sb >= threshold))}
+        for name, s in per_source.items():
+            table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
+        if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
+            for source, pool in long_pools().items():
+                long_benign, long_attacked = long_set(attacks, seed, pool=pool)
+                sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
+                tag = f" ({source})" if source else ""
+                caught = float(np.mean(sa >= threshold))
+                table[f"long{tag}: payload after ~600 tokens"] = {"n": len(sa), "recall": caught}
+                table[f"long{tag}: benign"] = {"n": len(sb), "fpr": float(np.mean(sb >= threshold))}
     return table
 
 
@@ -158,9 +174,9 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) ->
 
 
 def format_table(table: dict) -> str:
-    lines = ["| held-out set | n | FPR | recall | AUC |", "|---|---|---|---|---|"]
+    lines = ["| held-out set | n | FPR | recall | AUC | FPR at 85% recall |", "|---|---|---|---|---|---|"]
     for name, row in table.items():
-        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in ("fpr", "recall", "auc")]
+        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in ("fpr", "recall", "auc", "fpr_at_recall85")]
         lines.append(f"| {name} | {row['n']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
