@@ -3,9 +3,10 @@
     python models/build_demo.py [--retrain-vocab] [--eval-only] [NAME ...]
 
 
-Needs the export extra and the real-text sources in ../shared/data (or $SECBERT_EDGE_DATA; see that folder's
-SOURCES.md — nothing third-party is committed here). Deterministic for a given machine and library versions:
-seeded data, initialisation and batch order, and the pinned vocabulary models/default-vocab.txt
+Needs the export extra, the real-text sources in ../shared/data (or $SECBERT_EDGE_DATA; see that folder's
+SOURCES.md) and two Debian packages of real pt-BR prose (`apt-get install fortunes-br focalinux-text`); nothing
+third-party is committed here, and the build names whatever is missing. Deterministic for a given machine and
+library versions: seeded data, initialisation and batch order, and the pinned vocabulary models/default-vocab.txt
 (`--retrain-vocab` trains a new one, which `tokenizers` does not reproduce exactly from run to run). After the
 build, each default is measured on the held-out sets (models/eval/) and its model card is written;
 `--eval-only` redoes just that step.

@@ -312,3 +312,24 @@ def test_every_readme_command_parses_with_this_cli():
                 pass
         checked += 1
     assert checked >= 20
+
+
+def test_readme_main_command_output_is_what_the_embedded_default_prints(runner):
+    """The README shows the main command's output: the same labels and texts, and scores within 0.01 (int8 kernels
+    differ a little between CPUs), from the embedded default this checkout ships."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.split("\n") if "pip install -e . && secbert-edge predict" in line)
+    texts = shlex.split(command.split("secbert-edge predict", 1)[1])
+    shown = readme.split(command, 1)[1].split("```text\n", 1)[1].split("```", 1)[0].strip().split("\n")
+    result = runner.invoke(main, ["predict", *texts])
+    assert result.exit_code == 0, result.output
+    printed = [line for line in result.output.split("\n") if line.startswith("#")]
+    assert len(printed) == len(shown) == len(texts)
+    row = re.compile(r"^(#\d+)\s+([0-9.]+)\s+(\w+)\s+(.*)$")
+    for got, want in zip(printed, shown):
+        (gi, gs, gl, gt), (wi, ws, wl, wt) = row.match(got).groups(), row.match(want).groups()
+        assert (gi, gl, gt) == (wi, wl, wt) and abs(float(gs) - float(ws)) <= 0.01, (got, want)

@@ -62,10 +62,13 @@ DEMOS = {
         Task.PROMPT,
         generated=30000,
         seed=7,
-        # training seed 43: with the default 42 the same recipe's int8 flipped 1 of the export's 31 check inputs and
-        # failed the gate (its fp32 measured FPR at 85% recall 19.3 on held-out; this seed's 21.3)
+        # One epoch (round 3): with attacks kept inside the training window and the Debian prose, a second epoch
+        # fitted the generator closer and measured worse on text it never saw — threads of training-source
+        # messages (pira, ToLD-Br; 4,000 characters, windows) flagged 18-22% after 2 epochs, 10% after 1; a third
+        # epoch (before that fix) lowered held-out AUC from 91.7 to 90.4. Training seed 43: with the default 42 an
+        # earlier recipe's int8 flipped 1 of the export's 31 check inputs and failed the gate.
         train=TrainConfig(
-            lr=1e-3, epochs=2, batch_size=32, eval_every=50, max_length=256, length_bucketing=True, seed=43
+            lr=1e-3, epochs=1, batch_size=32, eval_every=50, max_length=256, length_bucketing=True, seed=43
         ),
         default_variant="int8",
         # MLM pretraining measured worse on held-out: 1000 steps before the same 2-epoch fine-tuning gave AUC 90.4
@@ -87,13 +90,15 @@ DEMOS = {
     ),
 }
 # How many candidates were measured on the held-out sets before this recipe was kept (model selection on held-out
-# data is mild tuning on it: the held-out numbers below are optimistic by that much). Issue 12, guard round 2.
+# data is mild tuning on it: the held-out numbers below are optimistic by that much). Issue 12, rounds 2 and 3
+# (round 3: 16 probes, 10 BERT builds and 3 of them re-measured at a shorter max length).
 GUARD_SELECTION = (
     "this recipe was chosen among {n} candidates measured on the held-out sets ({probes} TF-IDF probes of "
     "generator changes with `models/probe.py`, {berts} full BERT builds); the held-out texts were never read to "
-    "write the generator, only its aggregate numbers were looked at"
+    "write the generator, only its aggregate numbers were looked at (round 3 also checked each build on threads of "
+    "training-source messages and on Debian Reference paragraphs, text never trained on, to choose between them)"
 )
-GUARD_CANDIDATES = {"probes": 9, "berts": 7}
+GUARD_CANDIDATES = {"probes": 25, "berts": 20}
 VERIFY_EXAMPLES = 600  # generated-only examples kept as models/src/<name>/test.jsonl for `verify`
 
 
@@ -247,14 +252,15 @@ def build_demo(
 
 # How many judge candidates were compared on models/eval/heldout-pairs.jsonl while building this recipe (issue 12):
 # TF-IDF probes of the generator and BERT builds together. The held-out pairs are measurement only.
-JUDGE_HELDOUT_CANDIDATES = 15
+JUDGE_HELDOUT_CANDIDATES = 20  # round 3 added 5 TF-IDF probes of real prose as safe answers
 
 
 def _data_line(spec: DemoSpec) -> str:
     if spec.task is Task.PROMPT:
         return (
             f"`secbert_edge.synthetic` (the wide generator, seed {spec.seed}; with generated group-chat and forwarded "
-            "messages, benign alone and as carriers of injected attacks)"
+            "messages, benign alone and as carriers of injected attacks; real long prose — jokes and anecdotes, a "
+            "GNU/Linux guide — in the same two roles)"
         )
     return (
         f"`secbert_edge.judge_data` (seed {spec.seed}: unsafe answers that carry the substance — steps, the artefact "
@@ -268,11 +274,15 @@ def _pct(x: float) -> str:
 
 
 def _sources_section(spec: DemoSpec) -> str:
-    names = ["told-br", "tupy", "dantestocks", "pira", "chatterbot", "xstest", "gptfuzz", "pyrit"]
+    names = [n for n, s in corpora.SOURCES.items() if s.role == "train"]
     note = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
-attribution to Leite et al. (AACL-IJCNLP 2020). Toxic tweets are labelled by the guard's policy (an insult is
-not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are generated and injected into
-real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR payloads."""
+attribution to Leite et al. (AACL-IJCNLP 2020). fortunes-br (GPL-2+) and the Foca Linux guide (GFDL 1.1) are
+Debian documentation packages read where apt installs them (`apt-get install fortunes-br focalinux-text`); none of
+their text is in this repository or in the package, but the weights learned from it: if you treat trained weights
+as derived from their training text, these copyleft terms apply to the model too. Toxic tweets are labelled by the
+guard's policy (an insult is not an attack on an LLM), so every pt-BR real text is benign on its own; attacks are
+generated and injected into real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-BR
+payloads."""
     if spec.task is Task.RESPONSE:
         names = ["chatterbot"]
         note = (
@@ -286,7 +296,7 @@ real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-
     held = "\n".join(
         f"| {s.name} | {s.what} | {s.licence} | {s.upstream} |" for s in corpora.SOURCES.values() if s.role == "heldout"
     )
-    return f"""### Real text it learned from (read from `../shared/data`, never committed)
+    return f"""### Real text it learned from (read from `../shared/data` or where apt installs it, never committed)
 
 | source | what | licence | upstream |
 |---|---|---|---|
@@ -299,8 +309,8 @@ real texts, and English jailbreak templates (GPTFuzz, PyRIT) carry generated pt-
 | source | what | licence | upstream |
 |---|---|---|---|
 {held}
-| models/eval/heldout-*.jsonl | attacks, benign look-alikes and (prompt, response) pairs written for this project by a
-writer who never saw the generator | this project's | `models/eval/` |
+| models/eval/heldout-*.jsonl | attacks, benign look-alikes and (prompt, response) pairs written for this project \
+by a writer who never saw the generator | this project's | `models/eval/` |
 """
 
 
@@ -310,8 +320,9 @@ def _guard_rows(table: dict) -> dict[str, dict]:
 
 def _before_after(before: dict, after: dict) -> str:
     lines = [
-        "| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall | after: AUC |",
-        "|---|---|---|---|---|---|---|---|",
+        "| held-out set | n | before: FPR | before: recall | before: AUC | after: FPR | after: recall | after: AUC "
+        "| after: FPR at 85% recall |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     b, a = _guard_rows(before), _guard_rows(after)
 
@@ -322,7 +333,7 @@ def _before_after(before: dict, after: dict) -> str:
         rb, ra = b.get(name, {}), a[name]
         lines.append(
             f"| {name} | {ra['n']} | {cell(rb, 'fpr')} | {cell(rb, 'recall')} | {cell(rb, 'auc')} | "
-            f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} |"
+            f"{cell(ra, 'fpr')} | {cell(ra, 'recall')} | {cell(ra, 'auc')} | {cell(ra, 'fpr_at_recall85')} |"
         )
     rb, ra = b.get("all held-out", {}), a.get("all held-out", {})
     if "fpr_at_recall85" in ra:
@@ -331,6 +342,21 @@ def _before_after(before: dict, after: dict) -> str:
             f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%)."
         )
     return "\n".join(lines)
+
+
+def _long_note(evaluation: dict) -> str:
+    """What the long rows mean for a user choosing a long-input policy (empty without those rows)."""
+    rows = _guard_rows(evaluation)
+    if "long: benign" not in rows:
+        return ""
+    flagged = _pct(rows["long: benign"]["fpr"])
+    return f"""
+**Long inputs**: with `windows`, {flagged}% of the long benign threads above are flagged. The text is scored in
+overlapping windows of ~250 tokens and flagged when any window scores high; a window of many short messages still
+scores higher than each message alone, and the maximum over the 6-10 windows of a thread finds one. Use `truncate`
+(the default) for long benign traffic, and `windows` only where a long input may hide an attack and someone reviews
+what it flags.
+"""
 
 
 def _judge_rows(before: dict, after: dict) -> str:
@@ -372,6 +398,7 @@ def write_model_card(
         else "LLM responses with their prompts (unsafe / safe)"
     )
     evaluation, baseline = evaluation or {}, baseline or {}
+    epochs = f"{spec.train.epochs} epoch" + ("s" if spec.train.epochs != 1 else "")
     mlm = (
         f"- Pretraining: masked-language model (`secbert_edge.pretrain`), {spec.mlm_steps} steps of 32 texts (max 128 "
         "tokens) over the real pt-BR training text below (never the held-out sources), then fine-tuned.\n"
@@ -383,10 +410,12 @@ def write_model_card(
 
 {_before_after(baseline, evaluation)}
 
-"long" rows use `long_inputs="windows"`: held-out attacks placed after ~600 tokens of held-out real messages,
-and the same long texts without the attack. Targets (issue 12): benign FPR <= 5% at attack recall >= 85%;
+"long" rows use `long_inputs="windows"`: held-out attacks placed after ~600 tokens of held-out real messages
+(both sources mixed, then each alone), and the same long texts without the attack. "FPR at 85% recall" is each
+benign source's FPR at the threshold that catches 85% of the held-out attacks (below 0.5 when recall at 0.5 is
+under 85%). Targets (issue 12): benign FPR <= 5% at attack recall >= 85%;
 windows catch >= 90% with <= 5% of long benign texts flagged.
-
+{_long_note(evaluation)}
 Model selection: {GUARD_SELECTION.format(n=sum(GUARD_CANDIDATES.values()), **GUARD_CANDIDATES)}."""
     else:
         held = f"""## Held-out (prompt, response) pairs, before (old default) and after (this model), threshold 0.5
@@ -415,7 +444,7 @@ downloaded. Try it on your own traffic and read the held-out numbers below befor
   {spec.intermediate}, max length {spec.max_position}; head Linear({spec.hidden},128) -> ReLU -> Linear(128,1) +
   sigmoid; {result["parameters"]:,} parameters.
 {mlm}- Training: `secbert_edge.training` — AdamW lr {spec.train.lr}, batch {spec.train.batch_size}, warm-up 10% + linear
-  decay, {spec.train.epochs} epochs, early stopping on validation loss (patience {spec.train.patience} evaluations
+  decay, {epochs}, early stopping on validation loss (patience {spec.train.patience} evaluations
   every {spec.train.eval_every} steps); best step {result["best_step"]} of {result["steps"]},
   {result["train_seconds"]} s on 2 shared CPU cores.
 - tau* (KS-optimal on the generated validation split): {result["ks_threshold"]:.4f}. Prefer the default 0.5 on
@@ -437,7 +466,8 @@ AUC {_pct(test["auc"])}, KS {_pct(test["ks"])}. Generated data is easier than re
 table above is the one to read.
 
 {_sources_section(spec)}
-Rebuild (deterministic for a given machine and library versions; needs `../shared/data`):
+Rebuild (deterministic for a given machine and library versions; needs `../shared/data` and `apt-get install
+fortunes-br focalinux-text`):
 `python models/build_demo.py`; evaluate: `python models/evaluate.py`.
 """,
         encoding="utf-8",
@@ -475,11 +505,14 @@ def evaluate_and_document(models_dir: Path, names, log: Callable[[str], None] = 
 def build_all(models_dir: Path, names=None, *, retrain_vocab: bool = False, log: Callable[[str], None] = print) -> dict:
     """Build the named defaults (all by default), then evaluate them on the held-out sets and write their cards."""
     names = list(names or DEMOS)
-    if not corpora.available([n for n, s in corpora.SOURCES.items()]):
-        raise InputError(
-            f"the real-text sources are missing under {corpora.data_root()}: the defaults learn from them. Put the "
-            f"project's shared/data folder beside the checkout or set {corpora.DATA_ENV}=<folder>"
-        )
+    missing = []
+    for name in corpora.SOURCES:
+        try:
+            corpora.source_dir(name)
+        except InputError as e:
+            missing.append(str(e))
+    if missing:
+        raise InputError("the defaults learn from real text that is missing here:\n" + "\n".join(missing))
     if retrain_vocab:
         for vocab in sorted({DEMOS[name].vocab for name in names}):
             spec = next(s for s in DEMOS.values() if s.vocab == vocab)
