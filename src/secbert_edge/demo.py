@@ -45,10 +45,11 @@ class DemoSpec:
     # From-scratch training needs a larger step than fine-tuning (the recipe's 2e-5 is for a pretrained BERT).
     train: TrainConfig = TrainConfig(lr=5e-4, epochs=2, eval_every=100, max_length=256, length_bucketing=True)
     # The variant load() runs when none is named, recorded in the manifest once it passed verify. The guard's int8
-    # measured 1.10x faster than fp32 one text per call and 1.03x on a list of 1,900 texts on a quiet box (an earlier
-    # run: 1.15x and 0.88x; models/bench_default.py, benchmarks/results/default-variant.json): int8, since a guard
-    # mostly sees one prompt per call. The judge's int8 (same held-out accuracy) measured 1.14x faster
-    # one text per call but 0.79x on a list of 1,900 texts (bench_default.py --package, shared box): fp32.
+    # measured 1.24x faster than fp32 one text per call and 0.94x on a list of 1,900 texts (a second run: 1.14x and
+    # 0.74x; earlier recipes of the same shape: 1.10x / 1.03x, 1.15x / 0.88x; models/bench_default.py,
+    # benchmarks/results/default-variant.json): int8, since a guard mostly sees one prompt per call. The judge's
+    # int8 (same held-out accuracy) measured 1.14x faster one text per call but 0.79x on a list of 1,900 texts
+    # (bench_default.py --package, shared box): fp32.
     default_variant: str | None = None
     # Masked-language-model steps on the real pt-BR training text before fine-tuning (0: none; secbert_edge.pretrain).
     mlm_steps: int = 0
