@@ -3,7 +3,8 @@
     python models/evaluate.py [PACKAGE ...] [--variant fp32|int8] [--threshold default|ks_optimal|0.7] [--json OUT]
 
 Without PACKAGE: models/secbert-pt-demo and models/response-judge-demo. Guard: benign FPR on held-out real sources
-(cosibot-br, fakewhatsapp-br — never trained on; read from ../shared/data or $SECBERT_EDGE_DATA), recall on
+(cosibot-br, fakewhatsapp-br — never trained on; read from ../shared/data or $SECBERT_EDGE_DATA — and, outside the
+aggregate, the Debian Reference where debian-reference-pt-br is installed), recall on
 models/eval/heldout-attacks.jsonl, FPR on models/eval/heldout-benign_hard.jsonl, AUC per source, and the windows
 policy on long inputs. Judge: accuracy on models/eval/heldout-pairs.jsonl with and without the prompt.
 """

@@ -6,8 +6,8 @@ licence, commit and sha256), or, for two Debian packages, from where apt install
 source, its licence and its role. ``train`` sources may be learned from: permissive ones (CC0, CC BY, MIT, BSD;
 CC BY-SA with attribution in the model card) and two copyleft Debian packages, fortunes-br (GPL-2+) and the Foca
 Linux guide (GFDL 1.1), which bring the long real pt-BR prose that the others (tweets, questions, one-liners)
-lack; the model cards record them. ``heldout`` sources (GPL-3.0) are used only to measure false positives on real
-text the model never saw.
+lack; the model cards record them. ``heldout`` sources (GPL) are used only to measure false positives on real
+text the model never saw: two from the shared folder, and the Debian Reference where apt installed it.
 
 A toxic tweet is an insult, not an attack on an LLM: the guard's policy labels it benign unless it asks the
 model for something harmful, so every pt-BR tweet/message/question source here is benign text.
@@ -127,6 +127,16 @@ SOURCES: dict[str, Source] = {
             "Debian package focalinux-text (guiafoca.org, Gleydson Mazioli da Silva)",
             debian="focalinux-text",
             path="/usr/share/doc/focalinux/text",
+        ),
+        Source(
+            "debian-reference",
+            "",
+            "GPL-2+",
+            "heldout",
+            "Debian Reference paragraphs: formal technical prose (pt, partly pt-PT and English)",
+            "Debian package debian-reference-pt-br (Osamu Aoki et al.)",
+            debian="debian-reference-pt-br",
+            path="/usr/share/debian-reference",
         ),
         Source(
             "cosibot-br",
@@ -301,6 +311,17 @@ def focalinux(root: Path | None = None) -> list[str]:
     for path in sorted(folder.glob("*/index.txt.gz")):
         texts += _paragraphs(gzip.decompress(path.read_bytes()).decode("latin-1"))
     return _dedupe(texts)
+
+
+_PORTUGUESE = re.compile(r"\b(não|são|também|você|para|uma|ficheiro|arquivo|sistema|que)\b")
+
+
+def debian_reference(root: Path | None = None) -> list[str]:
+    """The Portuguese paragraphs of the Debian Reference (its translation leaves some in English: a paragraph needs
+    three common Portuguese words). Held out: formal prose, a genre no training source has in this shape."""
+    path = source_dir("debian-reference", root) / "debian-reference.pt-br.txt.gz"
+    paragraphs = _paragraphs(gzip.decompress(path.read_bytes()).decode("utf-8"), min_chars=80)
+    return _dedupe([p for p in paragraphs if len(_PORTUGUESE.findall(p)) >= 3])
 
 
 def cosibot(root: Path | None = None) -> list[tuple[str, str]]:

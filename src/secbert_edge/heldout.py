@@ -60,6 +60,13 @@ def benign_sources(seed: int = 0, per_source: int = PER_SOURCE) -> dict[str, lis
     return {k: (rng.sample(v, per_source) if len(v) > per_source else v) for k, v in out.items()}
 
 
+def extra_sources() -> dict[str, list[str]]:
+    """Held-out benign sources measured beside the two above but outside the "all held-out" aggregate, so that it
+    stays comparable across rounds; each only where it is installed (the Debian Reference: apt-get install
+    debian-reference-pt-br)."""
+    return {"debian-reference": corpora.debian_reference()} if corpora.available(["debian-reference"]) else {}
+
+
 def long_pools() -> dict[str, list[str]]:
     """The held-out real messages long texts are built from: both sources mixed, and each source alone."""
     fake, cosi = corpora.fakewhatsapp(), [t for t, _ in corpora.cosibot()]
@@ -136,8 +143,16 @@ def evaluate_guard(
         table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
         for name, s in per_source.items():
             table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
+        for name, texts in extra_sources().items():
+            s = np.asarray(score(texts))
+            table[f"{name} (outside the aggregate)"] = {
+                "n": len(texts),
+                "fpr": float(np.mean(s >= threshold)),
+                "auc": metrics.auc([1] * len(attacks) + [0] * len(texts), np.r_[attack_scores, s]),
+                "fpr_at_recall85": float(np.mean(s >= tau85)),
+            }
         if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
-            for source, pool in long_pools().items():
+            for source, pool in {**long_pools(), **extra_sources()}.items():
                 long_benign, long_attacked = long_set(attacks, seed, pool=pool)
                 sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
                 tag = f" ({source})" if source else ""
