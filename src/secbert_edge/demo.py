@@ -347,9 +347,12 @@ def _before_after(before: dict, after: dict) -> str:
         )
     rb, ra = b.get("all held-out", {}), a.get("all held-out", {})
     if "fpr_at_recall85" in ra:
+        tau = f" ({ra['threshold_at_recall85']:.3f})" if "threshold_at_recall85" in ra else ""
         lines.append(
-            f"\nAt the threshold that catches 85% of the held-out attacks, the held-out benign FPR is "
-            f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%)."
+            f"\nAt the threshold that catches 85% of the held-out attacks{tau}, the held-out benign FPR is "
+            f"{cell(ra, 'fpr_at_recall85')}% (old default: {cell(rb, 'fpr_at_recall85') or 'n/a'}%). A deployment "
+            "that needs more recall than the default threshold gives should lower `--threshold` toward it and "
+            "measure the false positives on its own traffic."
         )
     return "\n".join(lines)
 

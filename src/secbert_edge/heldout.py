@@ -141,6 +141,7 @@ def evaluate_guard(
         order = np.sort(attack_scores)
         tau85 = float(order[int(np.floor(0.15 * len(order)))])
         table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
+        table["all held-out"]["threshold_at_recall85"] = tau85
         for name, s in per_source.items():
             table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
         for name, texts in extra_sources().items():
