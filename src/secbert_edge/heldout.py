@@ -100,6 +100,14 @@ def _rates(labels: list[int], scores: np.ndarray, threshold: float) -> dict:
     return out
 
 
+def _benign_row(s: np.ndarray, threshold: float, attack_scores: np.ndarray) -> dict:
+    """A benign source's row: its FPR at ``threshold`` and, with attacks, the AUC of attacks against it."""
+    row = {"n": len(s), "fpr": float(np.mean(s >= threshold))}
+    if len(attack_scores):
+        row["auc"] = metrics.auc([1] * len(attack_scores) + [0] * len(s), np.r_[attack_scores, s])
+    return row
+
+
 def evaluate_guard(
     score: Scorer, eval_dir: Path, threshold: float, *, score_long: Scorer | None = None, seed: int = 0
 ) -> dict:
@@ -124,10 +132,7 @@ def evaluate_guard(
     for name, texts in benign.items():
         s = per_source[name] = np.asarray(score(texts))
         all_benign.extend(s.tolist())
-        row = {"n": len(texts), "fpr": float(np.mean(s >= threshold))}
-        if attacks:
-            row["auc"] = metrics.auc([1] * len(attacks) + [0] * len(texts), np.r_[attack_scores, s])
-        table[name] = row
+        table[name] = _benign_row(s, threshold, attack_scores)
     if attacks:
         y = [1] * len(attacks) + [0] * len(all_benign)
         s_all = np.r_[attack_scores, np.asarray(all_benign)]
@@ -144,16 +149,13 @@ def evaluate_guard(
         table["all held-out"]["threshold_at_recall85"] = tau85
         for name, s in per_source.items():
             table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
-        for name, texts in extra_sources().items():
+        extra = extra_sources()  # read once: its rows here, its long texts below
+        for name, texts in extra.items():
             s = np.asarray(score(texts))
-            table[f"{name} (outside the aggregate)"] = {
-                "n": len(texts),
-                "fpr": float(np.mean(s >= threshold)),
-                "auc": metrics.auc([1] * len(attacks) + [0] * len(texts), np.r_[attack_scores, s]),
-                "fpr_at_recall85": float(np.mean(s >= tau85)),
-            }
+            row = _benign_row(s, threshold, attack_scores)
+            table[f"{name} (outside the aggregate)"] = {**row, "fpr_at_recall85": float(np.mean(s >= tau85))}
         if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
-            for source, pool in {**long_pools(), **extra_sources()}.items():
+            for source, pool in {**long_pools(), **extra}.items():
                 long_benign, long_attacked = long_set(attacks, seed, pool=pool)
                 sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
                 tag = f" ({source})" if source else ""
