@@ -19,6 +19,7 @@ pq = pytest.importorskip("pyarrow.parquet", reason="scoring to Parquet needs pya
 
 from conftest import CORPUS  # noqa: E402
 from secbert_edge.cli import main  # noqa: E402
+from secbert_edge.cli._common import Status  # noqa: E402
 from secbert_edge.errors import ConfigError, InputError  # noqa: E402
 from secbert_edge.ray import plan_actors  # noqa: E402  (pure: no ray import)
 from secbert_edge.score import open_classifier, parts_dir, score_file  # noqa: E402
@@ -220,7 +221,7 @@ def test_cli_exit_codes_and_messages(tiny_package, tmp_path):
     result = runner.invoke(main, [*base, "--input", str(ok), "--output", str(tmp_path / "a.parquet")])
     assert result.exit_code == 0 and "wrote 5 rows" in result.output
     result = runner.invoke(main, [*base, "--input", str(src), "--output", str(tmp_path / "b.parquet")])
-    assert result.exit_code == 1 and "1 of 6 rows could not be scored" in result.output
+    assert result.exit_code == Status.PARTIAL and "1 of 6 rows could not be scored" in result.output
     result = runner.invoke(main, [*base, "--input", str(ok), "--output", str(tmp_path / "c.csv")])
     assert result.exit_code == 2 and "use .parquet or .jsonl" in result.output
     csv_in = tmp_path / "in.csv"

@@ -35,6 +35,11 @@ class ProviderError(SecbertEdgeError, RuntimeError):
     """An ONNX Runtime execution provider is unknown, unavailable, or was silently replaced."""
 
 
+class ProviderOptionError(ProviderError, ConfigError):
+    """A provider setting is wrong as given (an unknown provider name, a thread count, a device id): a usage error,
+    unlike a provider this machine lacks."""
+
+
 class MissingDependencyError(SecbertEdgeError, ImportError):
     """An optional dependency (an extra) is not installed."""
 
