@@ -17,6 +17,7 @@ from secbert_edge.errors import (
     CheckpointError,
     ConfigError,
     InputError,
+    JobError,
     MissingDependencyError,
     PackageError,
     ParityError,
@@ -56,6 +57,7 @@ def test_each_error_class_maps_to_its_status():
         ProviderOptionError: Status.USAGE,  # --providers rocm, --threads 0
         ConfigError: Status.USAGE,
         InputError: Status.USAGE,
+        JobError: Status.ERROR,  # a Ray job cut short: a message saying to --resume, not a traceback
     }
     assert {cls: status_of(cls("x")) for cls in cases} == cases
     assert {cls for cls, _ in ERROR_STATUS} <= set(cases)

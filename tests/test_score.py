@@ -258,3 +258,12 @@ def test_actor_plan_leaves_room_for_read_and_write():
     assert plan_actors(1).cpus_per_actor == 0.5
     with pytest.raises(ConfigError):
         plan_actors(0)
+
+
+def test_actor_plan_on_a_cluster_keeps_room_to_restart_a_lost_nodes_actors():
+    assert plan_actors(2, largest_node=2) == plan_actors(2)  # one node: nothing to lose and go on with
+    three = plan_actors(3, largest_node=1)  # 3 nodes of 1 CPU (tests/test_ray_cluster.py)
+    assert (three.actors, three.cpus_per_actor) == (3, 0.333)  # 0.667 each stalled once a node was lost
+    assert three.actors * three.cpus_per_actor <= 3 - 1 - 1  # fits on the 2 nodes left, a CPU to spare
+    big = plan_actors(32, largest_node=8)  # 4 nodes of 8
+    assert big.actors * big.cpus_per_actor <= 32 - 8 - 2 + 1e-9

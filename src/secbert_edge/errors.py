@@ -40,6 +40,10 @@ class ProviderOptionError(ProviderError, ConfigError):
     unlike a provider this machine lacks."""
 
 
+class JobError(SecbertEdgeError, RuntimeError):
+    """A distributed job stopped part-way (a lost node, worker or driver connection); what it wrote is kept."""
+
+
 class MissingDependencyError(SecbertEdgeError, ImportError):
     """An optional dependency (an extra) is not installed."""
 

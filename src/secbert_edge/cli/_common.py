@@ -22,6 +22,7 @@ from ..errors import (
     CheckpointError,
     ConfigError,
     InputError,
+    JobError,
     MissingDependencyError,
     PackageError,
     ParityError,
@@ -48,7 +49,8 @@ class Status(enum.IntEnum):
 
 STATUS_HELP: dict[Status, str] = {
     Status.OK: "success: every input was scored, every check passed",
-    Status.ERROR: "unexpected error: a bug or a system failure (the traceback says where)",
+    Status.ERROR: "error: a bug (its traceback says where) or a system failure, e.g. a Ray job cut short by a lost "
+    "node (score --engine ray: rerun with --resume)",
     Status.USAGE: "usage error: an option, argument, input file, column or value is wrong; nothing was done",
     Status.PARTIAL: "partial: some inputs could not be scored, within --max-errors; each is reported in place and "
     "every other input was scored",
@@ -69,6 +71,7 @@ ERROR_STATUS: tuple[tuple[type[SecbertEdgeError], Status], ...] = (
     (ProviderError, Status.LOAD),
     (MissingDependencyError, Status.LOAD),
     (InputError, Status.USAGE),
+    (JobError, Status.ERROR),
 )
 
 
