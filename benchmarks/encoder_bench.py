@@ -81,7 +81,7 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def tokenizer_rows(backbone: Path, e5s1: Path | None, short: str, long: str) -> list[dict]:
-    from tokenizers import normalizers
+    from tokenizers import Regex, normalizers
 
     from secbert_edge.export.tokenizer import SentencePieceReference, _UnigramBackbone, unigram_parity
 
@@ -94,7 +94,7 @@ def tokenizer_rows(backbone: Path, e5s1: Path | None, short: str, long: str) -> 
 
         table = importer.read_e5s1(e5s1).norm
         steps = [normalizers.Replace(chr(cp), "".join(chr(c) for c in out)) for cp, out in sorted(table.items())]
-        spaces = [normalizers.Strip(left=False, right=True), normalizers.Replace(normalizers.Regex(" {2,}"), "▁")]
+        spaces = [normalizers.Strip(left=False, right=True), normalizers.Replace(Regex(" {2,}"), "▁")]
         candidates[f"replace x{len(steps)} (E5S1 map)"] = normalizers.Sequence(steps + spaces)
     rows = []
     for name, normalizer in candidates.items():

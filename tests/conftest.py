@@ -265,3 +265,53 @@ def unigram_package(unigram_run, unigram_backbone, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("unigram-packages") / "guard"
     export_package(run / "best_model.pth", unigram_backbone, out, ks_threshold=result.ks_threshold, max_length=128)
     return out
+
+
+def write_hub_xlmr_backbone(folder: Path, texts: list[str], *, vocab_size=600, hidden=32, layers=1, heads=2) -> Path:
+    """The layout of a hub copy of multilingual-e5 (or another XLM-R-vocabulary BERT), unlike the importer's: the
+    SentencePiece model numbers its pieces as SentencePiece does (<unk> 0, <s> 1, </s> 2, no <pad>), tokenizer.json is
+    transformers' own XLMRobertaConverter output (fairseq's layout: ids shifted by one, <mask> appended), the
+    embedding is padded past the vocabulary and the weights carry a pooler e5 never trained."""
+    import io
+    import types
+
+    import sentencepiece as spm
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertModel
+    from transformers.convert_slow_tokenizer import XLMRobertaConverter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=0.9995,
+        num_threads=1,
+        minloglevel=2,
+    )
+    (folder / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    ids = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    original = types.SimpleNamespace(
+        vocab_file=str(folder / "sentencepiece.bpe.model"), convert_tokens_to_ids=ids.__getitem__, legacy=True
+    )
+    tok = XLMRobertaConverter(original).converted()
+    tok.save(str(folder / "tokenizer.json"))
+    config = BertConfig(
+        vocab_size=tok.get_vocab_size() + 6,  # padded, as multilingual-e5-small's 250,037 rows for 250,002 pieces
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=2 * hidden,
+        type_vocab_size=2,
+        pad_token_id=1,
+    )
+    config.to_json_file(str(folder / "config.json"))
+    torch.manual_seed(1)
+    weights = BertModel(config, add_pooling_layer=True).state_dict()
+    save_file(
+        {k: v.contiguous() for k, v in weights.items() if "position_ids" not in k}, str(folder / "model.safetensors")
+    )
+    return folder

@@ -258,7 +258,8 @@ def test_int8_only_package_quantizes_the_embedding_and_passes_verify(
     report = verify(package, run / "best_model.pth", unigram_backbone, data, use_cache=False, update_manifest=False)
     assert report.passed and set(report.variants) == {"int8"}
     result = CliRunner().invoke(main, ["info", "--model", str(package)])
-    assert result.exit_code == 0 and "int8" in result.output
+    assert result.exit_code == 0 and "mean pooling; unigram tokenizer, pairs <s> $A </s> </s> $B </s>" in result.output
+    assert "not shipped   fp32" in result.output and "all 2 files match" in result.output
     # fp32 stays on record; a manifest that ships no fp32 must name its default.
     data = json.loads((package / "manifest.json").read_text())
     assert data["not_shipped"]["fp32"]["parity"]["max_abs_diff"] <= 1e-4
@@ -298,3 +299,33 @@ def test_format_1_packages_still_load(tmp_path):
         [0, 0, 0, 1, 1],
     )
     assert load(default).score(["Oi, tudo bem?"]).shape == (1,)
+
+
+def test_a_hub_copy_of_an_xlmr_vocabulary_bert_is_accepted(tmp_path):
+    """fairseq's id offset, <mask> appended, a padded embedding and an untrained pooler: train --pooling mean, export,
+    run."""
+    from conftest import unigram_texts, write_hub_xlmr_backbone
+    from secbert_edge import synthetic
+    from secbert_edge.data import stratified_split
+    from secbert_edge.training import TrainConfig, train, training_pooling
+
+    backbone = write_hub_xlmr_backbone(tmp_path / "hub-e5", unigram_texts())
+    tok, settings = build_tokenizer(backbone)
+    assert settings["vocab_size"] < json.loads((backbone / "config.json").read_text())["vocab_size"]
+    assert set(settings["control_pieces"]) == {"<s>", "<pad>", "</s>", "<unk>", "<mask>"}
+    assert "<mask>" in SentencePieceReference.of(backbone).pieces
+    mismatches, _ = unigram_parity(tok, SentencePieceReference.of(backbone), PARITY_CORPUS + tuple(SPECIAL_TEXTS))
+    assert mismatches == []
+    assert training_pooling(backbone, None) is Pooling.CLS  # the weights carry a pooler: say --pooling mean
+    splits = stratified_split(synthetic.generate_prompts(120, seed=2), seed=0)
+    config = TrainConfig(lr=2e-3, batch_size=16, max_steps=10, eval_every=5, max_length=64, pooling=Pooling.MEAN)
+    with one_torch_thread():
+        result = train(splits.train, splits.validation, backbone, tmp_path / "run", config)
+    assert result.pooling == "mean" and load_checkpoint(tmp_path / "run" / "best_model.pth").pooler_tensors == ()
+    manifest = export_package(tmp_path / "run" / "best_model.pth", backbone, tmp_path / "pkg", max_length=64)
+    assert manifest.tokenizer_vocab_size == settings["vocab_size"] < manifest.vocab_size
+    clf = load(tmp_path / "pkg")
+    reference = ReferenceScorer(tmp_path / "run" / "best_model.pth", backbone).score_examples(
+        [Example(t, 0) for t in TEXTS], 64
+    )
+    assert np.max(np.abs(clf.score(TEXTS) - reference)) <= 1e-4

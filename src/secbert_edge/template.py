@@ -18,9 +18,9 @@ from .errors import PackageError
 
 BERT_SINGLE = "[CLS]:0 $A:0 [SEP]:0"
 BERT_PAIR = "[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1"
-# XLM-R's pairs carry token type 0 throughout, as transformers' XLM-R tokenizers emit them: RoBERTa-family encoders
-# (and multilingual-e5, distilled from one) never trained a second type row, so type 1 would feed the model an
-# untrained embedding. Training, export and the runtime all read these strings, so they agree by construction.
+# XLM-R's pairs carry token type 0 throughout, as transformers' XLM-R tokenizers emit them: XLM-R has one type row,
+# and multilingual-e5 encodes queries and passages separately, so it only ever saw type 0. Training, export and the
+# runtime all read these strings, so they agree by construction.
 XLMR_SINGLE = "<s>:0 $A:0 </s>:0"
 XLMR_PAIR = "<s>:0 $A:0 </s>:0 </s>:0 $B:0 </s>:0"
 
