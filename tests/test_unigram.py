@@ -62,7 +62,8 @@ def test_unigram_tokenizer_matches_sentencepiece(unigram_backbone):
     measured = settings["normalizers"]
     assert {"precompiled", "backbone"} <= set(measured) and all(m["ms_per_text"] > 0 for m in measured.values())
     exact = [name for name, m in measured.items() if m["mismatches"] == 0]
-    assert settings["normalizer"] == min(exact, key=lambda name: measured[name]["ms_per_text"])
+    fastest = min(measured[name]["ms_per_text"] for name in exact)
+    assert settings["normalizer"] in exact and measured[settings["normalizer"]]["ms_per_text"] <= 1.25 * fastest
     # The backbone's own tokenizer.json (transformers' XLM-R layout) keeps a trailing "▁" SentencePiece strips.
     assert measured["backbone"]["mismatches"] > 0
     assert (
