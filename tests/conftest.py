@@ -147,6 +147,28 @@ def unigram_texts() -> list[str]:
     return texts
 
 
+def train_sentencepiece(texts: list[str], vocab_size: int, **ids: int) -> bytes:
+    """A Unigram SentencePiece model (nmt_nfkc, XLM-R's normalizer) trained on ``texts``, single-threaded
+    (deterministic); ``ids``: bos_id / pad_id / eos_id / unk_id, else SentencePiece's defaults."""
+    import io
+
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=buf,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        character_coverage=0.9995,
+        normalization_rule_name="nmt_nfkc",
+        num_threads=1,
+        minloglevel=2,
+        **ids,
+    )
+    return buf.getvalue()
+
+
 def write_unigram_backbone(
     folder: Path, texts: list[str], *, vocab_size=700, hidden=32, layers=2, heads=2, intermediate=64, seed=0
 ) -> Path:
@@ -159,9 +181,7 @@ def write_unigram_backbone(
     - config.json (BertConfig: 2 token types, pad_token_id 1, positions from 0) and model.safetensors (BertModel
       weights, random, no pooler: e5 mean-pools), tokenizer_config.json.
     """
-    import io
 
-    import sentencepiece as spm
     import torch
     from safetensors.torch import save_file
     from sentencepiece import sentencepiece_model_pb2
@@ -170,24 +190,10 @@ def write_unigram_backbone(
     from transformers import BertConfig, BertModel
 
     folder.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=buf,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        bos_id=0,
-        pad_id=1,
-        eos_id=2,
-        unk_id=3,
-        character_coverage=0.9995,
-        normalization_rule_name="nmt_nfkc",
-        num_threads=1,
-        minloglevel=2,
-    )
-    (folder / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    model = train_sentencepiece(texts, vocab_size, bos_id=0, pad_id=1, eos_id=2, unk_id=3)  # XLM-R's ids
+    (folder / "sentencepiece.bpe.model").write_bytes(model)
     proto = sentencepiece_model_pb2.ModelProto()
-    proto.ParseFromString(buf.getvalue())
+    proto.ParseFromString(model)
     tok = Tokenizer(Unigram([(p.piece, p.score) for p in proto.pieces], unk_id=3))
     tok.normalizer = normalizers.Sequence(
         [normalizers.Precompiled(proto.normalizer_spec.precompiled_charsmap), normalizers.Replace(Regex(" {2,}"), " ")]
@@ -272,27 +278,15 @@ def write_hub_xlmr_backbone(folder: Path, texts: list[str], *, vocab_size=600, h
     SentencePiece model numbers its pieces as SentencePiece does (<unk> 0, <s> 1, </s> 2, no <pad>), tokenizer.json is
     transformers' own XLMRobertaConverter output (fairseq's layout: ids shifted by one, <mask> appended), the
     embedding is padded past the vocabulary and the weights carry a pooler e5 never trained."""
-    import io
     import types
 
-    import sentencepiece as spm
     import torch
     from safetensors.torch import save_file
     from transformers import BertConfig, BertModel
     from transformers.convert_slow_tokenizer import XLMRobertaConverter
 
     folder.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts),
-        model_writer=buf,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=0.9995,
-        num_threads=1,
-        minloglevel=2,
-    )
-    (folder / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    (folder / "sentencepiece.bpe.model").write_bytes(train_sentencepiece(texts, vocab_size))  # SentencePiece's ids
     ids = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
     original = types.SimpleNamespace(
         vocab_file=str(folder / "sentencepiece.bpe.model"), convert_tokens_to_ids=ids.__getitem__, legacy=True
