@@ -69,11 +69,15 @@ def probabilities(model: BertMLPClassifier, encoded: Sequence[Encoded], batch_si
 class ReferenceScorer:
     """The original model of a checkpoint + backbone folder, scoring like the runtime does."""
 
-    def __init__(self, checkpoint: str | Path, backbone: str | Path, *, threads: int | None = None):
+    def __init__(
+        self, checkpoint: str | Path, backbone: str | Path, *, threads: int | None = None, pooling: str | None = None
+    ):
+        """``pooling``: None decides it from the checkpoint, as export does; pass a package's ``manifest.pooling`` to
+        score a package exported with a ``--pooling`` override."""
         if threads:
             torch.set_num_threads(threads)
         self.backbone = Path(backbone)
-        self.model, self.checkpoint = load_reference_model(checkpoint, backbone)
+        self.model, self.checkpoint = load_reference_model(checkpoint, backbone, pooling)
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         """P(positive) for a ready batch (int64 arrays), as ``Classifier.infer`` takes it."""
