@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from secbert_edge import corpora, heldout, synthetic
+from secbert_defaults import corpora, guard_data, heldout
 from secbert_edge.errors import require
 
 
@@ -26,7 +26,7 @@ def main(n: int = 16000) -> int:
 
     started = time.perf_counter()
     english = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
-    examples = synthetic.guard_examples(
+    examples = guard_data.guard_examples(
         n, 7, corpora.benign_train_texts(), templates=corpora.jailbreak_templates(), english=english
     )
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, max_features=300_000, sublinear_tf=True)

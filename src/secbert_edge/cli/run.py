@@ -182,12 +182,22 @@ def info(
     click.echo(f"package        {path}")
     click.echo(f"task           {m.task.value} ({m.positive_label} / {m.negative_label}), {m.head.value} head")
     click.echo(f"max length     {m.max_length} tokens, vocabulary {m.vocab_size}")
+    tok = m.tokenizer
+    click.echo(
+        f"encoder        {m.pooling.value} pooling; {tok.get('kind', 'wordpiece')} tokenizer, pairs "
+        f"{m.template.pair.replace(':0', '').replace(':1', '')}"
+    )
     click.echo(f"thresholds     default {m.thresholds['default']}, ks_optimal {m.thresholds.get('ks_optimal')}")
     click.echo(f"source         {m.source.get('checkpoint')} (sha256 {str(m.source.get('checkpoint_sha256'))[:12]}...)")
     for name, v in m.variants.items():
         default = "  (default)" if name == m.default_name else ""
         dp = v.parity.get("max_abs_diff", float("nan"))
         click.echo(f"variant {name:<13} {v.file}  opset {v.opset}  max |dP| {dp:.2e}{default}")
+    for name, v in m.not_shipped.items():
+        dp = v.parity.get("max_abs_diff", float("nan"))
+        click.echo(
+            f"not shipped   {name:<13} {v.file}  max |dP| {dp:.2e} when measured (dropped to keep the package small)"
+        )
     click.echo(f"providers      {', '.join(available_providers())}")
     if "session" in data:
         d, t = data["session"], data["session"]["timings"]

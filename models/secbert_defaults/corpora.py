@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InputError
+from secbert_edge.errors import InputError
 
 DATA_ENV = "SECBERT_EDGE_DATA"
 

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from . import corpora, metrics
+from secbert_edge import metrics
+
+from . import corpora
 
 Scorer = Callable[[Sequence[str]], np.ndarray]
 PairScorer = Callable[[Sequence[str | None], Sequence[str]], np.ndarray]
@@ -201,7 +203,7 @@ def format_table(table: dict) -> str:
 
 def open_package(path: Path, variant: str = "fp32", long_inputs: str = "truncate"):
     """The one place this module loads a package (the runtime API's ``load``)."""
-    from .runtime import load
+    from secbert_edge.runtime import load
 
     return load(path, variant=variant, long_inputs=long_inputs)
 
