@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from conftest import one_torch_thread
 from secbert_edge.cli import main
+from secbert_edge.cli._common import Status
 from secbert_edge.data import Example, write_jsonl
 from secbert_edge.errors import CheckpointError, ConfigError, PackageError
 from secbert_edge.export import export_package
@@ -158,7 +159,7 @@ def test_pooling_decision_and_its_errors(unigram_run, unigram_backbone, tiny_che
             str(tmp_path / "p"),
         ],  # fmt: skip
     )
-    assert result.exit_code == 2 and "cannot decide the pooling" in result.output
+    assert result.exit_code == Status.LOAD and "cannot decide the pooling" in result.output  # cannot be loaded
     for command in ("train", "export"):
         assert "--pooling [cls|mean]" in CliRunner().invoke(main, [command, "--help"]).output
 

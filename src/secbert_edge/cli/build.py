@@ -238,8 +238,8 @@ def quantize(
     score never depends on its batch-mates. int8-static: QDQ with calibrated scales. fp16: for GPU providers, with
     float32 inputs/outputs and LayerNorms kept in fp32. tensorrt-int8: TensorRT's int8 rules on the unfused graph.
 
-    The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (exit 1, nothing
-    written) when its max |dP| or its label flips at tau / tau* exceed the variant's check: int8, int8-static,
+    The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (a failed gate,
+    nothing written) when its max |dP| or its label flips at tau / tau* exceed the variant's check: int8, int8-static,
     tensorrt-int8: |dP| <= 0.15 and <= 1% flips; fp16: |dP| <= 1e-2 and <= 0.5% flips.
 
     \b

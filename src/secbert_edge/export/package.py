@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
-from ..errors import PackageError
+from ..errors import ConfigError, PackageError
 from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Pooling, Task, Variant, sha256_file
 from ..modeling import load_reference_model, torch, transformers
 from ..variants import SPECS, Precision, VariantName
@@ -32,9 +32,9 @@ def _noop(_: str) -> None:
 
 def _check_target(out: Path, force: bool) -> None:
     if out.exists() and not force:
-        raise PackageError(f"{out} already exists; pass --force (force=True) to replace it")
+        raise ConfigError(f"{out} already exists; pass --force (force=True) to replace it")
     if out.exists() and not (out / MANIFEST_NAME).is_file():
-        raise PackageError(
+        raise ConfigError(
             f"{out} exists and is not a secbert-edge package (no {MANIFEST_NAME}); refusing to replace it even "
             "with --force. Choose another --out."
         )
@@ -89,7 +89,7 @@ def export_package(
     _check_target(out, force)
     for name, value in (("default threshold", default_threshold), ("ks threshold", ks_threshold)):
         if value is not None and not 0.0 <= value <= 1.0:
-            raise PackageError(f"{name} {value} is outside [0, 1]")
+            raise ConfigError(f"{name} {value} is outside [0, 1]")
 
     progress("loading checkpoint")
     model, ckpt = load_reference_model(checkpoint, backbone, pooling)
@@ -99,7 +99,7 @@ def export_package(
     limit = min(config.max_position_embeddings, 512)
     max_length = limit if max_length is None else max_length
     if not 8 <= max_length <= config.max_position_embeddings:
-        raise PackageError(
+        raise ConfigError(
             f"max length {max_length} must lie in [8, {config.max_position_embeddings}] "
             "(the backbone's max_position_embeddings)"
         )

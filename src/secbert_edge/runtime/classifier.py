@@ -126,6 +126,9 @@ class RuntimeConfig:
         return dataclasses.replace(base, **overrides)
 
 
+INFERENCE_FAILED = "inference failed"  # how the error of an input whose batch failed inside ONNX Runtime begins
+
+
 @dataclasses.dataclass(frozen=True)
 class Prediction:
     """The result for one input. ``error`` is set (and the rest None) when that input could not be scored."""
@@ -141,6 +144,12 @@ class Prediction:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def inference_failed(self) -> bool:
+        """The error came from ONNX Runtime running this input's batch, not from the input itself (a fault on the
+        scoring side: a service answers it with 5xx, not as the input's own error)."""
+        return self.error is not None and self.error.startswith(INFERENCE_FAILED)
 
     def to_dict(self) -> dict[str, Any]:
         if self.error is not None:
