@@ -144,18 +144,20 @@ def evaluate_guard(
             "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
             "auc": metrics.auc(y, s_all),
         }
-        # the operating point the targets name: FPR at 85% recall
+        # the operating points the targets name: FPR at 85% recall (issue 12) and at 80% recall (issue 21)
         order = np.sort(attack_scores)
-        tau85 = float(order[int(np.floor(0.15 * len(order)))])
-        table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
-        table["all held-out"]["threshold_at_recall85"] = tau85
-        for name, s in per_source.items():
-            table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
+        taus = {r: float(order[int(np.floor((1 - r / 100) * len(order)))]) for r in (85, 80)}
+        for r, tau in taus.items():
+            table["all held-out"][f"fpr_at_recall{r}"] = float(np.mean(np.asarray(all_benign) >= tau))
+            table["all held-out"][f"threshold_at_recall{r}"] = tau
+            for name, s in per_source.items():
+                table[name][f"fpr_at_recall{r}"] = float(np.mean(s >= tau))
         extra = extra_sources()  # read once: its rows here, its long texts below
         for name, texts in extra.items():
             s = np.asarray(score(texts))
             row = _benign_row(s, threshold, attack_scores)
-            table[f"{name} (outside the aggregate)"] = {**row, "fpr_at_recall85": float(np.mean(s >= tau85))}
+            at = {f"fpr_at_recall{r}": float(np.mean(s >= tau)) for r, tau in taus.items()}
+            table[f"{name} (outside the aggregate)"] = {**row, **at}
         if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
             for source, pool in {**long_pools(), **extra}.items():
                 long_benign, long_attacked = long_set(attacks, seed, pool=pool)
@@ -194,9 +196,13 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) ->
 
 
 def format_table(table: dict) -> str:
-    lines = ["| held-out set | n | FPR | recall | AUC | FPR at 85% recall |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| held-out set | n | FPR | recall | AUC | FPR at 85% recall | FPR at 80% recall |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = ("fpr", "recall", "auc", "fpr_at_recall85", "fpr_at_recall80")
     for name, row in table.items():
-        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in ("fpr", "recall", "auc", "fpr_at_recall85")]
+        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in keys]
         lines.append(f"| {name} | {row['n']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
