@@ -5,8 +5,8 @@
 3-gram shingles and answers, for a new text, whether an indexed text shares most of its shingles with it: Jaccard
 >= ``jaccard``, or an indexed text contained in it (>= ``containment`` of the indexed text's shingles), which
 catches a held-out attack (of 7+ words) sitting inside a longer training text. Short texts (under 3 words) meet
-only on their normalised key. Pure Python with an inverted index: ~50k training rows against ~5k held-out texts in seconds; a
-MinHash library would add a dependency for sizes this small.
+only on their normalised key. Pure Python with an inverted index: ~50k training rows against ~5k held-out texts in
+seconds; a MinHash library would add a dependency for sizes this small.
 """
 
 from __future__ import annotations
