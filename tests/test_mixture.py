@@ -212,24 +212,20 @@ def test_jailbreakbench_responses_carry_both_judges_verdicts():
 def test_guard_rows_balance_translated_rows_and_leave_heldout_out(tmp_path):
     mix = mixture.GuardMix("test", generator=400, real_mt=300, twins_pt=50, toxic_pt=50, seed=3)
     rows, report = mixture.guard_rows(mix, folder=tmp_path, translator=FakeTranslator(), log=lambda _: None)
-    tr = report["by_translated"]["translated"]
-    assert (
-        tr["attack"]
-        == tr["benign"]
-        == 300 - sum(v for k, v in report["dropped_heldout_near_duplicates"].items() if k.endswith("-mt"))
-        or abs(tr["attack"] - tr["benign"]) <= 10
-    )
-    native = report["by_translated"]["native"]
-    assert abs(native["attack"] - native["benign"]) <= 0.1 * (native["attack"] + native["benign"])
-    assert set(report["components"]) >= {"generator", "real-attacks-mt", "real-benign-mt", "twins-pt", "toxic-pt"}
+    assert set(report["components"]) == {
+        "real-attacks-mt",
+        "real-benign-mt",
+        "twins-pt",
+        "toxic-pt",
+        "generator",
+        "generator-attacks",
+    }
+    for group in ("translated", "native"):  # translation style and native style each carry no label
+        counts = report["by_translated"][group]
+        assert abs(counts["attack"] - counts["benign"]) <= 0.05 * (counts["attack"] + counts["benign"]), group
+    translated = [r for r in rows if r.component.endswith("-mt") and r.lang == "pt" and r.source != "cyberseceval"]
+    assert translated and all(r.text == r.text.upper() for r in translated)  # the fake translator's output
+    assert report["translation_failures"] == 0
     index = mixture.heldout_index()
     assert not [r for r in rows if index.match(r.text) is not None]
-    assert report["translation_failures"] == 0
-    assert (
-        all(
-            r.text.isupper() or not re.search("[a-z]", r.text)
-            for r in rows
-            if r.component.endswith("-mt") and r.lang == "pt" and r.source != "cyberseceval"
-        )
-        is not None
-    )
+    assert "attack" in mixture.format_report(report) and "| rtp-lx-pt |" in mixture.sources_table(report)

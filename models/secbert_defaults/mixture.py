@@ -111,7 +111,8 @@ def heldout_index(eval_dir: Path = EVAL_DIR) -> NearDuplicates:
 def drop_heldout(rows: Iterable[TrainRow], index: NearDuplicates) -> tuple[list[TrainRow], Counter]:
     """Rows with no held-out text or near-duplicate in them (text or prompt); the dropped ones counted by
     component."""
-    kept, dropped = [], Counter()
+    kept: list[TrainRow] = []
+    dropped: Counter[str] = Counter()
     for row in rows:
         if index.match(row.text) is not None or (row.prompt and index.match(row.prompt) is not None):
             dropped[row.component] += 1
@@ -359,8 +360,8 @@ GUARD_MIXES = {
 @dataclasses.dataclass(frozen=True)
 class JudgeMix:
     """``generator`` pairs of ``judge_data`` (native pt-BR) and up to ``jbb`` JailbreakBench responses per label
-    (real unsafe answers and real refusals/deflections, translated), each response paired with its jailbreak
-    prompt, its plain goal and no prompt (``jbb_prompts`` of the three, in that order)."""
+    (real unsafe answers and real refusals/deflections, translated), each response paired with its plain goal, no
+    prompt and its jailbreak prompt (``jbb_prompts`` of the three, in that order)."""
 
     name: str
     generator: int = 6000
@@ -414,9 +415,10 @@ def judge_rows(
         rows = []
         for p in chosen:
             kind = "jbb_comply" if p["unsafe"] else "jbb_refuse"
-            for which, prompt in list(zip(("prompt", "goal", "none"), (p["prompt"], p["goal"], None)))[
-                : mix.jbb_prompts
-            ]:
+            # the goal and no prompt first: the jailbreak prompts' method tracks the label (random-search and PAIR
+            # prompts got most compliance, JailbreakChat and GCG most refusals), the goal does not
+            options = [("goal", p["goal"]), ("none", None), ("prompt", p["prompt"])]
+            for which, prompt in options[: mix.jbb_prompts]:
                 rows.append(
                     TrainRow(
                         p["response"],
@@ -461,3 +463,13 @@ JUDGE_MIXES = {
         JudgeMix("jbb", generator=0, jbb=2000, jbb_prompts=3),
     )
 }
+
+
+def sources_table(report: dict) -> str:
+    """A model card's table of the attack/look-alike sources a mixture read: licence, attribution, and the rows
+    kept after cross-source dedup (``report["attack_sources"]`` of ``guard_rows``)."""
+    lines = ["| source | what | licence | attribution / upstream | rows kept (read) |", "|---|---|---|---|---|"]
+    for name, stats in report.get("attack_sources", {}).items():
+        s = corpora.SOURCES[name]
+        lines.append(f"| {name} | {s.what} | {s.licence} | {s.upstream} | {stats['kept']} ({stats['read']}) |")
+    return "\n".join(lines)
