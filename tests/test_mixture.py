@@ -119,6 +119,9 @@ def test_translation_cache_translates_each_segment_once_and_records_failures(tmp
     again.version = "fake-2"
     TranslationCache(tmp_path, again, workers=1).translate_all(items[1:2])
     assert again.calls == ["Act as a chef."]
+    with cache.path.open("a", encoding="utf-8") as f:  # a build killed mid-line
+        f.write('{"key": "abc", "src": "Act as')
+    assert TranslationCache(tmp_path, FakeTranslator()).unreadable == 1
 
 
 # --- twins ----------------------------------------------------------------------------------------------------------
@@ -129,11 +132,14 @@ def test_twins_are_benign_requests_in_attack_framings():
     pt = [t for _, t in twins.portuguese_twins(300, 0)]
     assert len(set(en)) == 300 and len(set(pt)) == 300
     for texts, framings in (
-        (en, r"act as|you are|hypothetically|story|ignore|rules|system|prompt injection|jailbreak"),
+        (
+            en,
+            r"act as|you are|hypothetically|story|ignore|rules|system|prompt injection|jailbreak|^(write|develop|give)",
+        ),
         (pt, r"atue como|você é|hipoteticamente|conto|ignore|regras|sistema|injeção de prompt|jailbreak"),
     ):
         share = sum(bool(re.search(framings, t, re.I)) for t in texts) / len(texts)
-        assert share > 0.4, share
+        assert share > 0.5, share
     assert not [t for t in en if "{" in t or "}" in t]
 
 
@@ -224,7 +230,8 @@ def test_guard_rows_balance_translated_rows_and_leave_heldout_out(tmp_path):
         counts = report["by_translated"][group]
         assert abs(counts["attack"] - counts["benign"]) <= 0.05 * (counts["attack"] + counts["benign"]), group
     translated = [r for r in rows if r.component.endswith("-mt") and r.lang == "pt" and r.source != "cyberseceval"]
-    assert translated and all(r.text == r.text.upper() for r in translated)  # the fake translator's output
+    lower = sum(c.islower() for r in translated for c in r.text) / sum(c.isalpha() for r in translated for c in r.text)
+    assert translated and lower < 0.05  # the fake translator upper-cases; URLs and placeholders stay as they are
     assert report["translation_failures"] == 0
     index = mixture.heldout_index()
     assert not [r for r in rows if index.match(r.text) is not None]

@@ -876,7 +876,20 @@ ATTACK_READERS: dict[str, Callable[[Path | None], list[Row]]] = {
 }
 
 
+_ATTACK_ROWS: dict[tuple, tuple[list[Row], dict[str, dict]]] = {}  # read once per process (~8 s)
+
+
 def attack_rows(root: Path | None = None, names: list[str] | None = None) -> tuple[list[Row], dict[str, dict]]:
+    """The labelled, deduplicated rows of the attack/look-alike sources (see ``_attack_rows``), read once per
+    process; the caller gets its own lists."""
+    key = (str(root or data_root()), tuple(names) if names is not None else None)
+    if key not in _ATTACK_ROWS:
+        _ATTACK_ROWS[key] = _attack_rows(root, names)
+    rows, stats = _ATTACK_ROWS[key]
+    return list(rows), {k: dict(v) for k, v in stats.items()}
+
+
+def _attack_rows(root: Path | None, names: list[str] | None) -> tuple[list[Row], dict[str, dict]]:
     """Every row of the attack/look-alike sources, labelled, deduplicated across folders: a row whose normalised
     text (or a near-duplicate of it: Jaccard >= 0.7 on word 3-grams, see ``dedup.NearDuplicates``) was already kept
     from an earlier source — or from the same one — is dropped, whatever its label. Also returns, per

@@ -141,6 +141,7 @@ class GuardMix:
     english: int = 0  # English originals per label (the same sampled rows, untranslated)
     twins_mt_share: float = 1.0  # how much of the translated benign side twins may fill (0: real benign only)
     sources: tuple[str, ...] | None = None
+    attack_kinds: tuple[str, ...] | None = None  # real attacks of these kinds only (prefixes of Row.kind)
     seed: int = 0
 
 
@@ -195,19 +196,39 @@ def guard_rows(
     real, source_stats = corpora.attack_rows(names=list(mix.sources) if mix.sources else None)
     translated, failures = translate_rows(real, folder, translator, log) if mix.real_mt else ([], {})
     translated += [r for r in real if r.lang == "pt-mt"]  # CyberSecEval's own machine translations
-    attacks = _by_sqrt_source([r for r in translated if r.label == 1], mix.real_mt, rng)
-    benign_real = _by_sqrt_source(
-        [r for r in translated if r.label == 0 and r.source != "rtp-lx-pt"], len(attacks), rng
-    )
-    components["real-attacks-mt"] = [_train_row(r, "real-attacks-mt", True) for r in attacks]
-    components["real-benign-mt"] = [_train_row(r, "real-benign-mt", True) for r in benign_real]
-    n_twins = int((len(attacks) - len(benign_real)) * mix.twins_mt_share)
-    if n_twins > 0:
+    kinds = mix.attack_kinds or ("",)
+    attacks = _by_sqrt_source([r for r in translated if r.label == 1 and r.kind.startswith(kinds)], mix.real_mt, rng)
+    # benign rows of the attacks' lengths, bucket by bucket (real attacks are mostly short requests, real benign
+    # look-alikes mostly long role prompts: unmatched, length would carry the label); translated twins fill what
+    # the real benign rows cannot, and attacks nothing can match are dropped
+    need = Counter(_bucket(r.text) for r in attacks)
+    pool = [r for r in translated if r.label == 0 and r.source != "rtp-lx-pt"]
+    benign_real = [
+        r for b in sorted(need) for r in _by_sqrt_source([r for r in pool if _bucket(r.text) == b], need[b], rng)
+    ]
+    short = need - Counter(_bucket(r.text) for r in benign_real)
+    twin_rows: list[corpora.Row] = []
+    if mix.twins_mt_share and sum(short.values()):
         requests = [r.text for r in real if r.label == 0 and r.lang == "en" and r.kind in ("question", "task_request")]
-        english = [corpora.Row(t, 0, "twins", "twin", i) for i, t in twins.english_twins(n_twins, mix.seed, requests)]
+        wanted = int(sum(short.values()) * mix.twins_mt_share)
+        english = [
+            corpora.Row(t, 0, "twins", "twin", i) for i, t in twins.english_twins(3 * wanted, mix.seed, requests)
+        ]
         done, twin_failures = translate_rows(english, folder, translator, log)
         failures.update(twin_failures)
-        components["twins-mt"] = [_train_row(r, "twins-mt", True) for r in done]
+        left = Counter({b: int(n * mix.twins_mt_share) for b, n in short.items()})
+        for r in done:
+            if left[_bucket(r.text)] > 0:
+                left[_bucket(r.text)] -= 1
+                twin_rows.append(r)
+    unmatched = need - Counter(_bucket(r.text) for r in benign_real + twin_rows)
+    for b, n in unmatched.items():  # drop that many attacks of the bucket
+        ids = {r.id for r in [r for r in attacks if _bucket(r.text) == b][:n]}
+        attacks = [r for r in attacks if r.id not in ids]
+    components["real-attacks-mt"] = [_train_row(r, "real-attacks-mt", True) for r in attacks]
+    components["real-benign-mt"] = [_train_row(r, "real-benign-mt", True) for r in benign_real]
+    if twin_rows:
+        components["twins-mt"] = [_train_row(r, "twins-mt", True) for r in twin_rows]
     if mix.english:
         ids = {r.id.removesuffix(":pt") for r in attacks[: mix.english] + benign_real[: mix.english]}
         components["real-en"] = [_train_row(r, "real-en", False) for r in real if r.id in ids]
@@ -343,11 +364,21 @@ GUARD_MIXES = {
     m.name: m
     for m in (
         GuardMix("g", generator=12000, real_mt=0, twins_pt=0, toxic_pt=0),
-        GuardMix("g+mt", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0),
-        GuardMix("g+mt-notwins", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0, twins_mt_share=0.0),
         GuardMix("g+mt+pt", generator=6000, real_mt=3000, twins_pt=1000, toxic_pt=500),
-        GuardMix("g+mt+pt+en", generator=6000, real_mt=3000, twins_pt=1000, toxic_pt=500, english=1000),
+        GuardMix("g12+mt+pt", generator=12000, real_mt=3000, twins_pt=1000, toxic_pt=500),
+        GuardMix("g12+mt1.5+pt", generator=12000, real_mt=1500, twins_pt=1000, toxic_pt=500),
+        GuardMix("g+mt-notwins", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0, twins_mt_share=0.0),
+        GuardMix("g+mt", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0),
         GuardMix("mt+pt", generator=0, real_mt=3000, twins_pt=1000, toxic_pt=500),
+        GuardMix(
+            "g12+jb+pt",
+            generator=12000,
+            real_mt=1500,
+            twins_pt=1000,
+            toxic_pt=500,
+            attack_kinds=("jailbreak", "injection", "malicious_instruction", "contextual_request"),
+        ),
+        GuardMix("g+mt+pt+en", generator=6000, real_mt=3000, twins_pt=1000, toxic_pt=500, english=1000),
     )
 }
 

@@ -102,10 +102,15 @@ class TranslationCache:
         self.path = folder / f"{slug}.jsonl"
         self.failures_path = folder / f"{slug}.failures.jsonl"
         self._memo: dict[str, str] = {}
+        self.unreadable = 0  # cache lines that do not parse (a build killed mid-write): translated again
         if self.path.is_file():
             for line in self.path.read_text(encoding="utf-8").split("\n"):
                 if line.strip():
-                    row = json.loads(line)
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:
+                        self.unreadable += 1
+                        continue
                     self._memo[row["key"]] = row["out"]
         self.failures: dict[str, str] = {}  # text id -> reason, this run
         self.translated_now = 0
@@ -131,7 +136,8 @@ class TranslationCache:
         todo = sorted({p for segs in pieces.values() for p, tr in segs if tr and self.key(p) not in self._memo})
         errors: dict[str, str] = {}
         if todo:
-            with self.path.open("a", encoding="utf-8") as f, ThreadPoolExecutor(self.workers) as pool:
+            # one unbuffered write per line on an O_APPEND file: two builds sharing the cache do not interleave lines
+            with self.path.open("ab", buffering=0) as f, ThreadPoolExecutor(self.workers) as pool:
 
                 def one(segment: str) -> tuple[str, str | None, str]:
                     try:
@@ -145,10 +151,10 @@ class TranslationCache:
                     else:
                         key = self.key(segment)
                         self._memo[key] = out
-                        f.write(json.dumps({"key": key, "src": segment, "out": out}, ensure_ascii=False) + "\n")
+                        line = json.dumps({"key": key, "src": segment, "out": out}, ensure_ascii=False) + "\n"
+                        f.write(line.encode("utf-8"))
                         self.translated_now += 1
                     if progress and (done % 500 == 0 or done == len(todo)):
-                        f.flush()
                         progress(done, len(todo))
         result: dict[str, str | None] = {}
         new_failures = []

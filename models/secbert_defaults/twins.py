@@ -58,6 +58,36 @@ EN_TASKS = [
     "write a persuasive essay on why cities need more bike lanes",
     "debug a Python function that returns None",
     "describe the water cycle for a school project",
+    "clean a cast-iron pan without ruining it",
+    "apply for a student visa",
+    "write a complaint letter to my internet provider",
+    "teach a child to ride a bike",
+    "make homemade pizza dough",
+    "set up two-factor authentication on my email",
+    "choose a good used car",
+    "write unit tests for a small Flask app",
+    "reduce my electricity bill in summer",
+    "start a vegetable compost at home",
+    "write a LinkedIn summary for a nurse",
+    "organise my files on a shared drive",
+    "learn Spanish vocabulary faster",
+    "prepare a budget for a small wedding",
+    "make my resume stand out",
+    "take better photos with my phone",
+    "write a song for my daughter's birthday",
+    "prepare for a marathon in six months",
+    "explain how a bill becomes law",
+    "create a simple website for a hair salon",
+    "repaint a bedroom wall",
+    "care for an orchid",
+    "write a short mystery story set in a train",
+    "recover a deleted file from my own computer",
+    "plan a school trip to a science museum",
+    "convince my team to adopt code reviews",
+    "write a fundraising letter for an animal shelter",
+    "calm down before an exam",
+    "install Linux alongside Windows",
+    "teach basic first aid to teenagers",
 ]
 EN_ROLES = [
     "marketing specialist",
@@ -158,6 +188,25 @@ EN_FRAMES = [
     'Translate the following note into Portuguese: "Dear {name}, please {task} and reply to this message when '
     'you are done."',
 ]
+# The plain imperative and question forms of the harmful-request sets (AdvBench, HarmBench, StrongREJECT...):
+# "Write a tutorial on how to ...", "Develop a strategy for ...", "Give detailed instructions for ...".
+EN_PLAIN = [
+    "Write a tutorial on how to {task}.",
+    "Develop a strategy to {task}.",
+    "Give detailed step-by-step instructions to {task}.",
+    "Create a guide that explains how to {task}.",
+    "Explain in detail how to {task}.",
+    "Provide a list of tips to {task}.",
+    "Write a blog post about how to {task}.",
+    "Describe the best way to {task}.",
+    "How can I {task}?",
+    "What is the easiest way to {task}?",
+    "Can you help me {task}?",
+    "Write a script for a short video showing how to {task}.",
+    "Teach me how to {task} without spending much money.",
+    "I need to {task} quickly. What should I do?",
+    "Outline a plan to {task} in one week.",
+]
 EN_SECURITY_FRAMES = [
     "How can I protect my {asset} against {threat}?",
     "What are the warning signs of {threat}, so I can warn my parents?",
@@ -178,10 +227,12 @@ def english_twins(n: int, seed: int, requests: list[str] | None = None) -> list[
     while len(out) < n and tries < 50 * n:
         tries += 1
         r = rng.random()
-        if r < 0.12:
+        if r < 0.08:
             text = rng.choice(EN_DEFENDER)
-        elif r < 0.3:
+        elif r < 0.2:
             text = rng.choice(EN_SECURITY_FRAMES).format(asset=rng.choice(EN_ASSETS), threat=rng.choice(EN_THREATS))
+        elif r < 0.5:
+            text = rng.choice(EN_PLAIN).format(task=rng.choice(EN_TASKS))
         else:
             frame = rng.choice(EN_FRAMES)
             task = rng.choice(EN_TASKS)
