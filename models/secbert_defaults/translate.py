@@ -173,9 +173,9 @@ class TranslationCache:
                 continue
             result[ident] = "".join(self._memo[self.key(p)] if tr else p for p, tr in segs).strip()
         if new_failures:
-            with self.failures_path.open("a", encoding="utf-8") as f:
+            with self.failures_path.open("a", encoding="utf-8") as log:
                 for row in new_failures:
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    log.write(json.dumps(row, ensure_ascii=False) + "\n")
         return result
 
 
