@@ -257,20 +257,7 @@ def guard_rows(
             grng = random.Random(mix.seed + 11)
             native = [Example(guard_data.harmful_request(grng), 1) for _ in range(extra)]
             components["generator-attacks"] = _generated(native, "generator-attacks", "generated", mix.seed)
-    index = index if index is not None else heldout_index()
-    rows, dropped = drop_heldout([r for c in components.values() for r in c], index)
-    rows = list({(r.prompt, r.text): r for r in rows}.values())  # one copy of a text (the first component's)
-    random.Random(mix.seed).shuffle(rows)
-    report = {
-        "mix": dataclasses.asdict(mix),
-        "components": {k: len(v) for k, v in components.items()},
-        "dropped_heldout_near_duplicates": dict(dropped),
-        "translation_failures": len(failures),
-        "translation_failure_examples": dict(list(failures.items())[:10]),
-        "attack_sources": source_stats,
-        **data_report(rows),
-    }
-    return rows, report
+    return _assemble(mix, components, failures, index, attack_sources=source_stats)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -470,19 +457,32 @@ def judge_rows(
             TrainRow(e.text, e.label, "generator", "generator", "generated", "pt", False, f"judge-gen:{i}", e.prompt)
             for i, e in enumerate(generated)
         ]
+    return _assemble(mix, components, failures, index)
+
+
+def _assemble(
+    mix: GuardMix | JudgeMix,
+    components: dict[str, list[TrainRow]],
+    failures: dict[str, str],
+    index: NearDuplicates | None,
+    **extra: dict,
+) -> tuple[list[TrainRow], dict]:
+    """The components' rows less every held-out near-duplicate, one copy of each (prompt, text) — the first
+    component's — shuffled with the mix's seed; and the data report."""
     index = index if index is not None else heldout_index()
-    kept, dropped = drop_heldout([r for c in components.values() for r in c], index)
-    kept = list({(r.prompt, r.text): r for r in kept}.values())
-    random.Random(mix.seed).shuffle(kept)
+    rows, dropped = drop_heldout([r for c in components.values() for r in c], index)
+    rows = list({(r.prompt, r.text): r for r in rows}.values())
+    random.Random(mix.seed).shuffle(rows)
     report = {
         "mix": dataclasses.asdict(mix),
         "components": {k: len(v) for k, v in components.items()},
         "dropped_heldout_near_duplicates": dict(dropped),
         "translation_failures": len(failures),
         "translation_failure_examples": dict(list(failures.items())[:10]),
-        **data_report(kept),
+        **extra,
+        **data_report(rows),
     }
-    return kept, report
+    return rows, report
 
 
 JUDGE_MIXES = {

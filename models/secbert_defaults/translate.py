@@ -163,7 +163,11 @@ class TranslationCache:
             bad = next((errors[p] for p, tr in segs if tr and p in errors), None)
             if bad is None:
                 bad = next(
-                    (f"segment not translated: {p[:40]!r}" for p, tr in segs if tr and self.key(p) not in self._memo),
+                    (
+                        f"segment {n} was not translated (failed before)"
+                        for n, (p, tr) in enumerate(segs)
+                        if tr and self.key(p) not in self._memo
+                    ),
                     None,
                 )
             if bad is not None:
