@@ -20,7 +20,7 @@ needs_attack_data = pytest.mark.skipif(
 
 
 class FakeTranslator:
-    """Upper-cases a segment (so a test can tell translated from kept pieces); fails on "FAIL"."""
+    """Upper-cases a segment (so a test can tell translated from kept pieces); fails on "@FAIL@"."""
 
     version = "fake-1"
 
@@ -29,7 +29,7 @@ class FakeTranslator:
 
     def translate(self, text: str) -> str:
         self.calls.append(text)
-        if "FAIL" in text:
+        if "@FAIL@" in text:
             raise RuntimeError("model said no")
         return text.upper()
 
@@ -105,11 +105,11 @@ def test_cut_stops_at_a_sentence_end():
 def test_translation_cache_translates_each_segment_once_and_records_failures(tmp_path):
     fake = FakeTranslator()
     cache = TranslationCache(tmp_path, fake, workers=1)
-    items = [("a", "Act as a chef. {payload}\nThen stop."), ("b", "Act as a chef."), ("c", "This will FAIL. Ok.")]
+    items = [("a", "Act as a chef. {payload}\nThen stop."), ("b", "Act as a chef."), ("c", "This will @FAIL@. Ok.")]
     out = cache.translate_all(items)
     assert out["a"] == "ACT AS A CHEF. {payload}\nTHEN STOP." and out["b"] == "ACT AS A CHEF."
     assert out["c"] is None and "model said no" in cache.failures["c"]
-    assert sorted(fake.calls) == sorted(["Act as a chef.", "Then stop.", "This will FAIL.", "Ok."])
+    assert sorted(fake.calls) == sorted(["Act as a chef.", "Then stop.", "This will @FAIL@.", "Ok."])
     failures = [json.loads(x) for x in cache.failures_path.read_text(encoding="utf-8").split("\n") if x]
     assert failures == [{"id": "c", "reason": "RuntimeError: model said no"}]
     # a rebuild reads the cache from disk: nothing is translated twice; a new version translates again
@@ -134,9 +134,14 @@ def test_twins_are_benign_requests_in_attack_framings():
     for texts, framings in (
         (
             en,
-            r"act as|you are|hypothetically|story|ignore|rules|system|prompt injection|jailbreak|^(write|develop|give)",
+            r"act as|you are|hypothetically|story|ignore|rules|system|prompt injection|jailbreak|"
+            r"^(write|develop|give|create|explain|provide|describe|how|what|can you|teach|i need|outline)",
         ),
-        (pt, r"atue como|você é|hipoteticamente|conto|ignore|regras|sistema|injeção de prompt|jailbreak"),
+        (
+            pt,
+            r"atue como|você é|hipoteticamente|conto|ignore|regras|sistema|injeção de prompt|jailbreak|imagine|"
+            r"esquece|desconsidere|responda|resuma|traduza|como as pessoas|vamos jogar|a partir de agora|ficção|livro",
+        ),
     ):
         share = sum(bool(re.search(framings, t, re.I)) for t in texts) / len(texts)
         assert share > 0.5, share

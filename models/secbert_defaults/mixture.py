@@ -252,11 +252,11 @@ def guard_rows(
             english=english_pairs,
         )
         components["generator"] = _generated(generated, "generator", "generated", mix.seed)
-        extra = len(components.get("twins-pt", [])) + len(components.get("toxic-pt", []))
-        if extra:  # native attacks to match the native benign rows added above
-            grng = random.Random(mix.seed + 11)
-            native = [Example(guard_data.harmful_request(grng), 1) for _ in range(extra)]
-            components["generator-attacks"] = _generated(native, "generator-attacks", "generated", mix.seed)
+    extra = len(components.get("twins-pt", [])) + len(components.get("toxic-pt", []))
+    if extra:  # native attacks to match the native benign rows added above (else native style says "benign")
+        grng = random.Random(mix.seed + 11)
+        native = [Example(guard_data.harmful_request(grng), 1) for _ in range(extra)]
+        components["generator-attacks"] = _generated(native, "generator-attacks", "generated", mix.seed)
     return _assemble(mix, components, failures, index, attack_sources=source_stats)
 
 
@@ -357,6 +357,7 @@ GUARD_MIXES = {
         GuardMix("g+mt-notwins", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0, twins_mt_share=0.0),
         GuardMix("g+mt", generator=6000, real_mt=3000, twins_pt=0, toxic_pt=0),
         GuardMix("mt+pt", generator=0, real_mt=3000, twins_pt=1000, toxic_pt=500),
+        GuardMix("g12+pt", generator=12000, real_mt=0, twins_pt=1000, toxic_pt=500),
         GuardMix(
             "g12+jb+pt",
             generator=12000,
