@@ -82,6 +82,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--mix"]:
         for name in argv[1:]:
             rows, report = mixture.guard_rows(mixture.GUARD_MIXES[name])
+            if len({r.translated for r in rows}) == 2:  # does translation style predict the label?
+                report["translationese"] = mixture.translationese_probe(rows)
             out = HERE / "build" / "reports" / name
             mixture.write_report(report, out)
             score, seconds = probe([r.text for r in rows], [r.label for r in rows])

@@ -156,6 +156,11 @@ def attack_rows():
     return corpora.attack_rows()
 
 
+def test_the_chosen_mixtures_are_candidates_that_were_measured():
+    assert mixture.GUARD_DEFAULT in mixture.GUARD_MIXES and mixture.JUDGE_DEFAULT in mixture.JUDGE_MIXES
+    assert "g" in mixture.GUARD_MIXES and "jg" in mixture.JUDGE_MIXES  # the baselines they were compared with
+
+
 def test_attack_sources_are_permissive_and_recorded():
     for name in ATTACK_SOURCES:
         s = corpora.SOURCES[name]
@@ -241,3 +246,15 @@ def test_guard_rows_balance_translated_rows_and_leave_heldout_out(tmp_path):
     index = mixture.heldout_index()
     assert not [r for r in rows if index.match(r.text) is not None]
     assert "attack" in mixture.format_report(report) and "| rtp-lx-pt |" in mixture.sources_table(report)
+
+
+@needs_attack_data
+def test_judge_rows_pair_real_responses_with_goal_and_no_prompt(tmp_path):
+    mix = mixture.JudgeMix("test", generator=200, jbb=40, jbb_prompts=2, seed=1)
+    rows, report = mixture.judge_rows(mix, folder=tmp_path, translator=FakeTranslator(), log=lambda _: None)
+    real = [r for r in rows if r.component == "jbb-mt"]
+    jbb = report["by_component"]["jbb-mt"]  # 40 responses a label, 2 prompts each; identical refusals kept once
+    assert jbb["attack"] == 80 and 40 < jbb["benign"] <= 80
+    assert {r.kind for r in real} == {"jbb_comply", "jbb_refuse"} and all(r.translated for r in real)
+    assert 40 < sum(r.prompt is None for r in real) <= 80 and all(r.prompt is None or r.prompt.isupper() for r in real)
+    assert report["by_component"]["generator"]["attack"] > 50

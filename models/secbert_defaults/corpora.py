@@ -710,7 +710,12 @@ def jailbreakbench_responses(root: Path | None = None) -> list[dict]:
     """Real target-model responses to jailbreak prompts, for the judge: ``unsafe`` 1 where both of the source's
     judges (``jailbroken``, ``jailbroken_llama_guard1``) say the model complied, 0 where both say it did not
     (refusals, deflections); rows where they disagree are left out. Keys: id, goal, prompt, response, unsafe,
-    category, method, model."""
+    category, method, model.
+
+    Terms: the repository is MIT, but the responses are outputs of gpt-3.5-turbo, gpt-4, Llama-2 and Vicuna, and
+    shared/data/SOURCES.md says they "should not be trained on" (the model vendors' terms on using outputs); issue 21
+    asks for them as the judge's real unsafe answers and refusals. Whoever ships a judge trained on them decides
+    (mixture.JUDGE_MIXES["jg"] leaves them out)."""
     out = []
     for path in _jbb_files(root):
         method = path.parts[-3]

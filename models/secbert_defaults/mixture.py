@@ -6,14 +6,30 @@ Components of the guard (``guard_rows``):
 - ``generator``: ``guard_data.guard_examples`` over the permissive real pt-BR text (native pt-BR; the round-3 data).
 - ``real-attacks-mt`` / ``real-benign-mt``: the 14 attack and look-alike sources (``corpora.attack_rows``, labelled
   by the guard's policy) machine-translated EN -> pt-BR (``translate``); the benign ones are role and system prompts,
-  advice questions, harmless tasks — requests in the same forms as the attacks.
+  advice questions, harmless tasks — requests in the same forms as the attacks — matched to the attacks' lengths.
 - ``twins-mt``: benign requests written here in English in the attack framings (``twins.english_twins``),
-  translated, so that translated benign rows are as many as translated attacks (translationese carries no label).
+  translated, filling the length buckets the real benign rows cannot: translated rows are half attacks, half benign
+  (so translation style carries no label; ``translationese_probe`` checks it).
 - ``twins-pt``: the same framings written in pt-BR (``twins.portuguese_twins``), native.
 - ``toxic-pt``: RTP-LX's pt-BR toxic openings and benign completions (native; toxic is not an attack).
-- ``real-attacks-en`` / ``real-benign-en``: the English originals (optional; the encoder is multilingual).
+- ``generator-attacks``: generated pt-BR attacks, as many as ``twins-pt`` + ``toxic-pt`` add benign native rows.
+- ``real-en``: the English originals of the sampled real rows (optional; the encoder is multilingual).
 
-Every row carries its source, kind, language and whether it was machine-translated; ``data_report`` counts them.
+The judge's (``judge_rows``): ``generator`` (``judge_data``) and ``jbb-mt``: JailbreakBench's target-model responses
+(real compliance and real refusals, both source judges agreeing), translated, with their goal / no prompt / their
+jailbreak prompt.
+
+What a build calls (the chosen mixtures, by held-out sources only; the candidates and their numbers are in the
+report to the lead of issue 21)::
+
+    rows, report = mixture.guard_rows(mixture.GUARD_MIXES[mixture.GUARD_DEFAULT])
+    pairs, judge_report = mixture.judge_rows(mixture.JUDGE_MIXES[mixture.JUDGE_DEFAULT])
+    examples = [r.example() for r in rows]  # secbert_edge.data.Example (text, label, prompt)
+    mixture.write_report(report, models_dir / "src" / name)  # data-report.json / .md: counts, no text
+
+Translations are cached in ``models/build/translations/`` (ignored): the first build translates ~45k segments
+(~20-25 min on 2 busy cores), later ones none. Every row carries its source, kind, language and whether it was
+machine-translated; ``data_report`` counts them.
 """
 
 from __future__ import annotations
@@ -495,6 +511,15 @@ JUDGE_MIXES = {
         JudgeMix("jbb", generator=0, jbb=2000, jbb_prompts=3),
     )
 }
+
+
+# Chosen on the held-out sources (TF-IDF probes and short multilingual-e5-small fine-tunes; issue 21's report):
+# every mixture with translated real attacks measured worse than the generator alone on both held-out sets, so the
+# guard keeps the generator, the native pt-BR twins and RTP-LX's toxic text. The judge gains from JailbreakBench's
+# real responses (r4 pairs 72.1 -> 77.1% with the prompt in the probe); see corpora.jailbreakbench_responses for
+# the caveat on their terms ("jg" is the same judge without them).
+GUARD_DEFAULT = "g12+pt"
+JUDGE_DEFAULT = "jg+jbb-all"
 
 
 def sources_table(report: dict) -> str:
