@@ -254,7 +254,7 @@ def test_judge_rows_pair_real_responses_with_goal_and_no_prompt(tmp_path):
     rows, report = mixture.judge_rows(mix, folder=tmp_path, translator=FakeTranslator(), log=lambda _: None)
     real = [r for r in rows if r.component == "jbb-mt"]
     jbb = report["by_component"]["jbb-mt"]  # 40 responses a label, 2 prompts each; identical refusals kept once
-    assert jbb["attack"] == 80 and 40 < jbb["benign"] <= 80
+    assert jbb["attack"] == jbb["benign"] and 40 < jbb["benign"] <= 80
     assert {r.kind for r in real} == {"jbb_comply", "jbb_refuse"} and all(r.translated for r in real)
     assert 40 < sum(r.prompt is None for r in real) <= 80 and all(r.prompt is None or r.prompt.isupper() for r in real)
     assert report["by_component"]["generator"]["attack"] > 50

@@ -467,7 +467,11 @@ def judge_rows(
                         prompt=prompt,
                     )
                 )
-        components["jbb-mt"] = rows
+        # identical responses with the same prompt (refusals repeat word for word) count once, then the labels are
+        # balanced again: translated pairs are half unsafe, half safe (translation style carries no label)
+        rows = list({(r.prompt, r.text): r for r in rows}.values())
+        per_label = min(sum(r.label for r in rows), sum(1 - r.label for r in rows))
+        components["jbb-mt"] = [r for r in rows if r.label][:per_label] + [r for r in rows if not r.label][:per_label]
     if mix.generator:
         generated = judge_data.response_examples(mix.generator, mix.seed + 11, corpora.chatterbot_dialogues())
         components["generator"] = [
