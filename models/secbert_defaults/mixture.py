@@ -517,12 +517,14 @@ JUDGE_MIXES = {
 }
 
 
-# Chosen on the held-out sources (TF-IDF probes and short multilingual-e5-small fine-tunes; issue 21's report):
-# every mixture with translated real attacks measured worse than the generator alone on both held-out sets, so the
-# guard keeps the generator, the native pt-BR twins and RTP-LX's toxic text. The judge gains from JailbreakBench's
-# real responses (r4 pairs 72.1 -> 77.1% with the prompt in the probe); see corpora.jailbreakbench_responses for
-# the caveat on their terms ("jg" is the same judge without them).
-GUARD_DEFAULT = "g12+pt"
+# Chosen on the held-out sources (issue 21): every mixture with translated real attacks measured worse than the
+# generator alone on both held-out sets — TF-IDF probe AUC r1 / r4: g 92.8 / 91.3, g12+jb+pt 89.1 / 88.7,
+# g12+mt1.5+pt 88.6 / 87.1, g12+mt+pt 86.6 / 85.2; multilingual-e5-small, 2,000 rows, 1 epoch: g 81.0 / 81.5,
+# g12+jb+pt 77.9 / 75.3, g12+pt 75.6 / 77.5, g12+mt+pt 59.7 / 60.0 — and the native pt-BR twins with RTP-LX's toxic
+# text (g12+pt) did not move the aggregate either (probe 92.1 / 90.6): the guard keeps the generator. The judge
+# gains from JailbreakBench's real responses (probe, r4 pairs with the prompt: jg 72.1%, jg+jbb-all 79.2%); see
+# corpora.jailbreakbench_responses for the caveat on their terms ("jg" is the same judge without them).
+GUARD_DEFAULT = "g"
 JUDGE_DEFAULT = "jg+jbb-all"
 
 
