@@ -522,8 +522,9 @@ JUDGE_MIXES = {
 # g12+mt1.5+pt 88.6 / 87.1, g12+mt+pt 86.6 / 85.2; multilingual-e5-small, 2,000 rows, 1 epoch: g 81.0 / 81.5,
 # g12+jb+pt 77.9 / 75.3, g12+pt 75.6 / 77.5, g12+mt+pt 59.7 / 60.0 — and the native pt-BR twins with RTP-LX's toxic
 # text (g12+pt) did not move the aggregate either (probe 92.1 / 90.6): the guard keeps the generator. The judge
-# gains from JailbreakBench's real responses (probe, r4 pairs with the prompt: jg 72.1%, jg+jbb-all 79.2%); see
-# corpora.jailbreakbench_responses for the caveat on their terms ("jg" is the same judge without them).
+# gains from JailbreakBench's real responses (probe, r1 / r4 pairs right with the prompt: jg 80.9 / 72.1%,
+# jg+jbb-all 80.0 / 79.2%; e5 2,000 rows: jg 78.6 / 75.8%, jg+jbb-all 83.6 / 77.5%, though its r4 AUC fell 86.9 ->
+# 83.3); see corpora.jailbreakbench_responses for the caveat on their terms ("jg" is the same judge without them).
 GUARD_DEFAULT = "g"
 JUDGE_DEFAULT = "jg+jbb-all"
 
