@@ -19,7 +19,7 @@ needs_data = pytest.mark.skipif(
 )
 # the Debian-packaged training sources, where apt installed them (the build needs them; most tests do not)
 TRAIN = [n for n in corpora.BENIGN_TRAIN_LOADERS if corpora.available([n])]
-PERMISSIVE = {"CC0 1.0", "CC BY 4.0", "CC BY-SA 4.0", "MIT", "BSD-3-Clause"}
+PERMISSIVE = {"CC0 1.0", "CC BY 4.0", "CC BY-SA 4.0", "MIT", "BSD-3-Clause", "Apache-2.0"}
 COPYLEFT_DOCS = {"GPL-2+", "GFDL-1.1"}  # Debian documentation packages, recorded in the guard's model card
 
 
@@ -179,7 +179,21 @@ def test_evaluate_judge_with_and_without_prompt(tmp_path):
 
     out = heldout.evaluate_judge(score, tmp_path, 0.5)
     assert out["accuracy_with_prompt"] == 1.0 and out["accuracy_without_prompt"] == 0.5
-    assert out["label_agreement"] == 0.5
+    assert out["label_agreement"] == 0.5 and "r4" not in out
+    _write(tmp_path / heldout.R4_FILES["pairs"], [{"prompt": "", "response": "UNSAFE", "label": "1", "kind": "k"}])
+    assert heldout.evaluate_judge(score, tmp_path, 0.5)["r4"]["accuracy_with_prompt"] == 0.0  # no prompt there
+
+
+def test_evaluate_r4_rates_per_category_and_at_80_percent_recall(tmp_path):
+    assert heldout.evaluate_r4(lambda texts: np.zeros(len(texts)), tmp_path, 0.5) == {}
+    _write(tmp_path / heldout.R4_FILES["attacks"], [{"text": f"ATTACK {i}", "category": "jb"} for i in range(10)])
+    benign = [{"text": f"b{i}", "category": "faq" if i < 5 else "chat"} for i in range(10)]
+    _write(tmp_path / heldout.R4_FILES["benign"], benign)
+    scores = {**{f"ATTACK {i}": 0.1 * i for i in range(10)}, **{f"b{i}": 0.05 * i for i in range(10)}}
+    table = heldout.evaluate_r4(lambda texts: np.asarray([scores[t] for t in texts]), tmp_path, 0.5)
+    assert table["r4: attacks"]["recall"] == 0.5 and table["r4:   attacks: jb"]["n"] == 10
+    assert table["r4: all"]["threshold_at_recall80"] == 0.2  # 8 of 10 attacks at or above 0.2
+    assert table["r4: benign chat"]["fpr_at_recall80"] == 1.0 and table["r4: benign faq"]["fpr_at_recall80"] == 0.2
 
 
 def test_chat_messages_are_benign_group_chat_and_deterministic():

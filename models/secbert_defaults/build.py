@@ -280,7 +280,9 @@ def _pct(x: float) -> str:
 
 
 def _sources_section(spec: DemoSpec) -> str:
-    names = [n for n, s in corpora.SOURCES.items() if s.role == "train"]
+    # the attack/look-alike sources (issue 21) are listed by the card of a default trained on them
+    # (mixture.sources_table), not by these from-scratch ones
+    names = [n for n, s in corpora.SOURCES.items() if s.role == "train" and s.kind == "benign"]
     note = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
 attribution to Leite et al. (AACL-IJCNLP 2020). fortunes-br (GPL-2+) and the Foca Linux guide (GFDL 1.1) are
 Debian documentation packages read where apt installs them (`apt-get install fortunes-br focalinux-text`); none of
