@@ -524,9 +524,12 @@ JUDGE_MIXES = {
 # text (g12+pt) did not move the aggregate either (probe 92.1 / 90.6): the guard keeps the generator. The judge
 # gains from JailbreakBench's real responses (probe, r1 / r4 pairs right with the prompt: jg 80.9 / 72.1%,
 # jg+jbb-all 80.0 / 79.2%; e5 2,000 rows: jg 78.6 / 75.8%, jg+jbb-all 83.6 / 77.5%, though its r4 AUC fell 86.9 ->
-# 83.3); see corpora.jailbreakbench_responses for the caveat on their terms ("jg" is the same judge without them).
+# 83.3). The shipped judge does not train on them: shared/data/SOURCES.md says JailbreakBench's `response` fields are
+# outputs of gpt-3.5-turbo, gpt-4, Llama-2 and Vicuna that "should not be trained on" (use `prompt` and `goal` only;
+# see corpora.jailbreakbench_responses), and a measured gain does not override a source's terms. "jg+jbb-all" stays
+# defined so the gain can be re-measured; the responses may still serve to *evaluate* a judge.
 GUARD_DEFAULT = "g"
-JUDGE_DEFAULT = "jg+jbb-all"
+JUDGE_DEFAULT = "jg"
 
 
 def sources_table(report: dict) -> str:
