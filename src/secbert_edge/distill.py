@@ -35,7 +35,15 @@ from .manifest import read_json
 from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
 from .recipe import DistillConfig
 from .textio import SURROGATE, Fields, read_records
-from .training import WEIGHT_FILES, classification_loss, encode_examples, evaluate, labelled_batches, optimizer_step
+from .training import (
+    WEIGHT_FILES,
+    bucketed_batches,
+    classification_loss,
+    encode_examples,
+    evaluate,
+    labelled_batches,
+    optimizer_step,
+)
 
 nn = torch.nn
 F = torch.nn.functional
@@ -263,8 +271,8 @@ def distill(
     log("scoring the texts with the teacher")
     need_states = bool(hidden_weight or attention_weight)
     with torch.no_grad():
-        teacher_logits = _logits(teacher, train_enc, config.batch_size * 2)
-        val_teacher = _logits(teacher, val_enc, config.batch_size * 2)
+        teacher_logits = _logits(teacher, train_enc, config.batch_size * 2, config.length_bucketing)
+        val_teacher = _logits(teacher, val_enc, config.batch_size * 2, config.length_bucketing)
 
     lab_train, lab_test, lab_enc = [], [], []
     if labelled:
@@ -293,7 +301,7 @@ def distill(
         space, while KL is dominated by saturated texts whose decision never moves."""
         student.eval()
         with torch.no_grad():
-            logits = _logits(student, val_enc, config.batch_size * 2)
+            logits = _logits(student, val_enc, config.batch_size * 2, config.length_bucketing)
         dp = (student.probability(logits) - teacher.probability(val_teacher)).abs().mean()
         return float(dp), float(kd_loss(logits, val_teacher, student.num_labels, 1.0))
 
@@ -301,7 +309,8 @@ def distill(
     history = [{"step": 0, "loss": None, "val_mean_abs_dp": best_dp, "val_kl": kl}]
     best_state, best_step, step = _clone(student), 0, 0
     while step < total_steps:
-        for ids, mask, types, idx in labelled_batches(train_enc, list(range(len(train_enc))), config.batch_size, rng):
+        draw = bucketed_batches if config.length_bucketing else labelled_batches
+        for ids, mask, types, idx in draw(train_enc, list(range(len(train_enc))), config.batch_size, rng):
             student.train()
             s_logits, s_out = _forward(student, ids, mask, types, states=need_states, attentions=bool(attention_weight))
             loss = kd_loss(s_logits, teacher_logits[idx.long()], student.num_labels, config.temperature)
@@ -398,12 +407,21 @@ def _clone(model) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _logits(model: BertMLPClassifier, encoded, batch_size: int):
+def _logits(model: BertMLPClassifier, encoded, batch_size: int, by_length: bool = False):
+    """The model's logits for every encoded text, in order; ``by_length`` batches texts of similar length together
+    (far less padding on texts of mixed lengths) and puts the rows back in order."""
     model.eval()
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0])) if by_length else list(range(len(encoded)))
     parts = []
-    for ids, mask, types, _ in labelled_batches(encoded, [0] * len(encoded), batch_size, None):
+    batches_in_order = labelled_batches([encoded[i] for i in order], order, batch_size, None)
+    for ids, mask, types, _ in batches_in_order:
         parts.append(model(ids, mask, types))
-    return torch.cat(parts).detach()
+    logits = torch.cat(parts).detach()
+    if not by_length:
+        return logits
+    out = torch.empty_like(logits)
+    out[torch.tensor(order)] = logits
+    return out
 
 
 def _labelled_report(
