@@ -274,6 +274,29 @@ def test_int8_only_package_quantizes_the_embedding_and_passes_verify(
         Manifest.read(package)
 
 
+def test_int8_can_leave_the_feed_forward_matmuls_in_fp32(unigram_package, tmp_path):
+    """--keep-fp32: the named MatMul groups stay float (recorded in the recipe), the rest is int8; a group that
+    matches nothing, an unknown group or a static variant is refused before anything is written."""
+    package = tmp_path / "mixed"
+    shutil.copytree(unigram_package, package)
+    args = ["quantize", "--model", str(package), "--variant", "int8", "--keep-fp32", "ffn-out,ffn-in"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    int8 = Manifest.read(package).variants["int8"]
+    layers = Manifest.read(package).source["layers"]
+    assert int8.options["fp32_matmuls"] == {"groups": ["ffn-out", "ffn-in"], "count": 2 * layers}
+    graph = onnx.load(str(package / int8.file)).graph
+    float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul"]
+    assert len(float_matmuls) == 2 * layers and all("dense/MatMul" in n for n in float_matmuls)
+    assert not any("attention/output" in n for n in float_matmuls)
+    assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in graph.node)
+    assert len(load(package, variant="int8").score(TEXTS)) == len(TEXTS)
+    with pytest.raises(ConfigError, match="unknown --keep-fp32 group"):
+        add_variant(package, "int8", force=True, keep_fp32=["ffn"])
+    with pytest.raises(ConfigError, match="applies to the dynamic int8 variant"):
+        add_variant(package, "fp16", keep_fp32=["ffn-out"])
+
+
 def test_mean_pooled_unigram_teacher_distils_into_a_one_layer_student(unigram_run, unigram_backbone, tmp_path):
     from secbert_edge import distill as dist
     from secbert_edge import synthetic

@@ -87,17 +87,46 @@ def detect_target(cpuinfo: str | None = None, machine: str | None = None) -> Tar
 
 EMBEDDING_OPS = ("EmbedLayerNormalization", "Gather")
 
+# Groups of MatMuls that dynamic int8 can leave in fp32 (``keep_fp32``), by the exported graph's node names. The
+# feed-forward matrices read the activations with the widest outliers (after GELU: "ffn-out"; the LayerNorm output
+# into the 4x expansion: "ffn-in"), where per-tensor dynamic activation scales lose the most.
+FP32_GROUPS = {
+    "ffn-out": lambda name: name.endswith("/output/dense/MatMul") and "/attention/" not in name,
+    "ffn-in": lambda name: name.endswith("/intermediate/dense/MatMul"),
+    "attention-out": lambda name: name.endswith("/attention/output/dense/MatMul"),
+}
 
-def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target, *, embedding: bool = True) -> dict:
+
+def fp32_nodes(graph, groups: Sequence[str]) -> list[str]:
+    """The MatMul nodes of ``groups`` (FP32_GROUPS) in ``graph``; a group that matches nothing is an error (a graph
+    exported some other way would silently stay all-int8)."""
+    unknown = sorted(set(groups) - set(FP32_GROUPS))
+    if unknown:
+        raise ConfigError(f"unknown --keep-fp32 group(s) {unknown}: choose from {sorted(FP32_GROUPS)}")
+    names = []
+    for group in groups:
+        found = [n.name for n in graph.node if n.op_type == "MatMul" and FP32_GROUPS[group](n.name)]
+        if not found:
+            raise ConfigError(f"--keep-fp32 {group}: no MatMul of that group in this graph (node names differ)")
+        names += found
+    return names
+
+
+def quantize_int8_dynamic(
+    src: str | Path, dst: str | Path, target: Target, *, embedding: bool = True, keep_fp32: Sequence[str] = ()
+) -> dict:
     """Dynamic int8. ``embedding``: also the embedding tables: ORT's quantizer turns the fused graph's
     EmbedLayerNormalization into QEmbedLayerNormalization (uint8 word, position and type tables, dequantized per
     looked-up row), 4x smaller, which is most of an XLM-R-vocabulary model's bytes (47,284 x 384 fp32 = 73 MB);
-    False keeps them fp32 (measured for comparison)."""
+    False keeps them fp32 (measured for comparison). ``keep_fp32``: FP32_GROUPS left in fp32 (ORT's
+    ``nodes_to_exclude``), for a model whose all-int8 variant misses its parity check."""
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     onnx = require("onnx", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
     graph = onnx.load(str(src), load_external_data=False).graph
     keep = [] if embedding else [n.name for n in graph.node if n.op_type in EMBEDDING_OPS]
+    kept = fp32_nodes(graph, keep_fp32)
+    keep += kept
     q.quantize_dynamic(
         str(src),
         str(dst),
@@ -116,6 +145,7 @@ def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target, *, e
         **recipe,
         "activation_scales": "dynamic",
         "embedding": "int8" if embedding_quantized(dst) else "fp32",
+        **({"fp32_matmuls": {"groups": list(keep_fp32), "count": len(kept)}} if keep_fp32 else {}),
     }
 
 
@@ -245,6 +275,7 @@ def add_variant(
     force: bool = False,
     drop_fp32: bool = False,
     embedding: bool = True,
+    keep_fp32: Sequence[str] = (),
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Build ``variant`` (int8, int8-static, fp16 or tensorrt-int8) from its source graph and add it to a package.
@@ -259,7 +290,8 @@ def add_variant(
     entry under the manifest's ``not_shipped`` (what export measured stays on record) and make the candidate the
     default variant: a package of one int8 file (an XLM-R-vocabulary e5-small: ~40 MB instead of ~200 MB). No further
     variant can be built from such a package. ``embedding=False`` keeps the embedding tables fp32 (dynamic int8 only;
-    for comparison: ~2.4x the size on e5-small).
+    for comparison: ~2.4x the size on e5-small). ``keep_fp32`` (dynamic int8 only): groups of MatMuls left in fp32
+    (FP32_GROUPS: ``ffn-out``, ``ffn-in``, ``attention-out``), recorded in the variant's recipe.
     """
     from .tokenizer import PARITY_CORPUS
 
@@ -288,6 +320,8 @@ def add_variant(
             "variant from and checks it against: re-export the checkpoint to add variants"
         )
     static = row.recipe in (Recipe.STATIC_INT8, Recipe.TENSORRT_INT8)
+    if keep_fp32 and row.recipe is not Recipe.DYNAMIC_INT8:
+        raise ConfigError(f"--keep-fp32 applies to the dynamic int8 variant, not {key}")
     if static and not calibration_texts:
         raise ConfigError(
             f"the {key} variant needs calibration texts (--calibration FILE): a few hundred texts like "
@@ -308,7 +342,7 @@ def add_variant(
                 source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
             )
         else:
-            options = quantize_int8_dynamic(source, tmp, target, embedding=embedding)
+            options = quantize_int8_dynamic(source, tmp, target, embedding=embedding, keep_fp32=keep_fp32)
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
         shapes = random_feeds(
