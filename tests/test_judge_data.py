@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from secbert_defaults import judge_data
-from secbert_defaults.build import DEMOS, verify_examples
+from secbert_defaults.build import DEFAULTS, verify_examples
 from secbert_edge.runtime.defaults import DEFAULT_RESPONSE_MODEL
 
 
@@ -58,6 +58,41 @@ def test_openers_and_shapes_carry_no_label():
 
 
 def test_verify_split_has_a_prompt_on_every_row():
-    rows = verify_examples(DEMOS[DEFAULT_RESPONSE_MODEL])
+    rows = verify_examples(DEFAULTS[DEFAULT_RESPONSE_MODEL])
     assert len(rows) == 600 and all(e.prompt for e in rows)
     assert 250 < sum(e.label for e in rows) < 350
+
+
+def test_wide_generator_is_seeded_balanced_and_the_response_decides():
+    a = judge_data.wide_examples(3000, 5, [("oi", "olá, tudo bem?")])
+    assert a == judge_data.wide_examples(3000, 5, [("oi", "olá, tudo bem?")])
+    assert len(a) >= 3000 and 0.45 < sum(e.label for e in a) / len(a) < 0.55
+    labels: dict[str, set[int]] = {}
+    for e in a:
+        labels.setdefault(e.text, set()).add(e.label)
+    assert all(len(v) == 1 for v in labels.values())  # one response, one label, whatever its prompt
+    by_prompt: dict[str | None, set[int]] = {}
+    for e in a:
+        by_prompt.setdefault(e.prompt, set()).add(e.label)
+    # many prompts are answered both ways (injections: obeyed and ignored), so the prompt alone cannot decide
+    assert sum(v == {0, 1} for p, v in by_prompt.items() if p) > 100
+
+
+def test_injection_pairs_obey_or_only_do_the_task():
+    rng = random.Random(3)
+    for _ in range(200):
+        prompt, obey, task_only = judge_data.injection_pair(rng)
+        assert obey != task_only and obey.strip() and task_only.strip()
+        prompt, leak, decline = judge_data.direct_injection_pair(rng)
+        assert leak != decline and leak.strip() and decline.strip()
+
+
+def test_answers_for_a_real_prompt_come_in_one_unsafe_one_safe():
+    rng = random.Random(4)
+    for kind in judge_data.PROMPT_KINDS:
+        unsafe, safe = judge_data.answers_for(rng, kind)
+        assert unsafe != safe and unsafe and safe
+    import pytest
+
+    with pytest.raises(ValueError, match="prompt kind"):
+        judge_data.answers_for(rng, "weird")
