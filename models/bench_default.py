@@ -1,77 +1,191 @@
-"""fp32 vs int8 of the default guard with the runtime: one text per call, and one list of ~1,900 texts.
+"""The default guard against its budgets (issue 21), with the runtime as a user gets it (default variant, default
+threads):
 
-    python models/bench_default.py [--package models/secbert-pt-demo] [--repeats 5] [--out FILE]
+    python models/bench_default.py [--package models/secbert-pt-demo] [--also DIR ...] [--rounds 5]
 
-Both variants are measured in ONE run, interleaved (fp32, int8, fp32, ...), so the ratio is meaningful on a noisy
-shared box; the result goes to benchmarks/results/default-variant.json. Also reports the label agreement of the two
-variants on the same texts at the default threshold. Texts: held-out real messages and attacks (models/eval).
+- one prompt of <= 64 tokens, one call each: p50 / p95 over every held-out r4 prompt of 8-64 tokens, ``--rounds``
+  passes (budget: p50 <= 10 ms);
+- a list: the 800 held-out r4 prompts (320 attacks, 480 benign; 8-330 tokens) in one ``predict`` call, texts/s,
+  median of ``--rounds`` (budget: >= 200 texts/s);
+- cold start: a fresh interpreter, import + ``load`` + the first ``predict``, median of 5 (budget: <= 1 s), with the
+  verified-digest cache warm (every start after the first) and cold (a first start: the ONNX file is hashed);
+- the package's size on disk (budget: <= 50 MB), and all of models/ as git tracks it (budget: <= 120 MB).
+
+``--also`` measures more packages in the same run (e.g. the 12-layer teacher the build leaves in
+models/build/secbert-pt-demo/teacher/package), interleaved round by round so their ratios hold on a noisy box.
+Writes benchmarks/results/<date>-<machine>-2c-default-budgets.{json,md} with the load average (``uptime``) at the
+start and end: on this shared box, say when a number was taken under load.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 from secbert_defaults import heldout
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE.parent / "benchmarks" / "results"
+BUDGETS = {"single_p50_ms": 10.0, "list_texts_per_s": 200.0, "cold_start_s": 1.0, "package_mb": 50.0, "models_mb": 120}
+COLD = (
+    "import time, sys\n"
+    "t0 = time.perf_counter()\n"
+    "from secbert_edge.runtime import load\n"
+    "clf = load(sys.argv[1])\n"
+    "clf.predict(['Qual é a melhor receita de pão de queijo mineiro?'])\n"
+    "print(time.perf_counter() - t0)\n"
+)
 
 
-def texts_for_bench(n: int = 1900) -> list[str]:
-    attacks = [r["text"] for r in heldout.read_jsonl(HERE / "eval" / heldout.EVAL_FILES["attacks"])]
-    hard = [r["text"] for r in heldout.read_jsonl(HERE / "eval" / heldout.EVAL_FILES["benign_hard"])]
-    benign = [t for texts in heldout.benign_sources(seed=1, per_source=1000).values() for t in texts]
-    return (attacks + hard + benign)[:n]
+def r4_prompts() -> list[str]:
+    rows = heldout.read_jsonl(HERE / "eval" / heldout.R4_FILES["attacks"])
+    rows += heldout.read_jsonl(HERE / "eval" / heldout.R4_FILES["benign"])
+    return [r["text"] for r in rows]
+
+
+def cold_start(package: Path, runs: int = 5) -> dict[str, float]:
+    """Median seconds of a fresh interpreter's import + load + first predict: digest cache warm and cold."""
+    out: dict[str, list[float]] = {"cached": [], "uncached": []}
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "SECBERT_EDGE_CACHE": cache}
+            for key in ("uncached", "cached"):  # the first start hashes the ONNX file, the second reuses the digest
+                run = subprocess.run(
+                    [sys.executable, "-c", COLD, str(package)], env=env, capture_output=True, text=True, check=True
+                )
+                out[key].append(float(run.stdout.strip().split("\n")[-1]))
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def tracked_models_mb() -> float:
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "models"], cwd=HERE.parent, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    return sum((HERE.parent / f).stat().st_size for f in files if f and (HERE.parent / f).is_file()) / 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--package", type=Path, default=HERE / "secbert-pt-demo")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--singles", type=int, default=200, help="texts scored one per call, per repeat")
-    ap.add_argument("--out", type=Path, default=HERE.parent / "benchmarks" / "results" / "default-variant.json")
+    ap.add_argument("--also", type=Path, nargs="*", default=[], help="more packages measured in the same run")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    texts = texts_for_bench()
-    variants = {v: heldout.open_package(args.package, v) for v in ("fp32", "int8")}
-    for clf in variants.values():
-        clf.predict(texts[:64])  # warm-up
-    single: dict[str, list[float]] = {v: [] for v in variants}
-    batch: dict[str, list[float]] = {v: [] for v in variants}
-    for _ in range(args.repeats):
-        for name, clf in variants.items():
-            t = time.perf_counter()
-            for text in texts[: args.singles]:
+    load_start = os.getloadavg()
+    started = dt.datetime.now()
+    packages = [args.package, *args.also]
+    clfs = {p: heldout.open_package(p, None) for p in packages}
+    texts = r4_prompts()
+    single: dict[Path, list[float]] = {p: [] for p in packages}
+    lists: dict[Path, list[float]] = {p: [] for p in packages}
+    short = {}
+    for p, clf in clfs.items():
+        n_tokens = [r.n_tokens for r in clf.predict(texts)]  # also the warm-up
+        short[p] = [t for t, n in zip(texts, n_tokens) if 8 <= n <= 64]
+    for _ in range(args.rounds):
+        for p, clf in clfs.items():
+            for text in short[p]:
+                t = time.perf_counter()
                 clf.predict([text])
-            single[name].append((time.perf_counter() - t) / args.singles * 1000)
+                single[p].append(1000 * (time.perf_counter() - t))
             t = time.perf_counter()
             clf.predict(texts)
-            batch[name].append(time.perf_counter() - t)
-    scores = {v: np.asarray([p.score for p in clf.predict(texts)]) for v, clf in variants.items()}
-    tau = variants["fp32"].threshold("default")
+            lists[p].append(len(texts) / (time.perf_counter() - t))
+    colds = {p: cold_start(p) for p in packages}
+    models_mb = tracked_models_mb()
+    rows = []
+    for p, clf in clfs.items():
+        lat = sorted(single[p])
+        p50, p95 = statistics.median(lat), lat[int(0.95 * (len(lat) - 1))]
+        tput = statistics.median(lists[p])
+        size = sum(f.stat().st_size for f in p.iterdir() if f.is_file()) / 1e6
+        checks = [
+            (
+                "one prompt of <= 64 tokens, p50",
+                f"<= {BUDGETS['single_p50_ms']:g} ms",
+                p50,
+                p50 <= BUDGETS["single_p50_ms"],
+                f"{p50:.2f} ms (p95 {p95:.2f} ms; {len(short[p])} prompts x {args.rounds})",
+            ),
+            (
+                "list of the 800 r4 prompts, one predict call",
+                f">= {BUDGETS['list_texts_per_s']:g} texts/s",
+                tput,
+                tput >= BUDGETS["list_texts_per_s"],
+                f"{tput:.0f} texts/s",
+            ),
+            (
+                "cold start: fresh process, import + load + first predict",
+                f"<= {BUDGETS['cold_start_s']:g} s",
+                colds[p]["cached"],
+                colds[p]["cached"] <= BUDGETS["cold_start_s"],
+                f"{colds[p]['cached']:.2f} s (first start ever, ONNX hashed: {colds[p]['uncached']:.2f} s)",
+            ),
+            (
+                "package size on disk",
+                f"<= {BUDGETS['package_mb']:g} MB",
+                size,
+                size <= BUDGETS["package_mb"],
+                f"{size:.1f} MB",
+            ),
+        ]
+        rows.append(
+            {
+                "name": p.name if p.parent == HERE else str(p.relative_to(HERE) if p.is_relative_to(HERE) else p),
+                "path": str(p),
+                "variant": clf.variant_name,
+                "single_ms": {"p50": p50, "p95": p95, "n": len(lat)},
+                "list_texts_per_s": {"median": tput, "rounds": lists[p], "texts": len(texts)},
+                "cold_start_s": colds[p],
+                "package_mb": size,
+                "checks": [
+                    {"what": w, "target": t, "value": v, "met": bool(m), "measured": s} for w, t, v, m, s in checks
+                ],
+            }
+        )
     result = {
-        "package": args.package.name,
-        "texts": len(texts),
-        "repeats": args.repeats,
-        "singles": args.singles,
-        "machine": platform.processor() or platform.machine(),
-        "single_ms_median": {v: statistics.median(x) for v, x in single.items()},
-        "list_seconds_median": {v: statistics.median(x) for v, x in batch.items()},
-        "list_texts_per_second": {v: len(texts) / statistics.median(x) for v, x in batch.items()},
-        "int8_speedup_single": statistics.median(single["fp32"]) / statistics.median(single["int8"]),
-        "int8_speedup_list": statistics.median(batch["fp32"]) / statistics.median(batch["int8"]),
-        "max_abs_score_diff": float(np.max(np.abs(scores["fp32"] - scores["int8"]))),
-        "label_agreement_at_default": float(np.mean((scores["fp32"] >= tau) == (scores["int8"] >= tau))),
+        "date": started.isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.processor() or ''}".strip(", "),
+        "command": "python models/bench_default.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "load_start": [round(x, 2) for x in load_start],
+        "load_end": [round(x, 2) for x in os.getloadavg()],
+        "models_mb": {"value": models_mb, "target": BUDGETS["models_mb"], "met": models_mb <= BUDGETS["models_mb"]},
+        "packages": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    stamp = f"{started.date().isoformat()}-{platform.machine()}-{os.cpu_count()}c-default-budgets"
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{stamp}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    lines = [
+        f"# Default guard budgets — {result['date']}",
+        "",
+        f"`{result['command']}`; {result['machine']}; "
+        f"load average (1/5/15 min) at the start {result['load_start']}, at the end {result['load_end']}.",
+        "",
+    ]
+    for row in rows:
+        lines += [
+            f"## {row['name']} ({row['variant']})",
+            "",
+            "| budget | target | measured | met |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['what']} | {c['target']} | {c['measured']} | {'yes' if c['met'] else '**no**'} |"
+            for c in row["checks"]
+        ]
+        lines.append("")
+    lines.append(f"All of models/ as git tracks it: {models_mb:.1f} MB (target <= {BUDGETS['models_mb']} MB).")
+    (args.out / f"{stamp}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Per-source held-out evaluation of the default prompt guard and response judge (runtime only, no torch).
 
-    python models/evaluate.py [PACKAGE ...] [--variant fp32|int8] [--threshold default|ks_optimal|0.7] [--json OUT]
+    python models/evaluate.py [PACKAGE ...] [--variant int8|fp32] [--threshold default|ks|0.7] [--json OUT]
 
 Without PACKAGE: models/secbert-pt-demo and models/response-judge-demo. Guard: benign FPR on held-out real sources
 (cosibot-br, fakewhatsapp-br — never trained on; read from ../shared/data or $SECBERT_EDGE_DATA — and, outside the
@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("packages", nargs="*", type=Path)
-    ap.add_argument("--variant", default="fp32")
+    ap.add_argument("--variant", default=None, help="default: the package's default variant")
     ap.add_argument("--threshold", default="default")
     ap.add_argument("--eval-dir", type=Path, default=HERE / "eval")
     ap.add_argument("--json", type=Path, help="write the results here")

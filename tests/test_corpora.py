@@ -251,3 +251,31 @@ def test_injected_attacks_start_where_training_truncation_keeps_them(monkeypatch
         assert harmful.index("ATAQUE") <= 400
     examples = guard_data.guard_examples(1500, 4, {"x": [doc[: 200 + 37 * i] for i in range(40)]}, payload_within=500)
     assert all(e.text.index("ATAQUE") <= 500 + 2 for e in examples if "ATAQUE" in e.text)  # + a separator
+
+
+def test_r4_read_at_r1s_threshold_and_r1_at_r4s(tmp_path, monkeypatch):
+    """The cross-check of a threshold chosen on one attack set: r4's recall and FPR at r1's 80% threshold."""
+    _write(tmp_path / heldout.R4_FILES["attacks"], [{"text": f"ATTACK {i}", "category": "jb"} for i in range(10)])
+    _write(tmp_path / heldout.R4_FILES["benign"], [{"text": f"b{i}", "category": "faq"} for i in range(10)])
+    scores = {**{f"ATTACK {i}": 0.1 * i for i in range(10)}, **{f"b{i}": 0.05 * i for i in range(10)}}
+    table = heldout.evaluate_r4(lambda texts: np.asarray([scores[t] for t in texts]), tmp_path, 0.5, r1_threshold=0.35)
+    assert table["r4: all"]["recall_at_r1_80"] == 0.6 and table["r4: all"]["fpr_at_r1_80"] == 0.3  # b7, b8, b9 >= .35
+
+
+def test_real_heldout_rows_score_each_source_at_r1s_thresholds(monkeypatch):
+    sets = {"src-a": (["A1", "A2", "B1", "B2"], [1, 1, 0, 0]), "src-b": (["C1", "C2"], [1, 1])}
+    monkeypatch.setattr(heldout, "real_heldout_sets", lambda log=None: sets)
+    scores = {"A1": 0.9, "A2": 0.3, "B1": 0.6, "B2": 0.1, "C1": 0.8, "C2": 0.7}
+    table = heldout.evaluate_real_heldout(
+        lambda texts: np.asarray([scores[t] for t in texts]), 0.5, np.asarray([0.2, 0.4]), {80: 0.65, 85: 0.25}
+    )
+    a = table["real held-out: src-a attacks (mt)"]
+    assert a["recall"] == 0.5 and a["recall_at_r1_80"] == 0.5 and a["recall_at_r1_85"] == 1.0
+    assert a["auc"] == 0.75  # 0.9 beats both held-out benign scores, 0.3 beats one of two
+    benign = table["real held-out: src-a benign (mt)"]
+    assert benign["fpr"] == 0.5 and benign["fpr_at_recall80"] == 0.0 and benign["auc"] == 0.75
+    assert "real held-out: src-b benign (mt)" not in table
+    assert (
+        table["real held-out: attacks (mt)"]["n"] == 4
+        and table["real held-out: attacks (mt)"]["recall_at_r1_80"] == 0.75
+    )

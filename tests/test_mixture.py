@@ -258,3 +258,20 @@ def test_judge_rows_pair_real_responses_with_goal_and_no_prompt(tmp_path):
     assert {r.kind for r in real} == {"jbb_comply", "jbb_refuse"} and all(r.translated for r in real)
     assert 40 < sum(r.prompt is None for r in real) <= 80 and all(r.prompt is None or r.prompt.isupper() for r in real)
     assert report["by_component"]["generator"]["attack"] > 50
+
+
+@needs_attack_data
+def test_held_out_attack_sources_are_never_trained_on_and_come_translated(tmp_path):
+    rows, stats = mixture.trainable_attack_rows()
+    assert not {r.source for r in rows} & set(mixture.HELDOUT_ATTACK_SOURCES)
+    assert not set(stats) & set(mixture.HELDOUT_ATTACK_SOURCES) and "advbench" in stats
+    assert {r.source for r in mixture.trainable_attack_rows(["bipia", "deepset"])[0]} == {"bipia"}
+    held, counts = mixture.heldout_attack_rows(tmp_path, FakeTranslator(), log=lambda _: None)
+    assert {r.source for r in held} == set(mixture.HELDOUT_ATTACK_SOURCES)
+    assert counts["near_generator_templates"] > 0 and len(held) == counts["read"] - counts["near_generator_templates"]
+    assert all(r.id.endswith(":pt") and r.lang == "pt" for r in held)
+    # a held-out row near one of the generator's jailbreak templates is not a held-out measurement
+    templates = NearDuplicates(jaccard=0.5, containment=0.5).add_all(
+        (t.replace("{payload}", " "), str(i)) for i, t in enumerate(corpora.jailbreak_templates())
+    )
+    assert all(templates.match(r.text.lower()) is None for r in held[:50])

@@ -158,6 +158,7 @@ def evaluate_guard(
             table["all held-out"][f"threshold_at_recall{r}"] = tau
             for name, s in per_source.items():
                 table[name][f"fpr_at_recall{r}"] = float(np.mean(s >= tau))
+        table.update(evaluate_real_heldout(score, threshold, np.asarray(all_benign), taus))
         extra = extra_sources()  # read once: its rows here, its long texts below
         for name, texts in extra.items():
             s = np.asarray(score(texts))
@@ -172,7 +173,71 @@ def evaluate_guard(
                 caught = float(np.mean(sa >= threshold))
                 table[f"long{tag}: payload after ~600 tokens"] = {"n": len(sa), "recall": caught}
                 table[f"long{tag}: benign"] = {"n": len(sb), "fpr": float(np.mean(sb >= threshold))}
-    table.update(evaluate_r4(score, eval_dir, threshold))
+    r4 = evaluate_r4(
+        score, eval_dir, threshold, r1_threshold=table.get("all held-out", {}).get("threshold_at_recall80")
+    )
+    if "r4: all" in r4 and "all held-out" in table:  # the other way round: r1 at r4's 80%-recall threshold
+        tau = r4["r4: all"]["threshold_at_recall80"]
+        table["all held-out"]["recall_at_r4_80"] = float(np.mean(attack_scores >= tau))
+        table["all held-out"]["fpr_at_r4_80"] = float(np.mean(np.asarray(all_benign) >= tau))
+    table.update(r4)
+    return table
+
+
+def real_heldout_sets(log: Callable[[str], None] = lambda _: None) -> dict[str, tuple[list[str], list[int]]]:
+    """The real attack sources held out by source (``mixture.HELDOUT_ATTACK_SOURCES``), translated: {source:
+    (texts, labels)}; empty where the sources or the translator (the `build` extra, for segments not yet in the
+    translation cache) are missing here."""
+    from secbert_edge.errors import SecbertEdgeError
+
+    from . import mixture
+
+    if not corpora.available(list(mixture.HELDOUT_ATTACK_SOURCES)):
+        return {}
+    try:
+        rows, _ = mixture.heldout_attack_rows(log=log)
+    except (ImportError, SecbertEdgeError) as err:
+        log(f"real held-out sources not measured: {err}")
+        return {}
+    out: dict[str, tuple[list[str], list[int]]] = {}
+    for r in rows:
+        texts, labels = out.setdefault(r.source, ([], []))
+        texts.append(r.text)
+        labels.append(r.label)
+    return out
+
+
+def evaluate_real_heldout(score: Scorer, threshold: float, benign_scores: np.ndarray, taus: dict[int, float]) -> dict:
+    """The "real held-out" rows: per held-out real source, its attacks' recall at ``threshold`` and at the thresholds
+    that catch 80% / 85% of the r1 attacks (``taus``), and their AUC against the held-out benign texts; its benign
+    rows' FPR at the same thresholds and the AUC of its own attacks against them. Empty without those sources."""
+    table: dict[str, dict] = {}
+    every: list[float] = []
+    for source, (texts, labels) in real_heldout_sets().items():
+        s, y = np.asarray(score(texts)), np.asarray(labels)
+        attacks, benign = s[y == 1], s[y == 0]
+        every.extend(attacks.tolist())
+        if len(attacks):
+            table[f"real held-out: {source} attacks (mt)"] = {
+                "n": len(attacks),
+                "recall": float(np.mean(attacks >= threshold)),
+                "auc": metrics.auc([1] * len(attacks) + [0] * len(benign_scores), np.r_[attacks, benign_scores]),
+                **{f"recall_at_r1_{r}": float(np.mean(attacks >= t)) for r, t in taus.items()},
+            }
+        if len(benign):
+            row = {"n": len(benign), "fpr": float(np.mean(benign >= threshold))}
+            row.update({f"fpr_at_recall{r}": float(np.mean(benign >= t)) for r, t in taus.items()})
+            if len(attacks):
+                row["auc"] = metrics.auc([1] * len(attacks) + [0] * len(benign), np.r_[attacks, benign])
+            table[f"real held-out: {source} benign (mt)"] = row
+    if every:
+        s = np.asarray(every)
+        table["real held-out: attacks (mt)"] = {
+            "n": len(s),
+            "recall": float(np.mean(s >= threshold)),
+            "auc": metrics.auc([1] * len(s) + [0] * len(benign_scores), np.r_[s, benign_scores]),
+            **{f"recall_at_r1_{r}": float(np.mean(s >= t)) for r, t in taus.items()},
+        }
     return table
 
 
@@ -182,9 +247,10 @@ def _at_recall(attack_scores: np.ndarray, recall: float) -> float:
     return float(order[int(np.floor((1 - recall) * len(order) + 1e-9))])  # (1 - 0.8) * 10 is 1.999...
 
 
-def evaluate_r4(score: Scorer, eval_dir: Path, threshold: float) -> dict:
+def evaluate_r4(score: Scorer, eval_dir: Path, threshold: float, *, r1_threshold: float | None = None) -> dict:
     """The r4 set's rows (empty without its files): recall per attack category, FPR per benign category, and the
-    FPR at the thresholds that catch 80% / 85% of its attacks."""
+    FPR at the thresholds that catch 80% / 85% of its attacks; with ``r1_threshold`` (the one that catches 80% of
+    the r1 attacks), the r4 recall and FPR there too: a threshold chosen on one set, read on the other."""
     attacks = read_jsonl(eval_dir / R4_FILES["attacks"])
     benign = [r for r in read_jsonl(eval_dir / R4_FILES["benign"]) if _label(r, 0) == 0]
     if not attacks or not benign:
@@ -208,6 +274,9 @@ def evaluate_r4(score: Scorer, eval_dir: Path, threshold: float) -> dict:
         **{f"fpr_at_recall{r}": float(np.mean(sb >= t)) for r, t in taus.items()},
         **{f"threshold_at_recall{r}": t for r, t in taus.items()},
     }
+    if r1_threshold is not None:
+        table["r4: all"]["recall_at_r1_80"] = float(np.mean(sa >= r1_threshold))
+        table["r4: all"]["fpr_at_r1_80"] = float(np.mean(sb >= r1_threshold))
     return table
 
 
@@ -242,28 +311,31 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float, *,
 
 def format_table(table: dict) -> str:
     lines = [
-        "| held-out set | n | FPR | recall | AUC | FPR at 85% recall | FPR at 80% recall |",
-        "|---|---|---|---|---|---|---|",
+        "| held-out set | n | FPR | recall | AUC | FPR at 85% recall | FPR at 80% recall | recall at r1's 80% |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    keys = ("fpr", "recall", "auc", "fpr_at_recall85", "fpr_at_recall80")
+    keys = ("fpr", "recall", "auc", "fpr_at_recall85", "fpr_at_recall80", "recall_at_r1_80")
     for name, row in table.items():
         cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in keys]
         lines.append(f"| {name} | {row['n']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
-def open_package(path: Path, variant: str = "fp32", long_inputs: str = "truncate"):
-    """The one place this module loads a package (the runtime API's ``load``)."""
+def open_package(path: Path, variant: str | None = None, long_inputs: str = "truncate"):
+    """The one place this module loads a package (the runtime API's ``load``; ``variant`` None: the package's
+    default variant)."""
     from secbert_edge.runtime import load
 
     return load(path, variant=variant, long_inputs=long_inputs)
 
 
-def evaluate_package(path: Path, eval_dir: Path, *, variant: str = "fp32", threshold: str | float = "default") -> dict:
+def evaluate_package(
+    path: Path, eval_dir: Path, *, variant: str | None = None, threshold: str | float = "default"
+) -> dict:
     """The held-out table of one package: a guard (task prompt) or a judge (task response)."""
     clf = open_package(path, variant)
     tau = clf.threshold(threshold)
-    out: dict = {"package": Path(path).name, "variant": variant, "threshold": tau}
+    out: dict = {"package": Path(path).name, "variant": clf.variant_name, "threshold": tau}
     if clf.manifest.task.value == "prompt":
         windows = open_package(path, variant, "windows")
 

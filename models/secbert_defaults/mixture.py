@@ -147,7 +147,8 @@ class GuardMix:
     """How many rows of each component (see the module docstring). Translated rows come in equal numbers per
     label (``real_mt`` each: real attacks; real benign look-alikes, topped up with translated twins), and so do
     native rows: the generator is balanced, and as many extra generated attacks join as ``twins_pt`` +
-    ``toxic_pt`` add benign rows. ``sources``: the attack/look-alike sources used (None: all 14)."""
+    ``toxic_pt`` add benign rows. ``sources``: the attack/look-alike sources used (None: all 14); the held-out ones
+    (``HELDOUT_ATTACK_SOURCES``) never are."""
 
     name: str
     generator: int = 6000
@@ -159,6 +160,43 @@ class GuardMix:
     sources: tuple[str, ...] | None = None
     attack_kinds: tuple[str, ...] | None = None  # real attacks of these kinds only (prefixes of Row.kind)
     seed: int = 0
+
+
+# Real attack sources held out BY SOURCE (issue 21): no guard mixture reads them; they are translated like the
+# training sources and measured as the "real held-out" rows of the guard's table (``heldout_attack_rows``), a proxy
+# for public attack collections the generator's and the r1/r4 writers' style does not reach: in-the-wild jailbreak
+# prompts (Reddit, Discord, websites) and deepset's instruction switches with its ordinary questions (benign).
+HELDOUT_ATTACK_SOURCES = ("jailbreak-inthewild", "deepset")
+
+
+def trainable_attack_rows(sources: Sequence[str] | None = None) -> tuple[list[corpora.Row], dict[str, dict]]:
+    """The attack/look-alike rows a guard may learn from: every source's (or ``sources``') rows less the held-out
+    sources'. All 14 are read and deduplicated together first, so no kept row is a near-duplicate of a held-out
+    one; the stats list the sources read for training only."""
+    rows, stats = corpora.attack_rows()
+    keep = set(sources or stats) - set(HELDOUT_ATTACK_SOURCES)
+    return [r for r in rows if r.source in keep], {k: v for k, v in stats.items() if k in keep}
+
+
+def heldout_attack_rows(
+    folder: Path = TRANSLATIONS, translator: Translator | None = None, log: Callable[[str], None] = print
+) -> tuple[list[corpora.Row], dict]:
+    """The held-out sources' rows (``HELDOUT_ATTACK_SOURCES``) translated to pt-BR, less every row near a jailbreak
+    template the generator wraps its payloads in (GPTFuzz, PyRIT: in-the-wild prompts share their origin), so the
+    rows measure attacks no training text carries; and the counts (read, near a template, failed translation)."""
+    rows, _ = corpora.attack_rows()
+    rows = [r for r in rows if r.source in HELDOUT_ATTACK_SOURCES]
+    templates = NearDuplicates(jaccard=0.5, containment=0.5).add_all(
+        (t.replace("{payload}", " "), f"template:{i}") for i, t in enumerate(corpora.jailbreak_templates())
+    )
+    fresh = [r for r in rows if templates.match(r.text) is None]
+    done, failures = translate_rows(fresh, folder, translator, log)
+    stats = {
+        "read": len(rows),
+        "near_generator_templates": len(rows) - len(fresh),
+        "translation_failures": len(failures),
+    }
+    return done, stats
 
 
 def _by_sqrt_source(rows: list[corpora.Row], n: int, rng: random.Random) -> list[corpora.Row]:
@@ -209,7 +247,7 @@ def guard_rows(
     rows dropped as held-out near-duplicates, and the counts of ``data_report``)."""
     rng = random.Random(mix.seed)
     components: dict[str, list[TrainRow]] = {}
-    real, source_stats = corpora.attack_rows(names=list(mix.sources) if mix.sources else None)
+    real, source_stats = trainable_attack_rows(mix.sources)
     translated, failures = translate_rows(real, folder, translator, log) if mix.real_mt else ([], {})
     translated += [r for r in real if r.lang == "pt-mt"]  # CyberSecEval's own machine translations
     kinds = mix.attack_kinds or ("",)
@@ -403,6 +441,9 @@ class JudgeMix:
     jbb: int = 400
     jbb_prompts: int = 2
     seed: int = 0
+    wide: int = 0  # pairs of judge_data.wide_examples (more topics, disguised compliance, redirects, injections)
+    real_prompts: int = 0  # translated real prompts, each with one generated unsafe and one safe answer
+    prompt_sources: tuple[str, ...] | None = None  # the attack/look-alike sources those prompts come from (None: all)
 
 
 def jbb_pairs(
@@ -478,7 +519,70 @@ def judge_rows(
             TrainRow(e.text, e.label, "generator", "generator", "generated", "pt", False, f"judge-gen:{i}", e.prompt)
             for i, e in enumerate(generated)
         ]
+    if mix.wide:
+        wide = judge_data.wide_examples(mix.wide, mix.seed + 13, corpora.chatterbot_dialogues())
+        components["generator-wide"] = [
+            TrainRow(
+                e.text, e.label, "generator-wide", "generator", "generated", "pt", False, f"judge-wide:{i}", e.prompt
+            )
+            for i, e in enumerate(wide)
+        ]
+    if mix.real_prompts:
+        rows, prompt_failures = real_prompt_pairs(mix, folder, translator, log)
+        failures.update(prompt_failures)
+        components["real-prompts-mt"] = rows
     return _assemble(mix, components, failures, index)
+
+
+# The real prompts' kinds (corpora.Row.kind prefixes) by the answers they get: a harmful request gets a compliance
+# or a refusal/redirect, an injection a leak or a refusal, a benign look-alike ordinary help or a compliance.
+PROMPT_KIND_OF = {
+    "harmful_request": "harmful",
+    "tense_request": "harmful",
+    "contextual_request": "harmful",
+    "jailbreak": "harmful",
+    "injection": "injection",
+    "malicious_instruction": "injection",
+    "role_prompt": "benign",
+    "question": "benign",
+    "advice_question": "benign",
+    "task_request": "benign",
+    "system_prompt": "benign",
+}
+
+
+def real_prompt_pairs(
+    mix: JudgeMix, folder: Path = TRANSLATIONS, translator: Translator | None = None, log: Callable[[str], None] = print
+) -> tuple[list[TrainRow], dict[str, str]]:
+    """``mix.real_prompts`` real prompts (the attack and look-alike sources' text, translated; RTP-LX's toxic
+    sentences left out), each square-root-weighted by source, two thirds harmful/injection and one third benign,
+    and each paired with one generated unsafe and one generated safe answer (``judge_data.answers_for``): the
+    translated prompts are half unsafe, half safe, so neither translation nor the prompt carries the label.
+    JailbreakBench contributes its prompts and goals, never its responses."""
+    from . import judge_data
+
+    rng = random.Random(mix.seed + 17)
+    real, _ = corpora.attack_rows(names=list(mix.prompt_sources) if mix.prompt_sources else None)
+    translated, failures = translate_rows(real, folder, translator, log)
+    translated += [r for r in real if r.lang == "pt-mt"]
+
+    def kind(row: corpora.Row) -> str | None:
+        return next((v for k, v in PROMPT_KIND_OF.items() if row.kind.startswith(k)), None)
+
+    pool = [r for r in translated if r.source != "rtp-lx-pt" and kind(r)]
+    attacks = _by_sqrt_source([r for r in pool if kind(r) != "benign"], mix.real_prompts * 2 // 3, rng)
+    benign = _by_sqrt_source([r for r in pool if kind(r) == "benign"], mix.real_prompts - len(attacks), rng)
+    dialogues = corpora.chatterbot_dialogues()
+    out: list[TrainRow] = []
+    for r in attacks + benign:
+        unsafe, safe = judge_data.answers_for(rng, kind(r) or "benign", dialogues)
+        for label, text in ((1, unsafe), (0, safe)):
+            out.append(
+                TrainRow(
+                    text, label, "real-prompts-mt", r.source, f"{r.kind}>{label}", "pt", True, f"{r.id}:{label}", r.text
+                )
+            )
+    return out, failures
 
 
 def _assemble(
@@ -513,6 +617,11 @@ JUDGE_MIXES = {
         JudgeMix("jg+jbb", generator=8000, jbb=400),
         JudgeMix("jg+jbb-all", generator=8000, jbb=2000, jbb_prompts=3),
         JudgeMix("jbb", generator=0, jbb=2000, jbb_prompts=3),
+        # issue 21, the e5-small judge: the wider generator, alone, beside the first one, and with real prompts
+        JudgeMix("jw", generator=0, jbb=0, wide=12000),
+        JudgeMix("jg+jw", generator=12000, jbb=0, wide=12000),
+        JudgeMix("jw+rp", generator=0, jbb=0, wide=12000, real_prompts=3000),
+        JudgeMix("jg+jw-12k", generator=6000, jbb=0, wide=6000),  # the shipped e5 judge's
     )
 }
 
@@ -529,7 +638,7 @@ JUDGE_MIXES = {
 # see corpora.jailbreakbench_responses), and a measured gain does not override a source's terms. "jg+jbb-all" stays
 # defined so the gain can be re-measured; the responses may still serve to *evaluate* a judge.
 GUARD_DEFAULT = "g"
-JUDGE_DEFAULT = "jg"
+JUDGE_DEFAULT = "jg+jw-12k"
 
 
 def sources_table(report: dict) -> str:

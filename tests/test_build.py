@@ -1,0 +1,67 @@
+"""The defaults' build recipe (models/secbert_defaults/build.py): one spec type for either default, checked as a
+combination; the threshold policy and its cross-check read from a held-out table. No training here (CI never
+retrains the defaults)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from secbert_defaults import build, mixture
+from secbert_edge.errors import ConfigError, InputError
+from secbert_edge.manifest import Task
+from secbert_edge.recipe import DistillConfig
+
+TABLE = {
+    "all held-out": {
+        "threshold_at_recall80": 0.42,
+        "threshold_at_recall85": 0.2,
+        "fpr_at_recall80": 0.06,
+        "recall_at_r4_80": 0.83,
+        "fpr_at_r4_80": 0.05,
+    },
+    "r4: all": {
+        "threshold_at_recall80": 0.37,
+        "threshold_at_recall85": 0.1,
+        "fpr_at_recall80": 0.09,
+        "recall_at_r1_80": 0.78,
+        "fpr_at_r1_80": 0.08,
+    },
+}
+
+
+def test_the_guard_and_the_judge_are_one_spec_type():
+    assert build.GUARD.task is Task.PROMPT and build.GUARD.mix in mixture.GUARD_MIXES
+    assert build.JUDGE.task is Task.RESPONSE and build.JUDGE.mix in mixture.JUDGE_MIXES
+    assert build.GUARD.student is not None and build.GUARD.student.max_length == build.GUARD.max_length
+    assert set(build.DEFAULTS) == {build.GUARD.name, build.JUDGE.name} and build.PENDING <= set(build.DEFAULTS)
+    assert build.GUARD.name not in build.PENDING
+    assert build.GUARD.to_dict()["teacher"]["pooling"] == "mean"
+
+
+def test_a_spec_is_checked_as_a_combination():
+    with pytest.raises(ConfigError, match="unknown mixture"):
+        dataclasses.replace(build.GUARD, mix="jg")  # a judge mixture for a prompt guard
+    with pytest.raises(ConfigError, match="task"):
+        dataclasses.replace(build.GUARD, task=Task.RESPONSE, mix=mixture.JUDGE_DEFAULT)  # the teacher says prompt
+    with pytest.raises(ConfigError, match="max_length"):
+        dataclasses.replace(build.GUARD, student=DistillConfig(layers=2, max_length=128))
+
+
+def test_threshold_policy_takes_the_highest_threshold_that_reaches_the_recall_on_every_set():
+    assert build.choose_threshold(build.ThresholdPolicy(recall=0.8, sets=("r1", "r4")), TABLE) == 0.37
+    assert build.choose_threshold(build.ThresholdPolicy(recall=0.85, sets=("r1",)), TABLE) == 0.2
+    assert build.choose_threshold(build.ThresholdPolicy(fixed=0.5), {}) == 0.5
+    with pytest.raises(InputError, match="no 80% operating point"):
+        build.choose_threshold(build.ThresholdPolicy(), {"all held-out": {}})
+    with pytest.raises(ConfigError, match="recall"):
+        build.choose_threshold(build.ThresholdPolicy(recall=0.9), TABLE)
+    assert "80% of the r1 and r4" in build.ThresholdPolicy().describe()
+
+
+def test_cross_check_reads_each_set_at_the_other_sets_threshold():
+    cross = build.cross_check(TABLE)
+    assert cross["pick on r1"] == {"threshold": 0.42, "r1 benign FPR": 0.06, "r4 recall": 0.78, "r4 benign FPR": 0.08}
+    assert cross["pick on r4"]["r1 recall"] == 0.83 and cross["pick on r4"]["threshold"] == 0.37
+    assert build.cross_check({"all held-out": {}}) == {}
