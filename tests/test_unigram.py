@@ -32,7 +32,6 @@ from secbert_edge.manifest import Manifest, Pooling
 from secbert_edge.modeling import decide_pooling, load_checkpoint
 from secbert_edge.reference import ReferenceScorer, encode_examples
 from secbert_edge.runtime import LongInputPolicy, load
-from secbert_edge.runtime.defaults import default_for
 
 EXTRA = [
     "   Muitos   espaços\u3000ideográficos\u00a0e não separáveis   ",
@@ -315,11 +314,17 @@ def test_mean_pooled_unigram_teacher_distils_into_a_one_layer_student(unigram_ru
 
 
 # ---- old packages ----------------------------------------------------------------------------------------------------
-def test_format_1_packages_still_load(tmp_path):
-    default = default_for(pairs=False)
-    assert default is not None
+def test_format_1_packages_still_load(tiny_package, tmp_path):
+    """A package written before pooling, templates and not_shipped existed (format 1, like the from-scratch defaults
+    shipped before the e5 ones): its manifest as format 1 wrote it, the same files."""
+    default = tmp_path / "format-1"
+    shutil.copytree(tiny_package, default)
     data = json.loads((default / "manifest.json").read_text())
-    assert data["format_version"] == 1 and "pooling" not in data and "template" not in data["tokenizer"]
+    data["format_version"] = 1
+    for key in ("pooling", "not_shipped"):
+        data.pop(key, None)
+    data["tokenizer"].pop("template", None)
+    (default / "manifest.json").write_text(json.dumps(data))
     manifest = Manifest.read(default)
     assert manifest.pooling is Pooling.CLS and manifest.not_shipped == {}
     assert manifest.template.frame_pair([7], [8]) == (
