@@ -131,9 +131,11 @@ GUARD = DefaultSpec(
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
     transfer_generated=4000,
     transfer_real=6000,
-    # all-int8 missed verify's gate against the student (12 flips of 600 > bound 10, max |dP| 0.25); the FFN output
-    # matrices in fp32: 6 flips, max |dP| 0.12 against fp32 ONNX, 39.9 MB instead of 29.3
-    int8_keep_fp32=("ffn-out",),
+    # all-int8 missed verify's gate against the student (12 flips of 600 > bound 10, max |dP| 0.25); with the FFN
+    # output matrices fp32 the rebuilt student still missed it (11 flips; 39.9 MB); both FFN matrices fp32: 3 flips
+    # and max |dP| 0.08 against fp32 ONNX on the first student, 50.5 MB (over the 50 MB package budget with the
+    # tokenizer: the card's budgets table says so)
+    int8_keep_fp32=("ffn-in", "ffn-out"),
 )
 
 # The judge: the 12-layer e5-small fine-tune on the first judge generator and the wider one (disguised compliance,
