@@ -15,7 +15,8 @@ benchmarks/run.py's ``build_package`` into benchmarks/.cache, and ``models/secbe
       - litserve    : LitServe with dynamic batching (max_batch_size 16, batch_timeout 5 ms, one worker),
       - naive       : (opt-in) a Starlette route calling predict on the event loop,
     every server up at once and measured in interleaved rounds (order rotated). Peers open the runtime as a user
-    would, ``load(pkg, variant=V)`` (so they get the same session threads the plan chose) unless --peer-threads.
+    would, ``load(pkg, variant=V)`` (so they get the same session threads the plan chose); a peer named with
+    ``-tN`` (e.g. ``fastapi-t2``) opens its session with N threads instead (the runtime's former default: all cores).
 Reports texts/s (and per core), p50/p95/p99, p99/p50 and serve-tuned / the best peer at each client level, with
 the `uptime` load average at the start and end of each package; writes benchmarks/results/<date>-<machine>-serve
 [-<tag>].{json,md}. Needs the serve extra, fastapi, litserve and `hey` (apt-get install -y hey). The box is shared
@@ -51,6 +52,19 @@ TEXT = (
 SERVE_DESIGNS = ("serve-tuned", "serve-rule")
 PEERS = ("fastapi", "litserve", "naive")
 DESIGNS = SERVE_DESIGNS + PEERS
+
+
+def design_spec(name: str) -> tuple[str, int | None]:
+    """A design name -> (design, ORT threads): a peer may carry ``-tN`` (its session with N intra-op threads, e.g.
+    the runtime's former default of all the cores); else it opens the runtime with its defaults (None)."""
+    base, sep, threads = name.rpartition("-t")
+    if sep and base in PEERS and threads.isdigit():
+        return base, int(threads)
+    if name not in DESIGNS:
+        raise argparse.ArgumentTypeError(f"unknown design {name!r}: {', '.join(DESIGNS)}, or a peer with -tN")
+    return name, None
+
+
 BERTIMBAU = "bertimbau-base"
 
 
@@ -178,8 +192,9 @@ def load_average() -> list[float]:
 
 
 class Server:
-    def __init__(self, design: str, model: Path, variant: str, peer_threads: int | None) -> None:
+    def __init__(self, name: str, model: Path, variant: str) -> None:
         self.port = free_port()
+        design, peer_threads = design_spec(name)
         if design in SERVE_DESIGNS:
             cmd = [sys.executable, "-m", "secbert_edge.cli", "serve", "--model", str(model), "--variant", variant]
             cmd += ["--port", str(self.port), "--quiet", "--plan", "auto" if design == "serve-tuned" else "rule"]
@@ -364,7 +379,7 @@ def bench_package(
     servers: dict[str, Server] = {}
     try:
         for design in designs:
-            servers[design] = Server(design, model, variant, args.peer_threads or None)
+            servers[design] = Server(design, model, variant)
             hey(servers[design].url, body, 4, 1.0)  # warm every design the same way
         for design in SERVE_DESIGNS:
             if design in servers:  # the startup line: which plan, and why
@@ -415,7 +430,7 @@ def verdict(result: dict[str, Any], clients: list[int]) -> list[dict[str, Any]]:
     """serve-tuned / the best peer at each client level, against the targets (>= 1.1 at 8+ clients, >= 1.0 at 1,
     p99 <= 3 x p50)."""
     designs = result["designs"]
-    peers = [d for d in designs if d in PEERS]
+    peers = [d for d in designs if design_spec(d)[0] in PEERS]
     if "serve-tuned" not in designs or not peers:
         return []
     out = []
@@ -450,7 +465,7 @@ def _plan_text(plan: dict[str, Any] | None) -> str:
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    peer_note = f", here with --peer-threads {meta['peer_threads']}" if meta["peer_threads"] else ""
+    peer_note = "; `-tN`: a peer whose session has N intra-op threads"
     lines = [
         f"# `secbert-edge serve`, tuned and untuned, against its peers — {meta['date']}, {meta['machine']}",
         "",
@@ -560,7 +575,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="hey -z per design, client level and round")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per client level")
     parser.add_argument(
-        "--designs", nargs="+", default=["serve-tuned", "serve-rule", "fastapi", "litserve"], choices=DESIGNS
+        "--designs",
+        nargs="+",
+        default=["serve-tuned", "serve-rule", "fastapi", "litserve"],
+        type=lambda name: design_spec(name) and name,
+        help=f"of {', '.join(DESIGNS)}; a peer with -tN (e.g. fastapi-t2) opens its session with N threads",
     )
     parser.add_argument(
         "--tune",
@@ -569,7 +588,6 @@ def main() -> None:
         help="auto: tune where this box has no plan for the package yet; force: tune again; skip",
     )
     parser.add_argument("--tune-seconds", type=float, default=3.0, help="tune --seconds")
-    parser.add_argument("--peer-threads", type=int, default=0, help="ORT threads of the peers (0: the runtime's)")
     parser.add_argument("--inproc-texts", type=int, default=0, help="texts per in-process call [24 base, 512 else]")
     parser.add_argument("--tag", default="", help="appended to the result file names")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -594,7 +612,6 @@ def main() -> None:
         "command": "python benchmarks/serve_bench.py " + " ".join(sys.argv[1:]),
         "text": TEXT,
         "seconds": args.seconds,
-        "peer_threads": args.peer_threads,
         "load_average": {"start": started, "end": load_average()},
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import signal
@@ -80,6 +81,10 @@ def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int
             given,
             app.plan_reason,
         )
+        # What is loaded by now (libraries, the model, the app) lives as long as the process: out of the cyclic
+        # collector's sight, a full collection scans only what requests allocate (a shorter pause in the tail).
+        gc.collect()
+        gc.freeze()
         server.run()
     finally:
         for sig, handler in previous.items():
