@@ -15,7 +15,6 @@ import dataclasses
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +24,7 @@ class LoadResult:
     clients: int
     requests: int  # answered inside the measured window
     failed: int  # answers other than 200, or connections lost
-    seconds: float
+    seconds: float  # the measured window
     texts_per_s: float
     p50_ms: float
     p95_ms: float
@@ -57,17 +56,45 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, round(q / 100 * (len(sorted_values) - 1)))]
 
 
-async def _client(
-    host: str, port: int, requests: list[bytes], offset: int, window: tuple[float, float], out: dict[str, Any]
-) -> None:
-    start, end = window
+class _Window:
+    """When measuring starts (every client has had an answer, and ``warmup_s`` has passed) and ends (``seconds``
+    later, once at least ``min_answers`` are in, or at ``max_seconds`` at the latest): a slow plan at many clients
+    is measured over enough answers, not over the few that fit a fixed window."""
+
+    def __init__(self, clients: int, warmup_s: float, seconds: float, min_answers: int, max_seconds: float) -> None:
+        self.t0 = time.perf_counter()
+        self.clients, self.warmup_s, self.seconds = clients, warmup_s, seconds
+        self.min_answers, self.max_seconds = min_answers, max_seconds
+        self.answered: set[int] = set()  # clients with an answer (warm)
+        self.start: float | None = None
+        self.end: float | None = None
+        self.latency: list[float] = []
+        self.failed = 0
+
+    def record(self, client: int, sent: float, done: float, ok: bool) -> None:
+        if self.start is None:
+            self.answered.add(client)
+            if len(self.answered) == self.clients and done - self.t0 >= self.warmup_s:
+                self.start = done
+            return
+        if self.end is None or done <= self.end:
+            self.latency.append(done - sent)
+            self.failed += not ok
+
+    def closed(self, now: float) -> bool:
+        if self.end is None and self.start is not None:
+            elapsed = now - self.start
+            if (elapsed >= self.seconds and len(self.latency) >= self.min_answers) or elapsed >= self.max_seconds:
+                self.end = now
+        return self.end is not None
+
+
+async def _client(host: str, port: int, requests: list[bytes], k: int, offset: int, window: _Window) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     i = offset
     try:
-        while True:
+        while not window.closed(time.perf_counter()):
             sent = time.perf_counter()
-            if sent >= end:
-                return
             writer.write(requests[i % len(requests)])
             i += 1
             head = await reader.readuntil(b"\r\n\r\n")
@@ -76,26 +103,17 @@ async def _client(
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
-            done = time.perf_counter()
-            if start <= done <= end:  # answered inside the window (in-flight ones at its edges are not lost)
-                out["latency"].append(done - sent)
-                if head[9:12] != b"200":
-                    out["failed"] += 1
+            window.record(k, sent, time.perf_counter(), head[9:12] == b"200")
     except (OSError, asyncio.IncompleteReadError, ValueError):
-        out["failed"] += 1
+        window.failed += 1
+        window.answered.add(k)  # a lost client must not hold the window shut
     finally:
         writer.close()
 
 
-async def _run(
-    host: str, port: int, requests: list[bytes], clients: int, warmup_s: float, seconds: float
-) -> dict[str, Any]:
-    now = time.perf_counter()
-    window = (now + warmup_s, now + warmup_s + seconds)
-    out: dict[str, Any] = {"latency": [], "failed": 0}
-    step = max(1, len(requests) // max(1, clients))
-    await asyncio.gather(*(_client(host, port, requests, k * step, window, out) for k in range(clients)))
-    return out
+async def _run(requests: list[bytes], host: str, port: int, window: _Window) -> None:
+    step = max(1, len(requests) // window.clients)
+    await asyncio.gather(*(_client(host, port, requests, k, k * step, window) for k in range(window.clients)))
 
 
 def run_load(
@@ -106,24 +124,30 @@ def run_load(
     *,
     seconds: float = 3.0,
     warmup_s: float = 1.0,
+    min_answers: int | None = None,
+    max_seconds: float | None = None,
     path: str = "/v1/classify",
 ) -> LoadResult:
-    """``clients`` closed-loop clients for ``warmup_s`` (not counted) then ``seconds`` (measured), one text a request,
-    each client starting at its own place in ``texts``. Uses uvloop when it is installed (the serve extra has it)."""
+    """``clients`` closed-loop clients, one text a request, each starting at its own place in ``texts``: warmed
+    (``warmup_s``, and an answer for every client), then measured for ``seconds`` and at least ``min_answers``
+    answers (default 3 per client; at most ``max_seconds``, default 10 x seconds). Uses uvloop when it is installed
+    (the serve extra has it)."""
     requests = request_bytes(host, port, path, texts)
+    window = _Window(clients, warmup_s, seconds, min_answers or 3 * clients, max_seconds or 10 * seconds)
     try:
         import uvloop
 
-        out = uvloop.run(_run(host, port, requests, clients, warmup_s, seconds))
+        uvloop.run(_run(requests, host, port, window))
     except ImportError:
-        out = asyncio.run(_run(host, port, requests, clients, warmup_s, seconds))
-    latency = sorted(out["latency"])
+        asyncio.run(_run(requests, host, port, window))
+    latency = sorted(window.latency)
+    span = (window.end or time.perf_counter()) - (window.start or window.t0)
     return LoadResult(
         clients=clients,
         requests=len(latency),
-        failed=out["failed"],
-        seconds=seconds,
-        texts_per_s=len(latency) / seconds,
+        failed=window.failed,
+        seconds=span,
+        texts_per_s=len(latency) / span if span > 0 else 0.0,
         p50_ms=percentile(latency, 50) * 1000,
         p95_ms=percentile(latency, 95) * 1000,
         p99_ms=percentile(latency, 99) * 1000,
