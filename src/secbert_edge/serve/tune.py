@@ -1,17 +1,21 @@
 """`secbert-edge tune`: measure serving plans on this box and write the winner where `serve` finds it.
 
 What Triton's Model Analyzer does for a GPU model (sweep instance counts and dynamic batching against a load
-generator, keep the best configuration under a latency constraint), for a small CPU service: every candidate plan
-is served by the real ``secbert-edge serve`` (a subprocess on a free loopback port, warmed), loaded by closed-loop
-clients at each concurrency level (one text a request, cycling through a real-length workload), and stopped.
+generator, keep the best configuration under a latency constraint; its "quick search" climbs one dimension at a
+time), for a small CPU service: every candidate plan is served by the real ``secbert-edge serve`` (a subprocess on a
+free loopback port, warmed), loaded by closed-loop clients at each concurrency level (one text a request, cycling
+through a real-length workload).
 
-Search, in two stages (a full grid would take an hour on a big model):
-  1. how the cores are used: parallel runs x intra-op threads per run (every split that does not ask for more
-     than cores + 1 busy threads), a session shared by the runs or one each, idle threads spinning or not;
-  2. batching, on the best layout: max texts per runtime call x the wait for batch-mates.
-A candidate's score is the geometric mean of its texts/s over the concurrency levels (each level counts the
-same); a candidate whose p99 exceeds ``max_tail`` x its p50 at any level is not eligible. The best few are
-measured again, in another order, and the mean of both passes decides: the box is shared and noisy.
+Search in stages, each keeping the best plan so far (a full grid would take an hour on a big model):
+  1. layout: parallel runs x intra-op threads per run (every split that asks for at most cores + 1 busy threads);
+  2. on the best layout: a session of its own per run, idle pool threads sleeping instead of spinning;
+  3. on the best so far: max texts per runtime call;
+  4. on the best so far: the wait for batch-mates, with the rule beside it.
+The box is shared and noisy, so every candidate of a stage is up at once and the stage is measured in interleaved
+rounds (order rotated), as the project's benchmarks are: a candidate's texts/s and p99/p50 at a level are its
+medians over the rounds. Its score is the geometric mean of its texts/s over the levels (each level counts the
+same); a candidate whose p99 exceeds ``max_tail`` x its p50 at any level, or that failed a request, is not eligible.
+The last stage measures the rule beside the winner, so "x the rule" is a ratio from the same rounds.
 """
 
 from __future__ import annotations
@@ -52,11 +56,11 @@ class TuneConfig:
         (1, 8, 32), "Concurrent clients to measure every plan at (comma-separated); each level counts the same.", min=1
     )
     seconds: float = setting(3.0, "Seconds measured per plan and client level.", min=0, min_open=True)
-    warmup_s: float = setting(1.0, "Seconds of load before each measurement, not counted.", flag="--warmup", min=0)
+    warmup_s: float = setting(0.5, "Seconds of load before each measurement, not counted.", flag="--warmup", min=0)
     max_tail: float = setting(
         3.0, "A plan is eligible only with p99 <= this x p50 at every client level.", min=1, flag="--max-p99-over-p50"
     )
-    confirm: int = setting(3, "The best N plans are measured again (in reverse order) before one is chosen.", min=0)
+    rounds: int = setting(2, "Interleaved rounds per stage (a candidate's numbers are its medians over them).", min=1)
     runs: tuple[int, ...] | None = setting(
         None, "Parallel runs to try (comma-separated) [default: 1 to cores + 1].", flag="--try-runs", min=1
     )
@@ -73,46 +77,54 @@ class TuneConfig:
 
 @dataclasses.dataclass
 class Measured:
-    """One candidate's measurements (one LoadResult per concurrency level and pass)."""
+    """One candidate in one stage: one LoadResult per concurrency level and round."""
 
     plan: ServingPlan
-    passes: list[list[LoadResult]] = dataclasses.field(default_factory=list)
+    stage: str
+    rounds: list[list[LoadResult]] = dataclasses.field(default_factory=list)
+
+    def _at(self, clients: int) -> list[LoadResult]:
+        return [r for one in self.rounds for r in one if r.clients == clients]
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted({r.clients for one in self.rounds for r in one})
 
     def rate(self, clients: int) -> float:
-        return statistics.fmean(r.texts_per_s for p in self.passes for r in p if r.clients == clients)
+        return statistics.median(r.texts_per_s for r in self._at(clients))
 
     def tail(self, clients: int) -> float:
-        return max(r.tail for p in self.passes for r in p if r.clients == clients)
+        return statistics.median(r.tail for r in self._at(clients))
 
     @property
     def score(self) -> float:
-        """Geometric mean over the concurrency levels of the mean texts/s over the passes."""
-        levels = sorted({r.clients for p in self.passes for r in p})
-        rates = [self.rate(c) for c in levels]
+        """Geometric mean over the concurrency levels of the median texts/s over the rounds."""
+        rates = [self.rate(c) for c in self.levels]
         if not rates or min(rates) <= 0:
             return 0.0
         return math.exp(statistics.fmean(math.log(x) for x in rates))
 
     def eligible(self, max_tail: float) -> bool:
-        results = [r for p in self.passes for r in p]
-        return bool(results) and all(r.failed == 0 and r.tail <= max_tail for r in results)
+        return bool(self.rounds) and all(
+            self.tail(c) <= max_tail and not any(r.failed for r in self._at(c)) for c in self.levels
+        )
 
     def row(self) -> dict[str, Any]:
-        levels = sorted({r.clients for p in self.passes for r in p})
         return {
             "plan": dataclasses.asdict(self.plan),
+            "stage": self.stage,
             "score": self.score,
             "levels": [
                 {
                     "clients": c,
                     "texts_per_s": self.rate(c),
-                    "p50_ms": statistics.fmean(r.p50_ms for p in self.passes for r in p if r.clients == c),
-                    "p99_ms": max(r.p99_ms for p in self.passes for r in p if r.clients == c),
+                    "p50_ms": statistics.median(r.p50_ms for r in self._at(c)),
+                    "p99_ms": statistics.median(r.p99_ms for r in self._at(c)),
                     "p99_over_p50": self.tail(c),
-                    "failed": sum(r.failed for p in self.passes for r in p if r.clients == c),
-                    "passes": [r.texts_per_s for p in self.passes for r in p if r.clients == c],
+                    "failed": sum(r.failed for r in self._at(c)),
+                    "rounds": [r.texts_per_s for r in self._at(c)],
                 }
-                for c in levels
+                for c in self.levels
             ],
         }
 
@@ -129,38 +141,56 @@ class TuneResult:
     path: Path | None = None
 
     def record(self) -> dict[str, Any]:
-        """What the plan file keeps of the measurement (the winner first)."""
-        rule = next((m for m in self.measured if m.plan == self.rule), None)
+        """What the plan file keeps of the measurement: the last stage (the winner first, the rule beside it), then
+        the earlier stages."""
+        last = [m for m in self.measured if m.stage == self.winner.stage]
+        rule = next((m for m in last if m.plan == self.rule), None)
+        others = [m for m in self.measured if m is not self.winner]
         return {
             "workload": {"source": self.workload.source, "tokens": self.workload.tokens},
             "clients": list(self.config.clients),
             "seconds_per_level": self.config.seconds,
             "max_p99_over_p50": self.config.max_tail,
             "load_average": self.load_average,
+            "rounds": self.config.rounds,
             "rule": dataclasses.asdict(self.rule),
             "winner_vs_rule": self.winner.score / rule.score if rule and rule.score else None,
-            "candidates": [self.winner.row()] + [m.row() for m in self.measured if m is not self.winner],
+            "candidates": [self.winner.row()] + [m.row() for m in sorted(others, key=lambda m: m.stage, reverse=True)],
         }
 
 
+def _powers(top: int) -> list[int]:
+    """1, 2, 4, ... below ``top``, and ``top``."""
+    return sorted({1 << k for k in range(top.bit_length()) if 1 << k < top} | {top})
+
+
 def layouts(cores: int, runs: Sequence[int] | None = None, threads: Sequence[int] | None = None) -> list[ServingPlan]:
-    """Stage 1: how the cores are used. Every (runs, threads) with runs x threads <= cores + 1 (one more than the
-    cores: the HTTP event loop also needs a turn), a session shared or one per run, spinning on or off where a
-    session has more than one thread."""
-    run_counts = sorted(set(runs or range(1, cores + 2)))
-    thread_counts = sorted(set(threads or [t for t in (1, 2, 4, 8, 16, 32, 64) if t < cores] + [cores]))
-    out = []
-    for r, t in itertools.product(run_counts, thread_counts):
-        if runs is None and threads is None and r * t > cores + 1:
-            continue
-        for sessions in (1, r) if r > 1 else (1,):
-            for spinning in (True, False) if t > 1 else (True,):
-                out.append(ServingPlan(runs=r, threads=t, sessions=sessions, spinning=spinning))
+    """Stage 1: how the cores are used, one session shared, pool threads spinning (ORT's default): runs of 1, 2,
+    4, ... up to the cores and one more (the HTTP event loop also needs a turn) x threads of 1, 2, 4, ... up to the
+    cores, never asking for more than cores + 1 busy threads (unless the runs or threads are given)."""
+    run_counts = sorted(set(runs or _powers(cores) + [cores + 1]))
+    thread_counts = sorted(set(threads or _powers(cores)))
+    given = runs is not None or threads is not None
+    return [
+        ServingPlan(runs=r, threads=t)
+        for r, t in itertools.product(run_counts, thread_counts)
+        if given or r * t <= cores + 1
+    ]
+
+
+def variations(best: ServingPlan) -> list[ServingPlan]:
+    """Stage 2: the best layout with a session of its own per run (when it has several runs), and with its idle
+    pool threads sleeping (when its sessions have several threads)."""
+    out = [best]
+    if best.runs > 1:
+        out.append(best.replace(sessions=best.runs))
+    if best.threads > 1:
+        out.append(best.replace(spinning=not best.spinning))
     return out
 
 
 def batchings(best: ServingPlan, batch_sizes: Sequence[int], waits_ms: Sequence[float]) -> list[ServingPlan]:
-    """Stage 2: max texts per runtime call x wait for batch-mates, on the best layout."""
+    """Max texts per runtime call x wait for batch-mates, on the best plan so far."""
     return [best.replace(max_batch_size=b, max_wait_ms=w) for b, w in itertools.product(batch_sizes, waits_ms)]
 
 
@@ -221,18 +251,39 @@ class CandidateServer:
         self.log.close()
 
 
-def measure(
-    model_dir: Path, variant: str, plan: ServingPlan, texts: Sequence[str], cfg: TuneConfig, providers: str | None
-) -> list[LoadResult]:
-    """One pass: serve ``plan``, load it at every concurrency level, stop it."""
-    server = CandidateServer(model_dir, variant, plan, providers)
+def measure_stage(
+    name: str,
+    candidates: Sequence[ServingPlan],
+    model_dir: Path,
+    variant: str,
+    texts: Sequence[str],
+    cfg: TuneConfig,
+    providers: str | None,
+    progress: Callable[[str], None],
+) -> list[Measured]:
+    """Every candidate up at once (an idle server costs memory, not CPU), measured at every level in ``cfg.rounds``
+    interleaved rounds, the order rotated each round; then stopped."""
+    candidates = list(dict.fromkeys(candidates))
+    measured = [Measured(plan, name) for plan in candidates]
+    servers: list[CandidateServer] = []
     try:
-        return [
-            run_load("127.0.0.1", server.port, texts, c, seconds=cfg.seconds, warmup_s=cfg.warmup_s)
-            for c in cfg.clients
-        ]
+        for plan in candidates:
+            servers.append(CandidateServer(model_dir, variant, plan, providers))
+        for r in range(cfg.rounds):
+            k = r % len(candidates)
+            for m, server in list(zip(measured, servers))[k:] + list(zip(measured, servers))[:k]:
+                m.rounds.append(
+                    [
+                        run_load("127.0.0.1", server.port, texts, c, seconds=cfg.seconds, warmup_s=cfg.warmup_s)
+                        for c in cfg.clients
+                    ]
+                )
+                levels = ", ".join(f"{x.clients}c {x.texts_per_s:.1f}/s p99/p50 {x.tail:.1f}" for x in m.rounds[-1])
+                progress(f"{name} round {r + 1}: {m.plan.describe()}: {levels}")
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
+    return measured
 
 
 def tune(
@@ -259,38 +310,31 @@ def tune(
     progress(f"{key.describe()}; workload: {workload.source}, tokens {workload.tokens}")
     before = load_average()
     progress(f"load average before: {before}")
-    measured: dict[ServingPlan, Measured] = {}
+    measured: list[Measured] = []
 
-    def run(candidates: Sequence[ServingPlan], again: bool = False) -> None:
-        for plan in dict.fromkeys(candidates):
-            if plan in measured and not again:
-                continue
-            m = measured.setdefault(plan, Measured(plan))
-            m.passes.append(measure(model_dir, variant, plan, workload.texts, config, providers))
-            levels = ", ".join(f"{r.clients}c {r.texts_per_s:.1f}/s p99/p50 {r.tail:.1f}" for r in m.passes[-1])
-            progress(f"{plan.describe()}: {levels}")
+    def stage(name: str, candidates: Sequence[ServingPlan], *, alone: bool = False) -> ServingPlan:
+        if len(set(candidates)) == 1 and not alone:  # nothing to compare the best so far with
+            return candidates[0]
+        done = measure_stage(name, candidates, model_dir, variant, workload.texts, config, providers, progress)
+        measured.extend(done)
+        ok = [m for m in done if m.eligible(config.max_tail)] or done  # none eligible: the fastest anyway
+        best = max(ok, key=lambda m: m.score)
+        progress(f"{name}: best {best.plan.describe()} (score {best.score:.1f})")
+        return best.plan
 
-    def best(pool: Sequence[Measured]) -> list[Measured]:
-        ok = [m for m in pool if m.eligible(config.max_tail)] or list(pool)  # none eligible: the fastest anyway
-        return sorted(ok, key=lambda m: m.score, reverse=True)
-
-    stage1 = layouts(key.box.cores, config.runs, config.threads)
-    stage1 = [rule] + [p.replace(max_batch_size=rule.max_batch_size, max_wait_ms=rule.max_wait_ms) for p in stage1]
-    run(stage1)
-    if not measured:
-        raise TuneError("no candidate plan was measured")
-    layout = best(list(measured.values()))[0].plan
-    run(batchings(layout, config.batch_sizes, config.waits_ms))
-    top = best(list(measured.values()))[: max(1, config.confirm)]
-    if len(top) > 1:
-        progress(f"confirming the best {len(top)} (measured again, in reverse order)")
-        run([m.plan for m in reversed(top)], again=True)
-        top = best(top)
+    defaults = {"max_batch_size": rule.max_batch_size, "max_wait_ms": rule.max_wait_ms}
+    best = stage("1 layout", [p.replace(**defaults) for p in layouts(key.box.cores, config.runs, config.threads)])
+    best = stage("2 sessions, spinning", variations(best))
+    best = stage("3 batch", batchings(best, config.batch_sizes, [best.max_wait_ms]))
+    best = stage("4 wait", batchings(best, [best.max_batch_size], config.waits_ms) + [rule])
+    if not any(m.plan == best for m in measured):  # every stage had one candidate: measure it for the record
+        stage("4 wait", [best], alone=True)
+    winner = [m for m in measured if m.plan == best][-1]  # as measured in the last stage that had it
     result = TuneResult(
         key=key,
         rule=rule,
-        winner=top[0],
-        measured=list(measured.values()),
+        winner=winner,
+        measured=measured,
         workload=workload,
         config=config,
         load_average={"before": before, "after": load_average()},
