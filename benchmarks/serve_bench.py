@@ -502,17 +502,24 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             lv = [str(x["clients"]) for x in measured["candidates"][0]["levels"]]
             lines += [
                 f"The tuner's table (workload: {measured['workload']['source']}, tokens "
-                f"{measured['workload']['tokens']}; load average {measured.get('load_average')}; winner first; "
-                "texts/s and p99/p50 per client level; score = geometric mean of texts/s):",
+                f"{measured['workload']['tokens']}; load average {measured.get('load_average')}; "
+                f"{measured.get('rounds')} interleaved rounds per stage; winner first, then the rest of its stage, "
+                "then the earlier stages; texts/s (p99/p50) per client level, medians over the rounds; score = "
+                "geometric mean of texts/s; winner / rule from the same rounds: "
+                f"{measured['winner_vs_rule'] or float('nan'):.2f}):",
                 "",
-                "| plan | " + " | ".join(f"{c} clients" for c in lv) + " | score |",
-                "|---|" + "---:|" * (len(lv) + 1),
+                "| plan | stage | " + " | ".join(f"{c} clients" for c in lv) + " | score |",
+                "|---|---|" + "---:|" * (len(lv) + 1),
             ]
             rule = measured.get("rule")
             for cand in measured["candidates"]:
                 tag = " (the rule)" if rule and all(cand["plan"][k] == rule[k] for k in rule) else ""
                 cells = [f"{x['texts_per_s']:.1f} ({x['p99_over_p50']:.1f})" for x in cand["levels"]]
-                lines.append(f"| {_plan_text(cand['plan'])}{tag} | " + " | ".join(cells) + f" | {cand['score']:.1f} |")
+                lines.append(
+                    f"| {_plan_text(cand['plan'])}{tag} | {cand.get('stage', '')} | "
+                    + " | ".join(cells)
+                    + f" | {cand['score']:.1f} |"
+                )
             lines.append("")
         ip = r["in_process"]
         names = [k for k in ip["rounds"][0] if k != "clients"] if ip["rounds"] else []
