@@ -15,7 +15,9 @@ The box is shared and noisy, so every candidate of a stage is up at once and the
 rounds (order rotated), as the project's benchmarks are: a candidate's texts/s and p99/p50 at a level are its
 medians over the rounds. Its score is the geometric mean of its texts/s over the levels (each level counts the
 same); a candidate whose p99 exceeds ``max_tail`` x its p50 at any level, or that failed a request, is not eligible.
-The last stage measures the rule beside the winner, so "x the rule" is a ratio from the same rounds.
+The last stage measures the rule beside the winner, so "x the rule" is a ratio from the same rounds. A challenger
+replaces the best so far (in stage 1 and at the end: the rule) only when it beats it by MIN_GAIN: what the noise
+cannot tell apart stays as it was.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from ..runtime.plan import ServingPlan
 from ..settings import setting
 from .loadgen import LoadResult, run_load
 from .workload import Workload
+
+MIN_GAIN = 0.02  # a challenger must beat the best so far (in the last stage: the rule) by this much to replace it
 
 
 class TuneError(SecbertEdgeError, RuntimeError):
@@ -312,23 +316,27 @@ def tune(
     progress(f"load average before: {before}")
     measured: list[Measured] = []
 
-    def stage(name: str, candidates: Sequence[ServingPlan], *, alone: bool = False) -> ServingPlan:
+    def stage(name: str, candidates: Sequence[ServingPlan], incumbent: ServingPlan, alone: bool = False) -> ServingPlan:
+        """The best of ``candidates``; the incumbent (the best so far, or the rule) stays unless beaten by MIN_GAIN."""
         if len(set(candidates)) == 1 and not alone:  # nothing to compare the best so far with
             return candidates[0]
         done = measure_stage(name, candidates, model_dir, variant, workload.texts, config, providers, progress)
         measured.extend(done)
         ok = [m for m in done if m.eligible(config.max_tail)] or done  # none eligible: the fastest anyway
         best = max(ok, key=lambda m: m.score)
+        kept = next((m for m in ok if m.plan == incumbent), None)
+        if kept is not None and kept.score * (1 + MIN_GAIN) >= best.score:
+            best = kept  # within the noise of the incumbent: keep it
         progress(f"{name}: best {best.plan.describe()} (score {best.score:.1f})")
         return best.plan
 
     defaults = {"max_batch_size": rule.max_batch_size, "max_wait_ms": rule.max_wait_ms}
-    best = stage("1 layout", [p.replace(**defaults) for p in layouts(key.box.cores, config.runs, config.threads)])
-    best = stage("2 sessions, spinning", variations(best))
-    best = stage("3 batch", batchings(best, config.batch_sizes, [best.max_wait_ms]))
-    best = stage("4 wait", batchings(best, [best.max_batch_size], config.waits_ms) + [rule])
+    best = stage("1 layout", [p.replace(**defaults) for p in layouts(key.box.cores, config.runs, config.threads)], rule)
+    best = stage("2 sessions, spinning", variations(best), best)
+    best = stage("3 batch", batchings(best, config.batch_sizes, [best.max_wait_ms]), best)
+    best = stage("4 wait", batchings(best, [best.max_batch_size], config.waits_ms) + [rule], rule)
     if not any(m.plan == best for m in measured):  # every stage had one candidate: measure it for the record
-        stage("4 wait", [best], alone=True)
+        stage("4 wait", [best], best, alone=True)
     winner = [m for m in measured if m.plan == best][-1]  # as measured in the last stage that had it
     result = TuneResult(
         key=key,
