@@ -236,3 +236,51 @@ def test_plan_key_file_name_is_stable():
     key = PlanKey("ab" * 32, "int8", "cpu", Box("Intel(R) Xeon(R) Processor", 2))
     assert key.file_name().startswith("int8-abababababababab-cpu-2c-") and key.file_name().endswith(".json")
     assert PlanKey.from_dict(json.loads(json.dumps(key.to_dict()))) == key
+
+
+def test_parallel_workers_share_what_is_waiting():
+    """Two workers, 12 one-text requests queued at once: each worker takes its share (<= 6 texts) per runtime call,
+    both work, everything is answered, and a request that did not fit is not stuck behind its worker's batch."""
+    import asyncio
+    import threading
+    import time
+
+    from secbert_edge.serve.batcher import Batcher, BatchObserver, Job, Kind
+
+    calls: list[tuple[str, int]] = []
+
+    class Slow:
+        def warmup(self) -> None:
+            pass
+
+        def predict(self, texts, **kw):
+            calls.append((threading.current_thread().name, len(texts)))
+            time.sleep(0.02 * len(texts))
+            return [
+                type(
+                    "P",
+                    (),
+                    {"error": None, "score": 0.5, "label": "x", "threshold": 0.5, "n_tokens": 3, "truncated": False},
+                )()
+                for _ in texts
+            ]
+
+    sizes: list[int] = []
+    batcher = Batcher(
+        Slow(), max_batch_size=64, parallel_runs=2, observer=BatchObserver(batch=lambda t, r, s: sizes.append(t))
+    )
+
+    async def go() -> list:
+        loop = asyncio.get_running_loop()
+        jobs = [Job(Kind.TEXTS, [f"t{i}"], None, None, loop.create_future()) for i in range(12)]
+        for job in jobs:
+            batcher.submit(job)
+        batcher.start()
+        return await asyncio.wait_for(asyncio.gather(*(j.future for j in jobs)), 10)
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        batcher.close(5)
+    assert [len(r) for r in results] == [1] * 12 and sum(sizes) == 12
+    assert max(sizes) <= 6 and len({name for name, _ in calls}) == 2  # shared out, both workers ran

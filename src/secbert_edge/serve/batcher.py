@@ -15,6 +15,7 @@ Results are delivered to the asyncio loop with one ``call_soon_threadsafe`` per 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import enum
 import logging
@@ -80,6 +81,7 @@ def prediction_dict(p: Any, index: int) -> dict[str, Any]:
 
 
 _STOP = object()
+_WAKE = object()  # put on the queue after a job was put back, so a blocked worker looks again
 
 
 class Batcher:
@@ -107,6 +109,7 @@ class Batcher:
         self.queued_texts = 0
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._front: collections.deque[Job] = collections.deque()  # put back by a worker: taken first
         self._threads: list[threading.Thread] = []
         self._closed = False
         # One runner per worker: the classifier itself (ORT sessions are thread-safe, so workers may share it), or
@@ -168,38 +171,56 @@ class Batcher:
             self._warming -= 1
             if not self._warming:
                 self.ready.set()
-        stopping, carry = False, None
+        stopping = False
         while not stopping:
-            first = carry if carry is not None else self._queue.get()
+            first = self._take(None)
             if first is _STOP:
                 break
-            jobs, carry, stopping = self._collect(first)
+            jobs, stopping = self._collect(first)
             self._process(runner, jobs)
         self.ready.clear()
 
-    def _collect(self, first: Job) -> tuple[list[Job], Job | None, bool]:
-        """``first`` plus whatever is queued now, then up to ``max_wait_ms`` for more, within the batch size; and
-        the job that did not fit (first in this worker's next batch), and whether a stop was taken."""
+    def _take(self, deadline: float | None) -> Any:
+        """The next job: one a worker put back (oldest first), else the queue's, waiting until ``deadline`` (None:
+        for ever; raises queue.Empty when it passes)."""
+        while True:
+            with self._lock:
+                if self._front:
+                    return self._front.popleft()
+            timeout = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            item = self._queue.get(timeout=timeout) if timeout != 0.0 else self._queue.get_nowait()
+            if item is not _WAKE:
+                return item
+
+    def _put_back(self, job: Job) -> None:
+        """A job that did not fit a micro-batch goes first in the next one, whichever worker takes it."""
+        with self._lock:
+            self._front.appendleft(job)
+        self._queue.put(_WAKE)  # a worker blocked on the queue looks again
+
+    def _collect(self, first: Job) -> tuple[list[Job], bool]:
+        """``first`` plus whatever is queued now, then up to ``max_wait_ms`` for more, within the batch size and,
+        with several workers, this worker's fair share of what is waiting (one worker taking every waiting request
+        and running them text by text while another idles gave p99 up to 13x p50 at 32 clients); and whether a stop
+        was taken."""
         jobs, n = [first], len(first.texts)
+        limit = self.max_batch_size
+        if self.parallel_runs > 1:
+            limit = min(limit, max(1, -(-self.queued_texts // self.parallel_runs)))
         deadline = time.perf_counter() + self.max_wait_s
-        while n < self.max_batch_size:
+        while n < limit:
             try:
-                job = self._queue.get_nowait()
+                job = self._take(deadline)
             except queue.Empty:
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                try:
-                    job = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                break
             if job is _STOP:
-                return jobs, None, True
-            if n + len(job.texts) > self.max_batch_size:
-                return jobs, job, False
+                return jobs, True
+            if n + len(job.texts) > limit:
+                self._put_back(job)
+                break
             jobs.append(job)
             n += len(job.texts)
-        return jobs, None, False
+        return jobs, False
 
     def _process(self, runner: Any, jobs: list[Job]) -> None:
         now = time.perf_counter()
