@@ -243,11 +243,15 @@ class Server:
         return self.proc.returncode
 
 
-def hey(url: str, body: Path, clients: int, seconds: float) -> dict[str, Any]:
-    """`hey` for ``seconds`` with per-request CSV: percentiles over every request, texts/s = answers / span."""
+def hey(url: str, body: Path, clients: int, seconds: float, server_pid: int | None = None) -> dict[str, Any]:
+    """`hey` for ``seconds`` with per-request CSV: percentiles over every request, texts/s = answers / span; and the
+    CPU the rest of the box took meanwhile (other processes than this one, hey and the server's tree), in cores."""
+    from secbert_edge.serve.othercpu import OtherCPU
+
     cmd = ["hey", "-z", f"{seconds}s", "-c", str(clients), "-m", "POST", "-T", "application/json"]
     cmd += ["-D", str(body), "-t", "120", "-o", "csv", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    with OtherCPU(*([server_pid] if server_pid else [])) as other:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = [line.split(",") for line in out.strip().split("\n")[1:] if line]
     latency = sorted(float(r[0]) for r in rows)
     codes: dict[int, int] = {}
@@ -260,6 +264,7 @@ def hey(url: str, body: Path, clients: int, seconds: float) -> dict[str, Any]:
         "texts_per_s": len(rows) / span,
         "_latency": latency,
         "status": codes,
+        "other_cores": other.cores,
     }
 
 
@@ -390,7 +395,8 @@ def bench_package(
             for r in range(rounds):
                 result["in_process"]["rounds"].append({"clients": c, **inproc["one_round"]()})
                 for design in designs[r % len(designs) :] + designs[: r % len(designs)]:  # rotate the order
-                    per_round[design].append(hey(servers[design].url, body, c, seconds))
+                    server = servers[design]
+                    per_round[design].append(hey(server.url, body, c, seconds, server.proc.pid))
             for design in designs:
                 runs = per_round[design]
                 latency = sorted(x for run in runs for x in run["_latency"])
@@ -409,6 +415,7 @@ def bench_package(
                     "p95_ms": _percentile(latency, 95) * 1000,
                     "p99_ms": _percentile(latency, 99) * 1000,
                     "status": codes,
+                    "other_cores": max((run["other_cores"] or 0.0 for run in runs), default=0.0),
                 }
                 row["p99_over_p50"] = row["p99_ms"] / row["p50_ms"]
                 result["designs"][design]["runs"].append(row)
@@ -476,7 +483,9 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         "every request of every round. Peers open the runtime as a user would (`load(pkg, variant=V)`: the same "
         f"session threads as the plan){peer_note}. "
         f"LitServe: max_batch_size {LITSERVE['max_batch_size']}, batch_timeout {LITSERVE['batch_timeout'] * 1000:g} "
-        "ms, one worker. The box is shared with other work: read the ratios within this run and the load averages.",
+        "ms, one worker. The box is shared with other work: read the ratios within this run, the load averages, and "
+        "`other CPU`: the cores' worth of CPU that processes other than the benchmark, `hey` and that server took "
+        "during the cell (the most over its rounds; from /proc).",
         "",
     ]
     for r in results:
@@ -537,8 +546,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 lines.append(f"| {k} | {med[k]:.1f} | {med[k] / (os.cpu_count() or 1):.1f} | {med[k] / base:.2f} |")
             lines.append("")
         lines += [
-            "| design | clients | texts/s | per core | p50 ms | p95 ms | p99 ms | p99/p50 | rounds |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| design | clients | texts/s | per core | p50 ms | p95 ms | p99 ms | p99/p50 | rounds | other CPU |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for design, d in r["designs"].items():
             for run in d["runs"]:
@@ -548,7 +557,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 lines.append(
                     f"| {design}{note} | {run['clients']} | {run['texts_per_s']:.1f} | "
                     f"{run['texts_per_s_per_core']:.1f} | {run['p50_ms']:.1f} | {run['p95_ms']:.1f} | "
-                    f"{run['p99_ms']:.1f} | {run['p99_over_p50']:.2f} | {per_round} |"
+                    f"{run['p99_ms']:.1f} | {run['p99_over_p50']:.2f} | {per_round} | "
+                    f"{run.get('other_cores', 0.0):.2f} |"
                 )
         lines.append("")
         if r["verdict"]:

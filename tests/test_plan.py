@@ -284,3 +284,26 @@ def test_parallel_workers_share_what_is_waiting():
         batcher.close(5)
     assert [len(r) for r in results] == [1] * 12 and sum(sizes) == 12
     assert max(sizes) <= 6 and len({name for name, _ in calls}) == 2  # shared out, both workers ran
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="reads /proc (Linux)")
+def test_other_cpu_counts_what_it_does_not_watch():
+    """Over the same window, a spinning process counts as interference for a meter that does not watch it and not
+    for one that does (tune re-measures a disturbed measurement; serve_bench reports it per cell)."""
+    import subprocess
+    import sys
+    import time
+
+    from secbert_edge.serve.othercpu import OtherCPU
+
+    spin = subprocess.Popen(
+        [sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"]
+    )
+    try:
+        time.sleep(0.2)
+        with OtherCPU() as unwatched, OtherCPU(spin.pid) as watched:
+            time.sleep(0.6)
+    finally:
+        spin.wait()
+    assert unwatched.cores is not None and watched.cores is not None
+    assert unwatched.cores - watched.cores >= 0.3  # the spinning process's share of a core, whatever else runs

@@ -16,6 +16,8 @@ import json
 import time
 from collections.abc import Sequence
 
+from .othercpu import OtherCPU
+
 
 @dataclasses.dataclass(frozen=True)
 class LoadResult:
@@ -29,6 +31,7 @@ class LoadResult:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    other_cores: float | None = None  # CPU other processes took meanwhile, in cores (see othercpu.OtherCPU)
 
     @property
     def tail(self) -> float:
@@ -127,19 +130,21 @@ def run_load(
     min_answers: int | None = None,
     max_seconds: float | None = None,
     path: str = "/v1/classify",
+    server_pid: int | None = None,
 ) -> LoadResult:
     """``clients`` closed-loop clients, one text a request, each starting at its own place in ``texts``: warmed
     (``warmup_s``, and an answer for every client), then measured for ``seconds`` and at least ``min_answers``
     answers (default 3 per client; at most ``max_seconds``, default 10 x seconds). Uses uvloop when it is installed
-    (the serve extra has it)."""
+    (the serve extra has it). With ``server_pid``, also what the rest of the box took meanwhile (other_cores)."""
     requests = request_bytes(host, port, path, texts)
     window = _Window(clients, warmup_s, seconds, min_answers or 3 * clients, max_seconds or 10 * seconds)
-    try:
-        import uvloop
+    with OtherCPU(*([server_pid] if server_pid else [])) as other:
+        try:
+            import uvloop
 
-        uvloop.run(_run(requests, host, port, window))
-    except ImportError:
-        asyncio.run(_run(requests, host, port, window))
+            uvloop.run(_run(requests, host, port, window))
+        except ImportError:
+            asyncio.run(_run(requests, host, port, window))
     latency = sorted(window.latency)
     span = (window.end or time.perf_counter()) - (window.start or window.t0)
     return LoadResult(
@@ -151,4 +156,5 @@ def run_load(
         p50_ms=percentile(latency, 50) * 1000,
         p95_ms=percentile(latency, 95) * 1000,
         p99_ms=percentile(latency, 99) * 1000,
+        other_cores=other.cores if server_pid else None,
     )
