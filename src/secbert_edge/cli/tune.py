@@ -83,6 +83,8 @@ def tune(
     click.echo(f"package   {path} — {result.key.describe()}")
     click.echo(f"workload  {result.workload.source}; tokens {result.workload.tokens}")
     click.echo(f"load avg  before {record['load_average']['before']}, after {record['load_average']['after']}")
+    if record["other_cores_mean"] is not None:
+        click.echo(f"other CPU {record['other_cores_mean']:.2f} cores on average (other processes, while measuring)")
     click.echo(_table(record["candidates"], config.clients, result.rule))
     vs = record["winner_vs_rule"]
     click.echo(f"winner    {result.winner.plan.describe()}" + (f" ({vs:.2f}x the rule's score)" if vs else ""))

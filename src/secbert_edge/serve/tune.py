@@ -156,6 +156,11 @@ class TuneResult:
     load_average: dict[str, list[float]]
     path: Path | None = None
 
+    def other_cores(self) -> float | None:
+        """The mean CPU (in cores) other processes took during the measurements kept (None off Linux)."""
+        seen = [r.other_cores for m in self.measured for one in m.rounds for r in one if r.other_cores is not None]
+        return statistics.fmean(seen) if seen else None
+
     def record(self) -> dict[str, Any]:
         """What the plan file keeps of the measurement: the last stage (the winner first, the rule beside it), then
         the earlier stages."""
@@ -168,6 +173,7 @@ class TuneResult:
             "seconds_per_level": self.config.seconds,
             "max_p99_over_p50": self.config.max_tail,
             "load_average": self.load_average,
+            "other_cores_mean": self.other_cores(),
             "rounds": self.config.rounds,
             "rule": dataclasses.asdict(self.rule),
             "winner_vs_rule": self.winner.score / rule.score if rule and rule.score else None,
@@ -378,6 +384,12 @@ def tune(
         config=config,
         load_average={"before": before, "after": load_average()},
     )
+    busy = result.other_cores()
+    if busy is not None and busy > OTHER_LIMIT:
+        progress(
+            f"warning: other processes took {busy:.2f} cores on average while this was measured: the plan fits a box "
+            "that busy; tune again when it is quiet if that is not how it serves"
+        )
     if write:
         result.path = plans.write(key, result.winner.plan, result.record(), out)
     return result
