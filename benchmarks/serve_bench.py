@@ -511,7 +511,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
             lv = [str(x["clients"]) for x in measured["candidates"][0]["levels"]]
             lines += [
                 f"The tuner's table (workload: {measured['workload']['source']}, tokens "
-                f"{measured['workload']['tokens']}; load average {measured.get('load_average')}; "
+                f"{measured['workload']['tokens']}; load average {measured.get('load_average')}; other processes "
+                f"took {measured.get('other_cores_mean') or 0:.2f} cores on average while it measured; "
                 f"{measured.get('rounds')} interleaved rounds per stage; winner first, then the rest of its stage, "
                 "then the earlier stages; texts/s (p99/p50) per client level, medians over the rounds; score = "
                 "geometric mean of texts/s; winner / rule from the same rounds: "
