@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from secbert_edge import heldout
+from secbert_defaults import heldout
 
 HERE = Path(__file__).resolve().parent
 

@@ -18,7 +18,7 @@ Without NAME it rebuilds both defaults: the prompt guard (secbert-pt-demo) and t
 import sys
 from pathlib import Path
 
-from secbert_edge.demo import DEMOS, build_all, evaluate_and_document
+from secbert_defaults.build import DEMOS, build_all, evaluate_and_document
 
 if __name__ == "__main__":
     args = sys.argv[1:]

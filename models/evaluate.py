@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from secbert_edge import heldout
+from secbert_defaults import heldout
 
 HERE = Path(__file__).resolve().parent
 

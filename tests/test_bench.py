@@ -14,6 +14,7 @@ from secbert_edge.benchmarks.runner import BenchConfig, run_bench, to_markdown
 from secbert_edge.benchmarks.timing import stats, time_call
 from secbert_edge.benchmarks.workload import mixed_workload
 from secbert_edge.cli import main
+from secbert_edge.cli._common import Status
 
 
 def test_stats_percentiles():
@@ -112,7 +113,7 @@ def test_bench_cli_writes_records_report_and_plots(tiny_package, tmp_path):
     assert data["latency"][0]["stats"]["n"] >= 1 and data["throughput"][0]["mode"] == "bucketed"
     assert (tmp_path / "report" / "report.md").is_file() and (tmp_path / "report" / "latency.png").is_file()
     missing = CliRunner().invoke(main, ["bench", "--model", str(tiny_package), "--variant", "int8"])
-    assert missing.exit_code == 2 and "no int8 variant" in missing.output
+    assert missing.exit_code == Status.LOAD and "no int8 variant" in missing.output
 
 
 def test_bench_defaults_to_the_variants_the_package_has(tiny_package, tmp_path):

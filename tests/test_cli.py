@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from secbert_edge.cli import main
+from secbert_edge.cli._common import Status
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_export_command(runner, tiny_backbone, tiny_checkpoint, tmp_path):
             str(tmp_path / "q"),
         ],
     )
-    assert bad.exit_code == 2 and "does not exist" in bad.output
+    assert bad.exit_code == Status.LOAD and "does not exist" in bad.output  # the model cannot be loaded
 
 
 def test_predict_arguments_json(runner, tiny_package):
@@ -80,7 +81,7 @@ def test_predict_txt_file_with_bad_lines(runner, tiny_package, tmp_path):
         b"primeira linha\n\nterceira \xff linha\n  \nquinta \xe2\x80\xa8 ainda a quinta\r\n" + "\u200b\n".encode()
     )
     result = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(path), "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == Status.PARTIAL
     records = _json_lines(result.output)
     # Blank lines are skipped (and counted); U+2028 does not end a record; ids are the lines of the file.
     assert [r["id"] for r in records] == [1, 3, 5, 6] and [r["index"] for r in records] == [0, 1, 2, 3]
@@ -142,7 +143,7 @@ def test_predict_csv_tsv_jsonl_with_ids(runner, tiny_package, tmp_path):
         ],
     )
     records = _json_lines(result.output)
-    assert result.exit_code == 1 and [r["id"] for r in records] == ["a", "b", 3, 4]
+    assert result.exit_code == Status.PARTIAL and [r["id"] for r in records] == ["a", "b", 3, 4]
     assert "score" in records[0] and "no 'prompt' field" in records[1]["error"]
     assert "no 'id' id" in records[2]["error"] and "not valid JSON" in records[3]["error"]
     missing = runner.invoke(main, ["predict", "--model", str(tiny_package), "--file", str(tmp_path / "a.csv")])
@@ -175,28 +176,29 @@ def test_empty_file_says_so(runner, tiny_package, tmp_path):
         assert result.exit_code == 2 and "holds no records" in result.output
 
 
-def test_exit_codes_for_usage_errors(runner, tiny_package, tmp_path, monkeypatch):
+def test_exit_codes_for_usage_and_load_errors(runner, tiny_package, tmp_path, monkeypatch):
     (tmp_path / "x.pdf").write_text("x")
     model = ["predict", "--model", str(tiny_package)]
     cases = {
-        "unknown execution provider 'rocm'": model + ["--providers", "rocm", "x"],
-        "secbert-edge export": ["predict", "--model", str(tmp_path), "x"],
-        "outside [0, 1]": model + ["--threshold", "2", "x"],
-        "not a number": model + ["--threshold", "high", "x"],
-        "no int8 variant": model + ["--variant", "int8", "x"],
-        "unsupported file type '.pdf'": model + ["--file", str(tmp_path / "x.pdf")],
-        "does not exist": model + ["--file", str(tmp_path / "absent.txt")],
-        "--batch-size": model + ["--batch-size", "0", "x"],
-        "--id-column needs --file": model + ["--id-column", "id", "x"],
+        "unknown execution provider 'rocm'": (Status.USAGE, model + ["--providers", "rocm", "x"]),
+        "outside [0, 1]": (Status.USAGE, model + ["--threshold", "2", "x"]),
+        "not a number": (Status.USAGE, model + ["--threshold", "high", "x"]),
+        "unsupported file type '.pdf'": (Status.USAGE, model + ["--file", str(tmp_path / "x.pdf")]),
+        "does not exist": (Status.USAGE, model + ["--file", str(tmp_path / "absent.txt")]),
+        "--batch-size": (Status.USAGE, model + ["--batch-size", "0", "x"]),
+        "--id-column needs --file": (Status.USAGE, model + ["--id-column", "id", "x"]),
+        "No such option '--trheshold'": (Status.USAGE, model + ["--trheshold", "0.5", "x"]),
+        "secbert-edge export": (Status.LOAD, ["predict", "--model", str(tmp_path), "x"]),  # not a package
+        "no int8 variant": (Status.LOAD, model + ["--variant", "int8", "x"]),
     }
-    for expected, args in cases.items():
+    for expected, (status, args) in cases.items():
         result = runner.invoke(main, args)
-        assert result.exit_code == 2 and expected in result.output, (expected, result.output)
+        assert result.exit_code == status and expected in result.output, (expected, result.output)
         assert "Traceback" not in result.output
     monkeypatch.setenv("SECBERT_EDGE_MODELS", str(tmp_path))
     monkeypatch.delenv("SECBERT_EDGE_MODEL", raising=False)
     nodefault = runner.invoke(main, ["predict", "x"])
-    assert nodefault.exit_code == 2 and "no --model given" in nodefault.output
+    assert nodefault.exit_code == Status.LOAD and "no --model given" in nodefault.output
 
 
 def test_precision_is_a_deprecated_alias_of_variant(runner, tiny_package):

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from secbert_edge import synthetic
 from secbert_edge.cli import main
+from secbert_edge.cli._common import Status
 from secbert_edge.data import write_jsonl
 from secbert_edge.errors import InputError, PackageError
 
@@ -145,8 +146,9 @@ def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(stude
         verify(good, teacher_ckpt, backbone, data, use_cache=False)
     default = verify(good, teacher_ckpt, backbone, data, reference="teacher", use_cache=False, update_manifest=False)
     assert default.variants["fp32"].tolerance == Tolerance(None, 1.0, 0.01)
-    # 90 test texts: one flip is 1.1%. The gate is held here at 5% flips / 5 pp, which the student meets and the
-    # damaged student below does not.
+    # The default gate fails this 1-layer student: on 90 texts it is resolvably MORE accurate than its teacher (here
+    # +3.3 pp, bootstrap interval [+1.1, +6.7], beyond 1 pp; the gate holds drift both ways). It is held here at 5%
+    # flips / 5 pp, which the student meets and the damaged student below does not.
     loose = {"fp32": Tolerance(None, 5.0, 0.05)}
     passed = verify(
         good,
@@ -188,7 +190,7 @@ def test_verify_teacher_gate_passes_a_good_student_and_fails_a_damaged_one(stude
         "fp32=5",
     ]
     result = runner.invoke(main, args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == Status.GATE, result.output
     failed = json.loads(result.stdout)
     assert not failed["passed"] and any("flip rate" in f for f in failed["variants"]["fp32"]["failures"])
     ok = runner.invoke(main, args[:2] + [str(good)] + args[3:])

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from conftest import save_random_checkpoint, write_backbone
-from secbert_edge.errors import PackageError, ParityError
+from secbert_edge.errors import ConfigError, PackageError, ParityError
 from secbert_edge.export import export_package
 from secbert_edge.export.onnx_export import DYNAMIC_AXES, validate_against_torch
 from secbert_edge.manifest import Manifest, sha256_file
@@ -65,13 +65,13 @@ def test_validation_catches_a_different_model(tiny_backbone, tiny_checkpoint, ti
 def test_existing_package_needs_force(tiny_backbone, tiny_checkpoint, tmp_path):
     out = tmp_path / "pkg"
     first = export_package(tiny_checkpoint, tiny_backbone, out)
-    with pytest.raises(PackageError, match="--force"):
+    with pytest.raises(ConfigError, match="--force"):  # a usage error (exit status 2), not a broken package
         export_package(tiny_checkpoint, tiny_backbone, out)
     second = export_package(tiny_checkpoint, tiny_backbone, out, force=True, ks_threshold=0.7)
     assert second.thresholds["ks_optimal"] == 0.7 and first.thresholds["ks_optimal"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"]
     (tmp_path / "notapackage").mkdir()
-    with pytest.raises(PackageError, match="not a secbert-edge package"):
+    with pytest.raises(ConfigError, match="not a secbert-edge package"):
         export_package(tiny_checkpoint, tiny_backbone, tmp_path / "notapackage", force=True)
 
 
@@ -85,7 +85,7 @@ def test_tokenizer_vocab_must_match_embedding_rows(tiny_backbone, tiny_checkpoin
 
 
 def test_max_length_bounds(tiny_backbone, tiny_checkpoint, tmp_path):
-    with pytest.raises(PackageError, match="max length 4096"):
+    with pytest.raises(ConfigError, match="max length 4096"):
         export_package(tiny_checkpoint, tiny_backbone, tmp_path / "pkg", max_length=4096)
     manifest = export_package(tiny_checkpoint, tiny_backbone, tmp_path / "pkg", max_length=128)
     assert manifest.max_length == 128

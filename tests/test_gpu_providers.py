@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from secbert_edge.cli import main
+from secbert_edge.cli._common import Status
 from secbert_edge.errors import PackageError, ProviderError
 from secbert_edge.export import export_package
 from secbert_edge.export.quantize import add_variant
@@ -233,4 +234,4 @@ def test_cli_reports_fallback_and_strict_fails(tiny_package, monkeypatch):
     strict = runner.invoke(
         main, ["predict", "--model", str(tiny_package), "--providers", "cuda", "--strict-providers", "oi"]
     )
-    assert strict.exit_code == 2 and "onnxruntime-gpu" in strict.output
+    assert strict.exit_code == Status.LOAD and "onnxruntime-gpu" in strict.output  # a provider this box lacks

@@ -6,8 +6,8 @@ import random
 import re
 from collections import Counter
 
-from secbert_edge import judge_data
-from secbert_edge.demo import DEMOS, verify_examples
+from secbert_defaults import judge_data
+from secbert_defaults.build import DEMOS, verify_examples
 from secbert_edge.runtime.defaults import DEFAULT_RESPONSE_MODEL
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from conftest import DEMO_VOCAB
-from secbert_edge import pretrain, synthetic
+from secbert_defaults import pretrain
+from secbert_edge import synthetic
 from secbert_edge.data import stratified_split
 from secbert_edge.training import TrainConfig, train, write_scratch_backbone
 

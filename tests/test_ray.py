@@ -18,6 +18,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from conftest import CORPUS  # noqa: E402
 from secbert_edge.cli import main  # noqa: E402
+from secbert_edge.cli._common import Status  # noqa: E402
 from secbert_edge.errors import ConfigError  # noqa: E402
 from secbert_edge.ray import guard_app, score_dataset  # noqa: E402
 from secbert_edge.score import open_classifier, score_file  # noqa: E402
@@ -130,7 +131,7 @@ def test_ray_jsonl_through_the_cli(local_ray, tiny_package, tmp_path):
             "--quiet",
         ],
     )
-    assert result.exit_code == 1, result.output  # one row could not be scored: reported, exit 1
+    assert result.exit_code == Status.PARTIAL, result.output  # one row could not be scored: reported in place
     assert "1 of 61 rows could not be scored" in result.output
     check_against_local(out, local_scores(src, tiny_package, tmp_path))
     result = CliRunner().invoke(

@@ -19,6 +19,7 @@ pq = pytest.importorskip("pyarrow.parquet", reason="scoring to Parquet needs pya
 
 from conftest import CORPUS  # noqa: E402
 from secbert_edge.cli import main  # noqa: E402
+from secbert_edge.cli._common import Status  # noqa: E402
 from secbert_edge.errors import ConfigError, InputError  # noqa: E402
 from secbert_edge.ray import plan_actors  # noqa: E402  (pure: no ray import)
 from secbert_edge.score import open_classifier, parts_dir, score_file  # noqa: E402
@@ -220,7 +221,7 @@ def test_cli_exit_codes_and_messages(tiny_package, tmp_path):
     result = runner.invoke(main, [*base, "--input", str(ok), "--output", str(tmp_path / "a.parquet")])
     assert result.exit_code == 0 and "wrote 5 rows" in result.output
     result = runner.invoke(main, [*base, "--input", str(src), "--output", str(tmp_path / "b.parquet")])
-    assert result.exit_code == 1 and "1 of 6 rows could not be scored" in result.output
+    assert result.exit_code == Status.PARTIAL and "1 of 6 rows could not be scored" in result.output
     result = runner.invoke(main, [*base, "--input", str(ok), "--output", str(tmp_path / "c.csv")])
     assert result.exit_code == 2 and "use .parquet or .jsonl" in result.output
     csv_in = tmp_path / "in.csv"
@@ -257,3 +258,12 @@ def test_actor_plan_leaves_room_for_read_and_write():
     assert plan_actors(1).cpus_per_actor == 0.5
     with pytest.raises(ConfigError):
         plan_actors(0)
+
+
+def test_actor_plan_on_a_cluster_keeps_room_to_restart_a_lost_nodes_actors():
+    assert plan_actors(2, largest_node=2) == plan_actors(2)  # one node: nothing to lose and go on with
+    three = plan_actors(3, largest_node=1)  # 3 nodes of 1 CPU (tests/test_ray_cluster.py)
+    assert (three.actors, three.cpus_per_actor) == (3, 0.333)  # 0.667 each stalled once a node was lost
+    assert three.actors * three.cpus_per_actor <= 3 - 1 - 1  # fits on the 2 nodes left, a CPU to spare
+    big = plan_actors(32, largest_node=8)  # 4 nodes of 8
+    assert big.actors * big.cpus_per_actor <= 32 - 8 - 2 + 1e-9

@@ -101,16 +101,18 @@ def student_config(teacher_config, layers: int, hidden: int | None = None):
 def init_student(
     teacher: BertMLPClassifier, layers: int, hidden: int | None = None, seed: int = 42
 ) -> BertMLPClassifier:
-    """A student initialised from the teacher (embeddings, mapped layers, pooler, head) when the width fits."""
+    """A student initialised from the teacher (embeddings, mapped layers, pooler, head) when the width fits; it pools
+    as the teacher does (cls or mean)."""
     config = student_config(teacher.config, layers, hidden)
     torch.manual_seed(seed)
     head_hidden = teacher.classifier[0].out_features
-    student = BertMLPClassifier(config, head_hidden=head_hidden, num_labels=teacher.num_labels)
+    student = BertMLPClassifier(config, head_hidden=head_hidden, num_labels=teacher.num_labels, pooling=teacher.pooling)
     if config.hidden_size == teacher.config.hidden_size:
         student.bert.embeddings.load_state_dict(teacher.bert.embeddings.state_dict())
         for s, t in enumerate(layer_map(teacher.config.num_hidden_layers, layers)):
             student.bert.encoder.layer[s].load_state_dict(teacher.bert.encoder.layer[t].state_dict())
-        student.bert.pooler.load_state_dict(teacher.bert.pooler.state_dict())
+        if teacher.bert.pooler is not None:  # cls pooling; a mean-pooled teacher has none
+            student.bert.pooler.load_state_dict(teacher.bert.pooler.state_dict())
         student.classifier.load_state_dict(teacher.classifier.state_dict())
     return student
 
@@ -149,7 +151,7 @@ def _forward(model: BertMLPClassifier, ids, mask, types, *, states: bool, attent
         output_hidden_states=states,
         output_attentions=attentions,
     )
-    return model.classifier(out.pooler_output), out
+    return model.classifier(model.pool(out, mask)), out
 
 
 def _agreement(teacher_p: Sequence[float], student_p: Sequence[float], thresholds: dict[str, float]) -> dict:
@@ -368,6 +370,7 @@ def distill(
             "parameters": sum(p.numel() for p in student.parameters()),
             "layer_map": mapping if not narrower else None,
             "init": "teacher (embeddings, mapped layers, pooler, head)" if not narrower else "random (seeded)",
+            "pooling": student.pooling.value,
         },
         "config": dataclasses.asdict(config),
         "losses": {

@@ -35,6 +35,15 @@ class ProviderError(SecbertEdgeError, RuntimeError):
     """An ONNX Runtime execution provider is unknown, unavailable, or was silently replaced."""
 
 
+class ProviderOptionError(ProviderError, ConfigError):
+    """A provider setting is wrong as given (an unknown provider name, a thread count, a device id): a usage error,
+    unlike a provider this machine lacks."""
+
+
+class JobError(SecbertEdgeError, RuntimeError):
+    """A distributed job stopped part-way (a lost node, worker or driver connection); what it wrote is kept."""
+
+
 class MissingDependencyError(SecbertEdgeError, ImportError):
     """An optional dependency (an extra) is not installed."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import ConfigError, PackageError
 from .paths import cache_root
+from .template import Template
 from .variants import Precision, VariantName, spec
 
 FORMAT_VERSION = 1
@@ -36,6 +37,17 @@ class HeadType(str, enum.Enum):
 
     SIGMOID = "sigmoid"
     SOFTMAX = "softmax"
+
+
+class Pooling(str, enum.Enum):
+    """How the encoder's output becomes the head's input (computed in the graph).
+
+    ``cls``: BERT's pooler, tanh(W h[CLS] + b) (SecBERT-PT); ``mean``: the mean of the last hidden states over the
+    attention mask, special tokens included (multilingual-e5's pooling).
+    """
+
+    CLS = "cls"
+    MEAN = "mean"
 
 
 # The graph's inputs, in order: the export contract every variant follows.
@@ -133,15 +145,23 @@ class Manifest:
     # The variant `load()` runs when none is named: picked by measured speed and verified parity (see the model card);
     # None = fp32.
     default_variant: str | None = None
+    # Read by format-1 packages written before it existed as "cls" (they are all SecBERT-PT-style pooler models).
+    pooling: Pooling = Pooling.CLS
+    # Variants built and checked when the package was made whose files it does not ship (e.g. fp32, dropped by
+    # `quantize --drop-fp32` once int8 passed its check): what was measured stays on record; nothing loads them.
+    not_shipped: dict[str, Variant] = dataclasses.field(default_factory=dict)
 
     # ---- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["task"] = self.task.value
         data["head"] = self.head.value
-        data["variants"] = {
-            name: {**dataclasses.asdict(v), "precision": v.precision.value} for name, v in self.variants.items()
-        }
+        data["pooling"] = self.pooling.value
+        for field in ("variants", "not_shipped"):
+            data[field] = {
+                name: {**dataclasses.asdict(v), "precision": v.precision.value}
+                for name, v in getattr(self, field).items()
+            }
         return data
 
     @classmethod
@@ -156,9 +176,10 @@ class Manifest:
                 "or install the secbert-edge version that wrote it."
             )
         try:
-            variants = {
-                name: Variant(**{**v, "precision": Precision(v["precision"])}) for name, v in data["variants"].items()
-            }
+            variants, not_shipped = (
+                {name: Variant(**{**v, "precision": Precision(v["precision"])}) for name, v in entries.items()}
+                for entries in (data["variants"], data.get("not_shipped", {}))
+            )
             fields = {f.name for f in dataclasses.fields(cls)}
             unknown = sorted(set(data) - fields)
             if unknown:
@@ -173,7 +194,22 @@ class Manifest:
                 raise PackageError(
                     f"{where}: head {head!r} is unknown (expected sigmoid or softmax). Re-export the package."
                 )
-            manifest = cls(**{**data, "task": Task(task), "head": HeadType(head), "variants": variants})
+            pooling = data.get("pooling", Pooling.CLS.value)
+            if pooling not in {p.value for p in Pooling}:
+                raise PackageError(
+                    f"{where}: pooling {pooling!r} is unknown (expected cls or mean); was it written by a newer "
+                    "secbert-edge?"
+                )
+            manifest = cls(
+                **{
+                    **data,
+                    "task": Task(task),
+                    "head": HeadType(head),
+                    "pooling": Pooling(pooling),
+                    "variants": variants,
+                    "not_shipped": not_shipped,
+                }
+            )
         except PackageError:
             raise
         except (KeyError, TypeError, ValueError) as err:
@@ -184,6 +220,17 @@ class Manifest:
             raise PackageError(f"{where}: lists no ONNX variants. Re-export the package.")
         manifest.check(where)
         return manifest
+
+    @property
+    def template(self) -> Template:
+        """How special tokens frame a text and a pair for this package's model (see :mod:`secbert_edge.template`)."""
+        return Template.from_tokenizer(self.tokenizer)
+
+    @property
+    def tokenizer_vocab_size(self) -> int:
+        """Tokens of the package's tokenizer: the embedding's rows, or fewer when the embedding is padded past the
+        vocabulary (XLM-R-vocabulary checkpoints often are)."""
+        return int(self.tokenizer.get("vocab_size", self.vocab_size))
 
     def check(self, where: str = MANIFEST_NAME) -> None:
         """The contract's rules that types alone do not enforce; every violation is reported at once."""
@@ -222,6 +269,30 @@ class Manifest:
             problems.append(
                 f"default_variant {self.default_variant!r} is not one of the package's variants "
                 f"({', '.join(sorted(self.variants))})"
+            )
+        if self.default_variant is None and VariantName.FP32.value not in self.variants:
+            problems.append(
+                "default_variant is not set and the package ships no fp32 variant: name the variant to run by default "
+                f"(one of {', '.join(sorted(self.variants))})"
+            )
+        both = sorted(set(self.variants) & set(self.not_shipped))
+        if both:
+            problems.append(f"variants {both} are listed both as shipped and as not_shipped")
+        try:
+            template = self.template
+        except PackageError as err:
+            problems.append(str(err))
+        else:
+            if isinstance(self.max_length, int) and self.max_length <= template.single_specials:
+                problems.append(
+                    f"max_length {self.max_length} leaves no room for text next to the {template.single_specials} "
+                    "special tokens around it"
+                )
+        tok_vocab = self.tokenizer.get("vocab_size", self.vocab_size)
+        if not (isinstance(tok_vocab, int) and isinstance(self.vocab_size, int) and 5 <= tok_vocab <= self.vocab_size):
+            problems.append(
+                f"tokenizer.vocab_size {tok_vocab!r} must be a token count no larger than vocab_size {self.vocab_size} "
+                "(the embedding's rows)"
             )
         if self.num_labels not in (1, 2) or (self.num_labels == 1) != (self.head is HeadType.SIGMOID):
             problems.append(
@@ -292,6 +363,14 @@ class Manifest:
     def variant(self, name: str | enum.Enum | None = None) -> Variant:
         """A variant by name (see :mod:`secbert_edge.variants`); None = the package's default variant."""
         key = self.default_name if name is None else str(name.value if isinstance(name, enum.Enum) else name)
+        if key in self.not_shipped:
+            dp = self.not_shipped[key].parity.get("max_abs_diff")
+            measured = f" (it was checked when the package was made: max |dP| {dp:.2e})" if dp is not None else ""
+            raise PackageError(
+                f"this package does not ship its {key} variant{measured}: it was left out to keep the package small "
+                f"(quantize --drop-fp32). Run one it ships ({', '.join(sorted(self.variants))}), or re-export the "
+                f"checkpoint to get {key} back."
+            )
         if key not in self.variants:
             hint = spec(key).hint  # an unknown name raises ConfigError listing the known ones
             raise PackageError(

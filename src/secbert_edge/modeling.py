@@ -1,8 +1,11 @@
 """The reference PyTorch model and checkpoint loading (export side: needs torch and transformers).
 
-``BertMLPClassifier`` is SecBERT-PT's architecture: BERT's pooler output (tanh(W [CLS])) ->
-Linear(hidden, 128) -> ReLU -> Linear(128, k). k=1 means one logit and a sigmoid; k=2 means two logits
-and softmax[:, 1] (class 1 = harmful/unsafe). Which one is decided from the checkpoint's tensor shapes.
+``BertMLPClassifier`` is SecBERT-PT's architecture: a pooled vector -> Linear(hidden, 128) -> ReLU -> Linear(128, k).
+The pooled vector is BERT's pooler output, tanh(W h[CLS] + b) (``pooling="cls"``, SecBERT-PT), or the mean of the
+last hidden states over the attention mask, <s>/</s> included (``pooling="mean"``, multilingual-e5's pooling). k=1
+means one logit and a sigmoid; k=2 means two logits and softmax[:, 1] (class 1 = harmful/unsafe). Both the head type
+and the pooling are decided from the checkpoint's tensors (:func:`decide_pooling`: pooler tensors -> cls, none ->
+mean), with an explicit override.
 
 Published checkpoints do not document their key names, so ``load_checkpoint`` finds the backbone by its
 ``embeddings.word_embeddings.weight`` tensor and the two head Linears by their shapes, whatever prefix
@@ -12,12 +15,12 @@ Published checkpoints do not document their key names, so ``load_checkpoint`` fi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import CheckpointError, require
-from .manifest import HeadType, read_json, sha256_file
+from .manifest import HeadType, Pooling, read_json, sha256_file
 
 torch = require("torch", "export", "Loading a PyTorch checkpoint")
 transformers = require("transformers", "export", "Building the reference BERT model")
@@ -27,20 +30,23 @@ BACKBONE_ANCHOR = "embeddings.word_embeddings.weight"
 BACKBONE_ROOTS = ("embeddings.", "encoder.", "pooler.")
 # Buffers some transformers versions saved and others do not; never part of the learned weights.
 IGNORED_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
+POOLER_KEYS = ("pooler.dense.weight", "pooler.dense.bias")
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "net", "weights", "params")
 
 
 class BertMLPClassifier(nn.Module):
-    """BERT encoder + pooler, then the two-layer MLP head of SecBERT-PT."""
+    """BERT encoder, cls or mean pooling, then the two-layer MLP head of SecBERT-PT."""
 
-    def __init__(self, config, head_hidden: int = 128, num_labels: int = 1):
+    def __init__(self, config, head_hidden: int = 128, num_labels: int = 1, pooling: Pooling | str = Pooling.CLS):
         super().__init__()
         if num_labels not in (1, 2):
             raise CheckpointError(f"num_labels must be 1 (sigmoid) or 2 (softmax), got {num_labels}")
         config = _eager_attention(config)
         self.config = config
         self.num_labels = num_labels
-        self.bert = transformers.BertModel(config, add_pooling_layer=True)
+        self.pooling = Pooling(pooling)
+        # Mean pooling has no pooler: BertModel without it, so its state_dict (and a checkpoint) holds none.
+        self.bert = transformers.BertModel(config, add_pooling_layer=self.pooling is Pooling.CLS)
         self.classifier = nn.Sequential(
             nn.Linear(config.hidden_size, head_hidden), nn.ReLU(), nn.Linear(head_hidden, num_labels)
         )
@@ -49,9 +55,17 @@ class BertMLPClassifier(nn.Module):
     def head_type(self) -> HeadType:
         return HeadType.SIGMOID if self.num_labels == 1 else HeadType.SOFTMAX
 
+    def pool(self, out, attention_mask):
+        """The head's input from BertModel's output: the pooler's, or the mask-weighted mean of the last hidden states
+        (padding never counts, so a text's vector does not depend on how far its batch was padded)."""
+        if self.pooling is Pooling.CLS:
+            return out.pooler_output
+        weights = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+        return (out.last_hidden_state * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-        return self.classifier(out.pooler_output)
+        return self.classifier(self.pool(out, attention_mask))
 
     def probability(self, logits):
         """P(class 1 = harmful / unsafe) from the logits, exactly as the ONNX graph computes it."""
@@ -100,6 +114,34 @@ class Checkpoint:
     @property
     def head_type(self) -> HeadType:
         return HeadType.SIGMOID if self.num_labels == 1 else HeadType.SOFTMAX
+
+    @property
+    def pooler_tensors(self) -> tuple[str, ...]:
+        """The pooler tensors the checkpoint holds (both for a cls-pooled model, none for a mean-pooled one)."""
+        return tuple(k for k in POOLER_KEYS if k in self.backbone)
+
+
+def decide_pooling(found: Sequence[str], requested: Pooling | str | None, where: str) -> Pooling:
+    """The pooling of a model whose weights hold the pooler tensors ``found``: cls with both pooler tensors, mean
+    with none; ``requested`` overrides that where the weights allow it (mean over a checkpoint that carries an unused
+    pooler). Raises CheckpointError when the weights cannot say (one pooler tensor without the other) or contradict
+    the request (cls without a trained pooler)."""
+    if 0 < len(found) < len(POOLER_KEYS):
+        raise CheckpointError(
+            f"{where}: cannot decide the pooling: it holds {list(found)} but not "
+            f"{sorted(set(POOLER_KEYS) - set(found))}; a cls-pooled (SecBERT-PT) model needs both pooler tensors, a "
+            "mean-pooled one (e5) neither. Fix the checkpoint."
+        )
+    evidence = Pooling.CLS if found else Pooling.MEAN
+    if requested is None:
+        return evidence
+    requested = Pooling(requested)
+    if requested is Pooling.CLS and not found:
+        raise CheckpointError(
+            f"{where}: --pooling cls needs BERT's trained pooler (pooler.dense.weight/bias), which this checkpoint "
+            "does not hold: it is a mean-pooled model (e5-style). Use --pooling mean, or leave --pooling out."
+        )
+    return requested
 
 
 def _read_state_dict(path: Path) -> Mapping[str, Any]:
@@ -233,11 +275,18 @@ def _describe_mismatch(expected: Mapping[str, Any], found: Mapping[str, Any]) ->
     return problems
 
 
-def build_classifier(config, checkpoint: Checkpoint) -> BertMLPClassifier:
-    """Instantiate the reference model for ``config`` and load the checkpoint into it, strictly."""
-    model = BertMLPClassifier(config, head_hidden=checkpoint.head_hidden, num_labels=checkpoint.num_labels)
+def build_classifier(config, checkpoint: Checkpoint, pooling: Pooling | str | None = None) -> BertMLPClassifier:
+    """Instantiate the reference model for ``config`` and load the checkpoint into it, strictly. The pooling is the
+    checkpoint's (see :func:`decide_pooling`); ``pooling`` overrides it where the weights allow."""
+    chosen = decide_pooling(checkpoint.pooler_tensors, pooling, checkpoint.path)
+    model = BertMLPClassifier(
+        config, head_hidden=checkpoint.head_hidden, num_labels=checkpoint.num_labels, pooling=chosen
+    )
+    weights = checkpoint.backbone
+    if chosen is Pooling.MEAN:  # an unused pooler left in a mean-pooled checkpoint (--pooling mean) is not loaded
+        weights = {k: v for k, v in weights.items() if k not in POOLER_KEYS}
     expected = model.bert.state_dict()
-    problems = _describe_mismatch(expected, checkpoint.backbone)
+    problems = _describe_mismatch(expected, weights)
     if problems:
         raise CheckpointError(
             f"{checkpoint.path}: backbone tensors (prefix {checkpoint.prefix!r}) do not fit the backbone config "
@@ -245,12 +294,15 @@ def build_classifier(config, checkpoint: Checkpoint) -> BertMLPClassifier:
             + " | ".join(problems)
             + ". Check that --backbone is the model this checkpoint was fine-tuned from."
         )
-    model.bert.load_state_dict(checkpoint.backbone, strict=True)
+    model.bert.load_state_dict(weights, strict=True)
     model.classifier.load_state_dict({k.split(".", 1)[1]: v for k, v in checkpoint.head.items()}, strict=True)
     return model.eval()
 
 
-def load_reference_model(checkpoint: str | Path, backbone: str | Path) -> tuple[BertMLPClassifier, Checkpoint]:
-    """The original PyTorch model: the backbone folder's config + the fine-tuned checkpoint's weights."""
+def load_reference_model(
+    checkpoint: str | Path, backbone: str | Path, pooling: Pooling | str | None = None
+) -> tuple[BertMLPClassifier, Checkpoint]:
+    """The original PyTorch model: the backbone folder's config + the fine-tuned checkpoint's weights, pooled as the
+    checkpoint says (or as ``pooling`` overrides, see :func:`decide_pooling`)."""
     ckpt = load_checkpoint(checkpoint)
-    return build_classifier(load_backbone_config(backbone), ckpt), ckpt
+    return build_classifier(load_backbone_config(backbone), ckpt, pooling), ckpt

@@ -37,11 +37,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, InputError, require
+from .errors import ConfigError, InputError, JobError, SecbertEdgeError, require
 from .score import RESULT_COLUMNS, ScoreSummary, arrow_table, open_classifier, predict_chunk, result_rows
 from .textio import Fields, Record, _missing_columns, parquet_files
 
 RAY_FORMATS = (".parquet", ".jsonl")
+# CPUs Ray reserves for each read and write task (Ray Data's default is 1). Scoring actors take fractional CPUs, which
+# fragments a cluster: 3 nodes of 1 CPU with 3 actors of 0.667 leave 0.333 free on every node, so a read task asking
+# for 1 CPU never starts and the job hangs (seen on ray.cluster_utils.Cluster). Reads and writes are I/O and Arrow
+# work, light next to the model; a quarter CPU fits in what the actors leave on any node.
+IO_CPUS = 0.25
 
 
 def _ray() -> Any:
@@ -57,20 +62,28 @@ class ActorPlan:
     threads: int
 
 
-def plan_actors(cpus: float, *, actors: int | None = None, threads: int | None = None) -> ActorPlan:
-    """Size the actor pool to the CPUs Ray reports, leaving room for the read and write operators.
+def plan_actors(
+    cpus: float, *, actors: int | None = None, threads: int | None = None, largest_node: float | None = None
+) -> ActorPlan:
+    """Size the actor pool to the CPUs Ray reports, leaving room for the read and write operators and, on a cluster,
+    for the actors of a lost node to restart on the others.
 
     Scoring actors must not reserve every CPU: Ray Data's read and write tasks need CPU slots too, and a pool that
     takes them all stalls the pipeline (measured on 2 CPUs: 2 actors x 1 CPU hung, 2 actors x 0.5 CPU ran). One CPU
-    is left free (two from 8 CPUs on); the rest is shared by ``cpus // threads`` actors of ``threads`` threads each
-    (1 thread up to 4 CPUs, else 2: small BERT batches scale poorly past 2 threads per session).
+    is left free (two from 8 CPUs on). On a cluster (``largest_node`` below ``cpus``), the CPUs of its largest node
+    are kept out of the pool too: Ray Data restarts the actors of a lost node and retries their tasks on them, and an
+    actor that cannot be placed again stalls the job for good (seen on a 3-node ``ray.cluster_utils.Cluster`` of 1
+    CPU each: 3 actors of 0.667 CPU, one node removed -> no progress; with 3 of 0.333 the job finished). The rest is
+    shared by ``cpus // threads`` actors of ``threads`` threads each (1 thread up to 4 CPUs, else 2: small BERT
+    batches scale poorly past 2 threads per session).
     """
     if cpus < 1:
         raise ConfigError(f"Ray reports {cpus} CPUs; scoring needs at least 1 (start Ray with num_cpus >= 1)")
     threads = threads or (1 if cpus <= 4 else 2)
     actors = actors or max(1, int(cpus // threads))
     reserve = 1.0 if cpus <= 8 else 2.0
-    usable = max(0.5, cpus - reserve)
+    spare = largest_node if largest_node is not None and largest_node < cpus else 0.0
+    usable = max(0.5, cpus - reserve - spare)
     return ActorPlan(actors=actors, cpus_per_actor=round(usable / actors, 3), threads=threads)
 
 
@@ -99,12 +112,12 @@ class _Scorer:
 
 def _read(ray: Any, path: Path) -> Any:
     if path.is_dir():
-        return ray.data.read_parquet([str(p) for p in parquet_files(path)])
+        return ray.data.read_parquet([str(p) for p in parquet_files(path)], ray_remote_args={"num_cpus": IO_CPUS})
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        return ray.data.read_parquet(str(path))
+        return ray.data.read_parquet(str(path), ray_remote_args={"num_cpus": IO_CPUS})
     if suffix == ".jsonl":
-        return ray.data.read_json(str(path), lines=True)
+        return ray.data.read_json(str(path), lines=True, ray_remote_args={"num_cpus": IO_CPUS})
     raise ConfigError(
         f"--engine ray reads Parquet (a file or a dataset folder) and .jsonl; {path} is {suffix!r}. "
         "Use --engine local, or convert the file to Parquet"
@@ -180,7 +193,14 @@ def score_dataset(
         ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = log is not None
-    plan = plan_actors(float(ray.cluster_resources().get("CPU", 0)), actors=actors, threads=threads)
+    if hasattr(ctx, "use_datasource_v2"):
+        # Ray >= 2.5x reads Parquet through a ListFiles task that asks for a whole CPU and takes no ray_remote_args:
+        # on a cluster whose nodes the fractional actors have all cut below 1 free CPU it never starts (seen: 3 nodes
+        # of 1 CPU, 3 actors, no progress). The classic read path gives every read task IO_CPUS.
+        ctx.use_datasource_v2 = False
+    nodes = [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")]
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    plan = plan_actors(cpus, actors=actors, threads=threads, largest_node=max(nodes, default=cpus))
     if log:
         log(f"{plan.actors} scoring actors x {plan.threads} thread(s), {plan.cpus_per_actor} CPU each reserved")
 
@@ -190,7 +210,7 @@ def score_dataset(
     ds = ds.select_columns(list(dict.fromkeys(fields.wanted().values())))
     done, resumed = _done_ids(output, fields.id) if resume else (None, 0)
     if done is not None:
-        ds = ds.map_batches(_skip_done, fn_args=(fields.id, done), batch_format="pyarrow")
+        ds = ds.map_batches(_skip_done, fn_args=(fields.id, done), batch_format="pyarrow", num_cpus=IO_CPUS)
     from .runtime import RuntimeConfig
 
     # the actors' session: the actor plan's threads each, one run at a time (Ray scales by actors, not in-actor runs)
@@ -205,7 +225,17 @@ def score_dataset(
     )
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
-    scored.write_parquet(str(output), **({"max_rows_per_file": rows_per_file} if rows_per_file else {}))
+    limit = {"max_rows_per_file": rows_per_file} if rows_per_file else {}
+    try:
+        scored.write_parquet(str(output), ray_remote_args={"num_cpus": IO_CPUS}, **limit)
+    except SecbertEdgeError:  # raised by our own code in an actor (e.g. the package cannot be loaded there)
+        raise
+    except (ray.exceptions.RayError, ray.data.exceptions.SystemException) as err:
+        first = next((line for line in str(err).splitlines() if line.strip()), "")[:300]
+        raise JobError(
+            f"the Ray job stopped before it finished ({type(err).__name__}: {first}); every file it completed in "
+            f"{output} is kept: rerun the same command with --resume to score only the rest"
+        ) from err
     seconds = time.perf_counter() - started
     pq = require("pyarrow.parquet", "ray", "--engine ray")
     errors = rows = 0

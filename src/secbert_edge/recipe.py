@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from .errors import ConfigError
-from .manifest import Task
+from .manifest import Pooling, Task
 from .settings import setting
 
 
@@ -35,6 +35,11 @@ class TrainConfig:
     freeze_backbone: bool = setting(False, "Train the MLP head only.")
     num_labels: int = setting(1, "1 logit + sigmoid (the paper's maths), or 2 logits + softmax.", min=1, max=2)
     head_hidden: int = 128
+    pooling: Pooling | None = setting(
+        None,
+        "cls (BERT's pooler, SecBERT-PT) or mean (over the attention mask, e5) [default: mean for a backbone whose "
+        "weights hold no pooler, else cls].",
+    )
     seed: int = setting(42, "Seeds the split, the initialisation and the batch order.")
     task: Task = Task.PROMPT
     # Draw batches from length-sorted windows of 50 batches (shuffled), so a batch is padded to texts of similar
@@ -43,6 +48,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task", Task(self.task))
+        if self.pooling is not None:
+            object.__setattr__(self, "pooling", Pooling(self.pooling))
         checks = {
             "lr": self.lr > 0,
             "batch_size": self.batch_size >= 1,

@@ -12,18 +12,20 @@ import numpy as np
 
 from .data import Example
 from .errors import InputError
-from .export.tokenizer import build_tokenizer
+from .export.tokenizer import package_tokenizer
 from .modeling import BertMLPClassifier, load_reference_model, torch
 from .runtime.bucketing import pad_batch
 from .runtime.tokenization import LongInputPolicy, fit_pair, fit_sequence
+from .template import Template
 
-Encoded = tuple[list[int], list[int]]  # (input_ids, token_type_ids) with [CLS]/[SEP]
+Encoded = tuple[list[int], list[int]]  # (input_ids, token_type_ids), special tokens included
 
 
 def encode_examples(examples: Sequence[Example], backbone: str | Path, max_length: int) -> list[Encoded]:
-    """(input_ids, token_type_ids) per example, exactly as the runtime encodes them (policy: truncate)."""
-    tokenizer, settings = build_tokenizer(backbone)
-    cls, sep = settings["cls_id"], settings["sep_id"]
+    """(input_ids, token_type_ids) per example, exactly as the runtime encodes them (policy: truncate): the package's
+    tokenizer for this backbone, and the runtime's own fitting functions and template."""
+    tokenizer, settings = package_tokenizer(backbone)
+    template = Template.from_tokenizer(settings)
     texts = tokenizer.encode_batch([e.text for e in examples], add_special_tokens=False)
     paired = [i for i, e in enumerate(examples) if e.prompt]
     prompts = dict(zip(paired, tokenizer.encode_batch([examples[i].prompt for i in paired], add_special_tokens=False)))
@@ -32,11 +34,10 @@ def encode_examples(examples: Sequence[Example], backbone: str | Path, max_lengt
         if not enc.ids:
             raise InputError(f"example {i} has no tokens (empty text); clean the dataset")
         if i in prompts:
-            (pair,), _ = fit_pair(prompts[i].ids, enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
-            out.append(pair)
+            (pair,), _ = fit_pair(prompts[i].ids, enc.ids, max_length, LongInputPolicy.TRUNCATE, template)
         else:
-            (seq,), _ = fit_sequence(enc.ids, max_length, LongInputPolicy.TRUNCATE, cls, sep)
-            out.append((seq, [0] * len(seq)))
+            (pair,), _ = fit_sequence(enc.ids, max_length, LongInputPolicy.TRUNCATE, template)
+        out.append(pair)
     return out
 
 
@@ -68,11 +69,15 @@ def probabilities(model: BertMLPClassifier, encoded: Sequence[Encoded], batch_si
 class ReferenceScorer:
     """The original model of a checkpoint + backbone folder, scoring like the runtime does."""
 
-    def __init__(self, checkpoint: str | Path, backbone: str | Path, *, threads: int | None = None):
+    def __init__(
+        self, checkpoint: str | Path, backbone: str | Path, *, threads: int | None = None, pooling: str | None = None
+    ):
+        """``pooling``: None decides it from the checkpoint, as export does; pass a package's ``manifest.pooling`` to
+        score a package exported with a ``--pooling`` override."""
         if threads:
             torch.set_num_threads(threads)
         self.backbone = Path(backbone)
-        self.model, self.checkpoint = load_reference_model(checkpoint, backbone)
+        self.model, self.checkpoint = load_reference_model(checkpoint, backbone, pooling)
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         """P(positive) for a ready batch (int64 arrays), as ``Classifier.infer`` takes it."""

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from . import metrics
 from .data import Example
-from .errors import CheckpointError, ConfigError, InputError
-from .modeling import BertMLPClassifier, load_backbone_config, torch, transformers
+from .errors import CheckpointError, ConfigError, InputError, require
+from .manifest import Pooling
+from .modeling import POOLER_KEYS, BertMLPClassifier, load_backbone_config, torch, transformers
 from .recipe import TrainConfig
 from .reference import batches, encode_examples
 
@@ -38,6 +39,7 @@ class TrainResult:
     config: TrainConfig
     backbone: str
     pretrained_backbone: bool
+    pooling: str  # cls | mean: what the model was trained with (also told by the checkpoint: pooler tensors or none)
     parameters: int
     train_examples: int
     validation_examples: int
@@ -55,7 +57,8 @@ class TrainResult:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["checkpoint"] = str(self.checkpoint)
-        data["config"] = {**dataclasses.asdict(self.config), "task": self.config.task.value}
+        pooling = self.config.pooling.value if self.config.pooling is not None else None
+        data["config"] = {**dataclasses.asdict(self.config), "task": self.config.task.value, "pooling": pooling}
         data["history"] = list(self.history)
         return data
 
@@ -90,17 +93,49 @@ def write_scratch_backbone(
     return folder
 
 
+def backbone_weights(backbone: str | Path) -> Path | None:
+    """The pretrained weights file of a backbone folder, if it has one."""
+    return next((Path(backbone) / name for name in WEIGHT_FILES if (Path(backbone) / name).is_file()), None)
+
+
+def weight_names(path: Path) -> list[str]:
+    """The tensor names of a weights file (safetensors: read from its header; .bin: loaded with weights_only)."""
+    if path.suffix == ".safetensors":
+        safetensors = require("safetensors", "export", "Reading backbone weights")
+        with safetensors.safe_open(str(path), framework="pt") as fh:
+            return list(fh.keys())
+    return list(torch.load(str(path), map_location="cpu", weights_only=True))
+
+
+def training_pooling(backbone: str | Path, requested: Pooling | None) -> Pooling:
+    """The pooling to fine-tune with: as asked; else mean when the backbone's weights hold no pooler (e5, which was
+    trained mean-pooled), cls otherwise (SecBERT-PT's, and from-scratch models: their pooler trains with them)."""
+    if requested is not None:
+        return Pooling(requested)
+    weights = backbone_weights(backbone)
+    if weights is None:
+        return Pooling.CLS
+    has_pooler = any(name.endswith(POOLER_KEYS[0]) for name in weight_names(weights))
+    return Pooling.CLS if has_pooler else Pooling.MEAN
+
+
 def build_model(backbone: str | Path, config: TrainConfig) -> tuple[BertMLPClassifier, bool]:
-    """The classifier, with the backbone folder's pretrained weights when it has them. (model, pretrained)."""
+    """The classifier, with the backbone folder's pretrained weights when it has them. (model, pretrained).
+
+    The pooling is :func:`training_pooling`'s. A cls model over a backbone without a pooler starts that pooler from
+    random weights (it trains with the rest); a mean model leaves a backbone's pooler out."""
     backbone = Path(backbone)
     bert_config = load_backbone_config(backbone)
+    pooling = training_pooling(backbone, config.pooling)
     torch.manual_seed(config.seed)
-    model = BertMLPClassifier(bert_config, head_hidden=config.head_hidden, num_labels=config.num_labels)
-    pretrained = any((backbone / name).is_file() for name in WEIGHT_FILES)
+    model = BertMLPClassifier(
+        bert_config, head_hidden=config.head_hidden, num_labels=config.num_labels, pooling=pooling
+    )
+    pretrained = backbone_weights(backbone) is not None
     if pretrained:
         # A local folder path, never a hub id: nothing is downloaded.
         loaded = transformers.BertModel.from_pretrained(
-            str(backbone), local_files_only=True, attn_implementation="eager", add_pooling_layer=True
+            str(backbone), local_files_only=True, attn_implementation="eager", add_pooling_layer=pooling is Pooling.CLS
         )
         missing, unexpected = model.bert.load_state_dict(loaded.state_dict(), strict=False)
         if missing or unexpected:
@@ -244,6 +279,7 @@ def train(
         config=config,
         backbone=Path(backbone).name,
         pretrained_backbone=pretrained,
+        pooling=model.pooling.value,
         parameters=sum(p.numel() for p in model.parameters()),
         train_examples=len(train_set),
         validation_examples=len(validation_set),

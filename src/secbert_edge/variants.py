@@ -62,11 +62,12 @@ class VariantName(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Tolerance:
-    """verify's gate for a variant against the original PyTorch model."""
+    """verify's gate for a variant against the original PyTorch model: the effect sizes its tests are run against
+    (see :mod:`secbert_edge.verify`: flips by an exact binomial test, drift by a paired bootstrap, at an alpha)."""
 
-    max_abs_diff: float | None  # max |dP| (None: reported, not gated)
+    max_abs_diff: float | None  # max |dP| on any text (None: reported, not gated)
     metric_drift_pp: float  # accuracy, F1 (at tau and tau*), AUC, KS, in percentage points
-    flip_rate: float  # fraction of examples whose decision changes, at tau or tau*
+    flip_rate: float  # the tolerated fraction of examples whose decision changes, at tau or tau*
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,22 +98,28 @@ class VariantSpec:
         return self.source is None
 
 
-# DESIGN.md's tolerance table, except fp32's metric drift: 0.05 pp instead of exactly 0. A confident model saturates
-# sigmoid to exactly 1.0 (or 0.0) in float32 for many inputs; a 1e-7 difference then breaks those ties and moves
-# AUC/KS by a few hundredths of a point without any decision changing. Label flips stay at 0.
-FP32_GATE = Tolerance(1e-4, 0.05, 0.0)
-FP16_GATE = Tolerance(1e-2, 0.2, 0.005)
-INT8_GATE = Tolerance(None, 0.5, 0.01)
-# A distilled student against its TEACHER (verify --teacher): a different model, so scores move (|dP| reported, not
-# gated); what is held is its decisions (<= 1% flips at tau and tau*) and its task metrics (within 1 pp), for every
-# variant alike.
-TEACHER_GATE = Tolerance(None, 1.0, 0.01)
 # quantize's check against fp32. fp16: DESIGN.md's 1e-2 and 0.5% flips. int8: DESIGN.md asks <= 1% flips and leaves
 # |dP| "reported"; the bound 0.15 is ~2x the largest |dP| a sound int8 variant showed here (0.076: dynamic int8 of the
 # response-judge demo) and 3x below the broken static variant of issue 10 (0.497, calibrated on 10 harmful prompts):
 # a text must already sit within 0.15 of tau for such a variant to flip it.
 FP16_CHECK = FP32Check(1e-2, 0.005)
 INT8_CHECK = FP32Check(0.15, 0.01)
+# verify's gates: DESIGN.md's tolerance table, the effect sizes verify's tests are run against (flip rate, metric
+# drift; see verify.GateRule), with two changes:
+# - fp32's metric drift: 0.05 pp instead of exactly 0. A confident model saturates sigmoid to exactly 1.0 (or 0.0) in
+#   float32 for many inputs; a 1e-7 difference then breaks those ties and moves AUC/KS by a few hundredths of a point
+#   without any decision changing. Label flips stay at 0.
+# - int8's max |dP|: held at quantize's 0.15 (INT8_CHECK) instead of only reported, so a variant quantize would refuse
+#   against fp32 cannot pass verify against PyTorch. It is a bound on every text, not a statistic: it fails a broken
+#   variant on a set too small or too easy for its decisions to show it (measured on the tests' 90-text split: weights
+#   perturbed by half their std moved a score by 0.92 and flipped 2 decisions, within the binomial bound of 3).
+FP32_GATE = Tolerance(1e-4, 0.05, 0.0)
+FP16_GATE = Tolerance(1e-2, 0.2, 0.005)
+INT8_GATE = Tolerance(INT8_CHECK.max_abs_diff, 0.5, 0.01)
+# A distilled student against its TEACHER (verify --teacher): a different model, so scores move (|dP| reported, not
+# gated); what is held is its decisions (<= 1% flips at tau and tau*) and its task metrics (within 1 pp), for every
+# variant alike.
+TEACHER_GATE = Tolerance(None, 1.0, 0.01)
 
 _T = VariantName
 SPECS: dict[VariantName, VariantSpec] = {

@@ -113,9 +113,7 @@ class BenchResult:
 
 def _sequences(clf: Classifier, texts: Sequence[str]) -> list[list[int]]:
     ids = clf.encoder.encode(list(texts))
-    return [
-        fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.cls_id, clf.sep_id)[0][0] for x in ids
-    ]
+    return [fit_sequence(x, clf.manifest.max_length, LongInputPolicy.TRUNCATE, clf.template)[0][0][0] for x in ids]
 
 
 def _run_batches(

@@ -1,7 +1,7 @@
 """``secbert-edge``: a thin click layer over the library. Every command has ``--help`` with an example.
 
-Errors become exit codes in one place (:class:`~secbert_edge.cli._common.Cli`): 0 success, 1 when the work ran and
-something did not pass (inputs not scored, a verify gate, a parity check), 2 when the command could not start as asked.
+Errors become exit statuses in one place (:class:`~secbert_edge.cli._common.Cli`, ``ERROR_STATUS``); the statuses and
+what each means are one table (``_common.Status``, ``STATUS_HELP``), shown at the end of every command's --help.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ def main() -> None:
           --backbone ./bert-base-portuguese-cased --data test.tsv --preset wildjailbreak
       secbert-edge predict --model models/secbert-pt --variant int8 "Ignore suas instruções anteriores e..."
       secbert-edge info --model models/secbert-pt
-
-    Exit status: 0 success; 1 some inputs could not be scored, or a gate/parity check failed; 2 usage errors.
     """
     show_warnings()
 

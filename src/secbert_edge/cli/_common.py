@@ -1,5 +1,6 @@
-"""What every command shares: the group that maps errors to exit codes, ``opt`` and the option bundles that hand a
-command one typed config object (SessionConfig, RuntimeConfig, Fields, ...) instead of a dozen loose arguments."""
+"""What every command shares: the exit statuses and the group that maps errors to them, ``opt`` and the option
+bundles that hand a command one typed config object (SessionConfig, RuntimeConfig, Fields, ...) instead of a dozen
+loose arguments."""
 
 from __future__ import annotations
 
@@ -17,13 +18,66 @@ from typing import Any
 
 import click
 
-from ..errors import ParityError, SecbertEdgeError
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    InputError,
+    JobError,
+    MissingDependencyError,
+    PackageError,
+    ParityError,
+    ProviderError,
+    SecbertEdgeError,
+)
 from ..runtime import RuntimeConfig, SessionConfig
 from ..settings import documented
 from ..variants import NAMES as VARIANT_NAMES
 
-EXIT_FAILED = 1  # the command ran and something did not pass: inputs not scored, a gate or a parity check failed
-EXIT_USAGE = 2  # the command could not start as asked: an option, file, column, variant, provider or package is wrong
+
+class Status(enum.IntEnum):
+    """The exit statuses of every command (what each means: STATUS_HELP, shown in every --help and in README)."""
+
+    OK = 0
+    ERROR = 1  # Python's own status for an uncaught exception: kept for the unexpected
+    USAGE = 2  # click's own status for usage errors
+    PARTIAL = 3
+    TOO_MANY_ERRORS = 4
+    LOAD = 5
+    GATE = 6
+    INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+
+STATUS_HELP: dict[Status, str] = {
+    Status.OK: "success: every input was scored, every check passed",
+    Status.ERROR: "error: a bug (its traceback says where) or a system failure, e.g. a Ray job cut short by a lost "
+    "node (score --engine ray: rerun with --resume)",
+    Status.USAGE: "usage error: an option, argument, input file, column or value is wrong; nothing was done",
+    Status.PARTIAL: "partial: some inputs could not be scored, within --max-errors; each is reported in place and "
+    "every other input was scored",
+    Status.TOO_MANY_ERRORS: "too many bad inputs: more than --max-errors (default: every input) could not be scored; "
+    "the output is still written, with the reasons",
+    Status.LOAD: "the package or model cannot be loaded: manifest, sha256, ONNX file, tokenizer, checkpoint, a "
+    "provider --strict-providers requires, or a missing extra",
+    Status.GATE: "a gate failed: verify's tolerances, quantize's check against fp32, export's parity with PyTorch",
+    Status.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+# The errors a command raises on purpose, to the status they exit with (the first class that matches wins).
+ERROR_STATUS: tuple[tuple[type[SecbertEdgeError], Status], ...] = (
+    (ParityError, Status.GATE),
+    (ConfigError, Status.USAGE),  # before ProviderError: a ProviderOptionError (--providers rocm) is a usage error
+    (PackageError, Status.LOAD),
+    (CheckpointError, Status.LOAD),
+    (ProviderError, Status.LOAD),
+    (MissingDependencyError, Status.LOAD),
+    (InputError, Status.USAGE),
+    (JobError, Status.ERROR),
+)
+
+
+def status_of(err: SecbertEdgeError) -> Status:
+    return next((status for cls, status in ERROR_STATUS if isinstance(err, cls)), Status.USAGE)
+
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 DIR = click.Path(file_okay=False, path_type=Path)
@@ -32,30 +86,114 @@ COUNT = click.IntRange(min=1)
 FRACTION = click.FloatRange(0, 1)
 
 
-class Failed(click.ClickException):
-    """The command ran and something did not pass (shown as ``Error: message``)."""
+class Failure(click.ClickException):
+    """An error a command raised on purpose, shown as ``Error: message``, exiting with its status."""
 
-    exit_code = EXIT_FAILED
+    def __init__(self, message: str, status: Status) -> None:
+        super().__init__(message)
+        self.exit_code = int(status)  # type: ignore[misc]  # click reads it from the instance
 
 
-class Unusable(click.ClickException):
-    """The command could not start as asked (shown as ``Error: message``)."""
+def _format_statuses(formatter: click.HelpFormatter) -> None:
+    with formatter.section("Exit status"):
+        formatter.write_dl([(str(int(status)), text) for status, text in STATUS_HELP.items()])
 
-    exit_code = EXIT_USAGE
+
+class Command(click.Command):
+    """Every command: its --help ends with the exit-status table."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _format_statuses(formatter)
 
 
 class Cli(click.Group):
-    """The one place errors become exit codes. A ParityError (a check the work itself failed) exits 1; every other
-    SecbertEdgeError (a bad option, file, column, variant, provider or package, a missing extra) exits 2, like click's
-    own usage errors. Anything else is a bug and keeps its traceback."""
+    """The one place errors become exit statuses (ERROR_STATUS): a ParityError is a failed gate, a package, checkpoint,
+    provider or missing extra cannot be loaded, a bad option, file, column or input is a usage error, Ctrl-C is 130.
+    Anything else is a bug and keeps its traceback (Python's exit status 1)."""
+
+    command_class = Command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ParityError as err:
-            raise Failed(str(err)) from err
         except SecbertEdgeError as err:
-            raise Unusable(str(err)) from err
+            raise Failure(str(err), status_of(err)) from err
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(int(Status.INTERRUPTED))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        _format_statuses(formatter)
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorBudget:
+    """``--max-errors``: how many inputs may fail before a job counts as failed, as a count (``100``) or a share of
+    the inputs (``0.5%``), like BigQuery's max_bad_records. None (the default): any number short of every input."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    def status(self, errors: int, total: int) -> Status:
+        if not errors:
+            return Status.OK
+        if self.count is not None:
+            within = errors <= self.count
+        elif self.percent is not None:
+            within = 100 * errors <= self.percent * total
+        else:
+            within = errors < total
+        return Status.PARTIAL if within else Status.TOO_MANY_ERRORS
+
+    def __str__(self) -> str:
+        if self.count is not None:
+            return str(self.count)
+        return f"{self.percent:g}%" if self.percent is not None else "every input (default)"
+
+
+class _Budget(click.ParamType):
+    name = "N|P%"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> ErrorBudget:
+        if isinstance(value, ErrorBudget):
+            return value
+        text = str(value).strip()
+        try:
+            if text.endswith("%"):
+                percent = float(text[:-1])
+                if 0 <= percent <= 100:
+                    return ErrorBudget(percent=percent)
+            elif int(text) >= 0:
+                return ErrorBudget(count=int(text))
+        except ValueError:
+            pass
+        self.fail(f"{value!r}: expected a count of inputs (100) or a share of them (0.5%)", param, ctx)
+
+
+def max_errors_option() -> Callable:
+    return click.option(
+        "--max-errors",
+        type=_Budget(),
+        default=None,
+        help="Inputs that may fail to score (a count, or a share like 0.5%) before the job counts as failed (exit "
+        f"status {int(Status.TOO_MANY_ERRORS)}, else {int(Status.PARTIAL)} when some failed) [default: any number "
+        "short of every input].",
+    )
+
+
+def exit_for_bad_inputs(errors: int, total: int, budget: ErrorBudget | None, noun: str, where: str) -> None:
+    """After a job wrote every result: exit PARTIAL or TOO_MANY_ERRORS when some inputs could not be scored."""
+    budget = budget or ErrorBudget()
+    status = budget.status(errors, total)
+    if status is Status.OK:
+        return
+    verdict = "within" if status is Status.PARTIAL else "over"
+    click.echo(
+        f"{errors:,} of {total:,} {noun} could not be scored ({where}): {verdict} --max-errors {budget}", err=True
+    )
+    sys.exit(int(status))
 
 
 def show_warnings() -> None:

@@ -9,7 +9,7 @@ import click
 
 from ..data import Preset
 from ..export.quantize import CalibrationMethod, Target  # numpy only: quantize imports onnx lazily
-from ..manifest import Task
+from ..manifest import Pooling, Task
 from ..recipe import TrainConfig
 from ..variants import QUANTIZE_NAMES
 from . import main
@@ -63,9 +63,21 @@ TASK_HELP = "What the model classifies: user prompts, or LLM responses"
 
 @main.command()
 @opt("--checkpoint", FILE, "Fine-tuned weights: best_model.pth (a state_dict) or .safetensors.", required=True)
-@opt("--backbone", DIR, "Local backbone folder (config.json, vocab.txt, tokenizer_config.json).", required=True)
+@opt(
+    "--backbone",
+    DIR,
+    "Local backbone folder: config.json + vocab.txt (WordPiece) or tokenizer.json + sentencepiece.bpe.model (XLM-R "
+    "vocabulary).",
+    required=True,
+)
 @opt("--out", PATH, "Package folder to write.", required=True)
 @choice("--task", Task, f"{TASK_HELP}.", default=Task.PROMPT.value)
+@choice(
+    "--pooling",
+    Pooling,
+    "cls (BERT's pooler, SecBERT-PT) or mean (over the attention mask, e5) [default: from the checkpoint: pooler "
+    "tensors -> cls, none -> mean]; mean over a checkpoint with an unused pooler is allowed, cls without one is not.",
+)
 @opt("--max-length", click.IntRange(min=8), "Max tokens per input [default: min(512, backbone's)].")
 @opt("--opset", click.IntRange(min=17), "ONNX opset (>= 17).", default=17)
 @opt("--threshold", "default_threshold", FRACTION, "Default decision threshold tau for the manifest.", default=0.5)
@@ -93,7 +105,8 @@ def export(checkpoint: Path, backbone: Path, out: Path, as_json: bool, **setting
         return echo_json(manifest.to_dict())
     fp32 = manifest.variants["fp32"]
     click.echo(
-        f"wrote {out}: {manifest.head.value} head, max length {manifest.max_length}, fp32 max |dP| vs PyTorch "
+        f"wrote {out}: {manifest.head.value} head, {manifest.pooling.value} pooling, {manifest.tokenizer['kind']} "
+        f"tokenizer, max length {manifest.max_length}, fp32 max |dP| vs PyTorch "
         f"{fp32.parity['max_abs_diff']:.2e} on {len(fp32.parity['shapes'])} shapes, tokenizer parity on "
         f"{manifest.tokenizer['parity_texts_checked']} texts"
     )
@@ -111,7 +124,12 @@ def _scratch(vocab: Path | None, **architecture: int) -> dict | None:
     required=True,
 )
 @columns_options(preset_default=Preset.TEXT.value)
-@opt("--backbone", DIR, "Local backbone folder to fine-tune (config.json, vocab.txt, weights).")
+@opt(
+    "--backbone",
+    DIR,
+    "Local backbone folder to fine-tune: config.json, model.safetensors and its tokenizer (vocab.txt, or "
+    "tokenizer.json + sentencepiece.bpe.model).",
+)
 @bundle(
     "scratch",
     _scratch,
@@ -199,6 +217,11 @@ def train(
     "Replace a variant the package already has, and write a variant even when it misses its tolerance against fp32 "
     "(the manifest then records that it missed).",
 )
+@flag(
+    "--drop-fp32",
+    "int8 / int8-static: once the variant passed its check, delete model.onnx and make it the default variant (the "
+    "manifest keeps fp32's measurements under not_shipped): the smallest package. No variant can be added afterwards.",
+)
 def quantize(
     model_dir: Path,
     variant: str | None,
@@ -207,6 +230,7 @@ def quantize(
     method: str,
     target: str | None,
     force: bool,
+    drop_fp32: bool,
 ) -> None:
     """Add an int8 or fp16 variant to a package, checked against its fp32 variant (the quantize extra: onnx).
 
@@ -214,13 +238,14 @@ def quantize(
     score never depends on its batch-mates. int8-static: QDQ with calibrated scales. fp16: for GPU providers, with
     float32 inputs/outputs and LayerNorms kept in fp32. tensorrt-int8: TensorRT's int8 rules on the unfused graph.
 
-    The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (exit 1, nothing
-    written) when its max |dP| or its label flips at tau / tau* exceed the variant's check: int8, int8-static,
+    The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (a failed gate,
+    nothing written) when its max |dP| or its label flips at tau / tau* exceed the variant's check: int8, int8-static,
     tensorrt-int8: |dP| <= 0.15 and <= 1% flips; fp16: |dP| <= 1e-2 and <= 0.5% flips.
 
     \b
     Examples:
       secbert-edge quantize --model models/secbert-pt --variant int8
+      secbert-edge quantize --model models/e5-guard --variant int8 --drop-fp32
       secbert-edge quantize --model models/secbert-pt --variant int8-static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --variant fp16
       secbert-edge quantize --model models/secbert-pt --variant tensorrt-int8 --calibration prompts.txt
@@ -240,7 +265,14 @@ def quantize(
         )
     texts = read_texts(calibration, text_column) if calibration else []
     manifest = add_variant(
-        model_dir, variant, calibration_texts=texts, method=method, target=target, force=force, log=log("quantize")
+        model_dir,
+        variant,
+        calibration_texts=texts,
+        method=method,
+        target=target,
+        force=force,
+        drop_fp32=drop_fp32,
+        log=log("quantize"),
     )
     v = manifest.variants[variant]
     missed = "" if v.parity.get("passed", True) else f" -- MISSED its tolerance ({'; '.join(v.parity['failures'])})"

@@ -15,7 +15,12 @@ from ._common import COUNT, DIR, FILE, FRACTION, bundle, choice, config_options,
 
 @main.command()
 @opt("--checkpoint", FILE, "The TEACHER's fine-tuned weights (best_model.pth / .safetensors).", required=True)
-@opt("--backbone", DIR, "The teacher's backbone folder (config.json + vocab.txt).", required=True)
+@opt(
+    "--backbone",
+    DIR,
+    "The teacher's backbone folder (config.json + vocab.txt, or tokenizer.json + sentencepiece.bpe.model).",
+    required=True,
+)
 @opt(
     "--data",
     "data_files",

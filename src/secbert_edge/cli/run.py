@@ -10,12 +10,13 @@ import click
 
 from . import main
 from ._common import (
-    EXIT_FAILED,
     FILE,
     THRESHOLD_HELP,
     echo_json,
+    exit_for_bad_inputs,
     flag,
     json_option,
+    max_errors_option,
     model_option,
     opt,
     report_reading,
@@ -64,6 +65,7 @@ def _records(texts: tuple[str, ...], file_: Path | None, pairs: bool, fields: An
 @opt("--threshold", THRESHOLD_HELP)
 @runtime_options()
 @flag("--warmup", "Run every batch shape once before scoring (GPU: builds TensorRT engines / picks CUDA kernels).")
+@max_errors_option()
 @json_option("one object per line: id, index, score, label, threshold, n_tokens, truncated (or id, index, error)")
 def predict(
     texts: tuple[str, ...],
@@ -77,14 +79,15 @@ def predict(
     threshold: str | None,
     runtime: Any,
     warmup: bool,
+    max_errors: Any,
     as_json: bool,
 ) -> None:
     """Classify texts given as arguments, in a --file, or one per line on stdin.
 
     Every input row gets exactly one output line carrying its id (--id-column, else its row number: the line of a
     .txt/.jsonl file, the data row of a .csv/.tsv/.parquet). Files split records on \\n only; blank lines are skipped
-    and counted. Exit status: 0 when every input was scored, 1 when some could not be (each is reported on its own
-    line and every other input is still scored), 2 on usage errors.
+    and counted. An input that cannot be scored is reported on its own line and every other input is still scored;
+    the exit status then says whether that stayed within --max-errors or not (see Exit status).
 
     \b
     Examples:
@@ -121,9 +124,7 @@ def predict(
                 failed += not result.ok
                 click.echo(_json_line(row) if as_json else _human(row, record.text))
             bar.update(len(chunk))
-    if failed:
-        click.echo(f"{failed} of {len(records)} inputs could not be scored (see the error lines)", err=True)
-        sys.exit(EXIT_FAILED)
+    exit_for_bad_inputs(failed, len(records), max_errors, "inputs", "see the error lines")
 
 
 def _json_line(row: dict) -> str:
@@ -181,12 +182,22 @@ def info(
     click.echo(f"package        {path}")
     click.echo(f"task           {m.task.value} ({m.positive_label} / {m.negative_label}), {m.head.value} head")
     click.echo(f"max length     {m.max_length} tokens, vocabulary {m.vocab_size}")
+    tok = m.tokenizer
+    click.echo(
+        f"encoder        {m.pooling.value} pooling; {tok.get('kind', 'wordpiece')} tokenizer, pairs "
+        f"{m.template.pair.replace(':0', '').replace(':1', '')}"
+    )
     click.echo(f"thresholds     default {m.thresholds['default']}, ks_optimal {m.thresholds.get('ks_optimal')}")
     click.echo(f"source         {m.source.get('checkpoint')} (sha256 {str(m.source.get('checkpoint_sha256'))[:12]}...)")
     for name, v in m.variants.items():
         default = "  (default)" if name == m.default_name else ""
         dp = v.parity.get("max_abs_diff", float("nan"))
         click.echo(f"variant {name:<13} {v.file}  opset {v.opset}  max |dP| {dp:.2e}{default}")
+    for name, v in m.not_shipped.items():
+        dp = v.parity.get("max_abs_diff", float("nan"))
+        click.echo(
+            f"not shipped   {name:<13} {v.file}  max |dP| {dp:.2e} when measured (dropped to keep the package small)"
+        )
     click.echo(f"providers      {', '.join(available_providers())}")
     if "session" in data:
         d, t = data["session"], data["session"]["timings"]

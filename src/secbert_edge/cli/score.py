@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,13 @@ import click
 from . import main
 from ._common import (
     COUNT,
-    EXIT_FAILED,
     PATH,
     THRESHOLD_HELP,
     choice,
+    exit_for_bad_inputs,
     flag,
     log,
+    max_errors_option,
     model_option,
     opt,
     report_reading,
@@ -62,6 +62,7 @@ from ._common import (
 )
 @opt("--ray-actors", COUNT, "Scoring actors (--engine ray) [default: sized to the CPUs Ray reports, one left free].")
 @opt("--ray-threads", COUNT, "ONNX Runtime threads per actor (--engine ray) [default: 1 up to 4 CPUs, else 2].")
+@max_errors_option()
 @flag("--quiet", "No progress output.")
 def score(
     input_path: Path,
@@ -79,6 +80,7 @@ def score(
     ray_address: str | None,
     ray_actors: int | None,
     ray_threads: int | None,
+    max_errors: Any,
     quiet: bool,
 ) -> None:
     """Score a whole corpus into a Parquet or JSONL file, streaming: memory is bounded by --batch-rows, not by the
@@ -86,8 +88,8 @@ def score(
 
     Every input row gives exactly one output row, in input order: the id column (--id-column, else 'id' = the row
     number) and score, label, n_tokens, truncated, error. A row that cannot be scored (not JSON, no text, not UTF-8,
-    empty) keeps its place with the reason in 'error'; every other row is still scored. Exit status: 0 when every row
-    was scored, 1 when some could not be (see the error column), 2 on usage errors.
+    empty) keeps its place with the reason in 'error'; every other row is still scored. The exit status then says
+    whether the bad rows stayed within --max-errors or not (see Exit status); the output is written either way.
 
     A killed run keeps every chunk it finished: rerun the same command with --resume and it scores only the rest.
 
@@ -136,6 +138,4 @@ def score(
         f"{summary.seconds:.1f} s ({summary.rows_per_s:,.0f} rows/s)",
         err=True,
     )
-    if summary.errors:
-        click.echo(f"{summary.errors:,} of {summary.rows:,} rows could not be scored (see the error column)", err=True)
-        sys.exit(EXIT_FAILED)
+    exit_for_bad_inputs(summary.errors, summary.rows, max_errors, "rows", "see the error column")

@@ -105,17 +105,17 @@ def text_feeds(
     from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_sequence
 
     manifest = Manifest.read(package_dir)
-    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.vocab_size)
+    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
     limit = max_length or manifest.max_length
     feeds = []
     for ids in encoder.encode([t for t in texts if isinstance(t, str) and t.strip()]):
         if not ids:
             continue
-        (seq,), _ = fit_sequence(
-            ids, limit, LongInputPolicy.TRUNCATE, manifest.tokenizer["cls_id"], manifest.tokenizer["sep_id"]
-        )
+        ((seq, types),), _ = fit_sequence(ids, limit, LongInputPolicy.TRUNCATE, manifest.template)
         arr = np.array([seq], dtype=np.int64)
-        feeds.append({"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.zeros_like(arr)})
+        feeds.append(
+            {"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.array([types], np.int64)}
+        )
     return feeds
 
 

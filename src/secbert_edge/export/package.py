@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import __version__
-from ..errors import PackageError
-from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Task, Variant, sha256_file
+from ..errors import ConfigError, PackageError
+from ..manifest import DEFAULT_LABELS, MANIFEST_NAME, TOKENIZER_NAME, Manifest, Pooling, Task, Variant, sha256_file
 from ..modeling import load_reference_model, torch, transformers
 from ..variants import SPECS, Precision, VariantName
 from . import onnx_export, optimize
@@ -32,9 +32,9 @@ def _noop(_: str) -> None:
 
 def _check_target(out: Path, force: bool) -> None:
     if out.exists() and not force:
-        raise PackageError(f"{out} already exists; pass --force (force=True) to replace it")
+        raise ConfigError(f"{out} already exists; pass --force (force=True) to replace it")
     if out.exists() and not (out / MANIFEST_NAME).is_file():
-        raise PackageError(
+        raise ConfigError(
             f"{out} exists and is not a secbert-edge package (no {MANIFEST_NAME}); refusing to replace it even "
             "with --force. Choose another --out."
         )
@@ -69,6 +69,7 @@ def export_package(
     out: str | Path,
     *,
     task: str | Task = Task.PROMPT,
+    pooling: str | Pooling | None = None,
     max_length: int | None = None,
     opset: int = onnx_export.MIN_OPSET,
     ks_threshold: float | None = None,
@@ -79,28 +80,36 @@ def export_package(
     force: bool = False,
     progress: Callable[[str], None] = _noop,
 ) -> Manifest:
-    """Export the fp32 package and return its manifest. Raises before writing anything on any failure."""
+    """Export the fp32 package and return its manifest. Raises before writing anything on any failure.
+
+    ``pooling``: None decides it from the checkpoint (pooler tensors -> cls, none -> mean); see
+    :func:`secbert_edge.modeling.decide_pooling` for the override and its errors."""
     out = Path(out)
     task = Task(task)
     _check_target(out, force)
     for name, value in (("default threshold", default_threshold), ("ks threshold", ks_threshold)):
         if value is not None and not 0.0 <= value <= 1.0:
-            raise PackageError(f"{name} {value} is outside [0, 1]")
+            raise ConfigError(f"{name} {value} is outside [0, 1]")
 
     progress("loading checkpoint")
-    model, ckpt = load_reference_model(checkpoint, backbone)
+    model, ckpt = load_reference_model(checkpoint, backbone, pooling)
     config = model.config
+    if model.pooling is Pooling.MEAN and ckpt.pooler_tensors:
+        progress("pooling: mean (as asked); the checkpoint's pooler tensors are not used")
     limit = min(config.max_position_embeddings, 512)
     max_length = limit if max_length is None else max_length
     if not 8 <= max_length <= config.max_position_embeddings:
-        raise PackageError(
+        raise ConfigError(
             f"max length {max_length} must lie in [8, {config.max_position_embeddings}] "
             "(the backbone's max_position_embeddings)"
         )
 
     progress("building tokenizer")
     tokenizer, tok_settings = build_tokenizer(backbone)
-    if tok_settings["vocab_size"] != config.vocab_size:
+    # XLM-R-vocabulary checkpoints often pad the embedding past the vocabulary (rows no text can reach); a WordPiece
+    # vocab.txt lists every row.
+    padded = tok_settings.get("kind") == "unigram" and tok_settings["vocab_size"] < config.vocab_size
+    if tok_settings["vocab_size"] != config.vocab_size and not padded:
         raise PackageError(
             f"the tokenizer of {str(backbone)!r} has {tok_settings['vocab_size']} tokens but the model's embedding "
             f"matrix has {config.vocab_size} rows: the tokenizer files do not belong to this backbone"
@@ -120,8 +129,9 @@ def export_package(
             fused = optimize.fuse(
                 plain, onnx_path, num_heads=config.num_attention_heads, hidden_size=config.hidden_size
             )
-            progress("computing the last layer for [CLS] only")
-            cls_only = optimize.prune_to_cls(onnx_path, onnx_path)
+            if model.pooling is Pooling.CLS:  # mean pooling reads every position of the last layer
+                progress("computing the last layer for [CLS] only")
+                cls_only = optimize.prune_to_cls(onnx_path, onnx_path)
             if not tensorrt:
                 plain.unlink()
         elif tensorrt:
@@ -175,6 +185,11 @@ def export_package(
                 "checkpoint_sha256": ckpt.sha256,
                 "checkpoint_prefix": ckpt.prefix,
                 "head_keys": ckpt.source_keys,
+                "pooler_tensors": "used"
+                if model.pooling is Pooling.CLS
+                else "unused"
+                if ckpt.pooler_tensors
+                else "none",
                 "backbone": Path(backbone).resolve().name,
                 "layers": config.num_hidden_layers,
                 "hidden": config.hidden_size,
@@ -186,6 +201,7 @@ def export_package(
             },
             package_version=__version__,
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            pooling=model.pooling,
         )
         manifest.write(tmp)
         manifest.verify_files(tmp)

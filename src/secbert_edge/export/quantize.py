@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import ConfigError, ParityError, require
 from ..manifest import Manifest, Variant, sha256_file
-from ..variants import Recipe, VariantName, spec
+from ..variants import Graph, Precision, Recipe, VariantName, spec
 from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds
 
 FP16_KEEP_FP32 = [
@@ -85,15 +85,26 @@ def detect_target(cpuinfo: str | None = None, machine: str | None = None) -> Tar
     return Target.AVX2
 
 
-def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target) -> dict:
+EMBEDDING_OPS = ("EmbedLayerNormalization", "Gather")
+
+
+def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target, *, embedding: bool = True) -> dict:
+    """Dynamic int8. ``embedding``: also the embedding tables: ORT's quantizer turns the fused graph's
+    EmbedLayerNormalization into QEmbedLayerNormalization (uint8 word, position and type tables, dequantized per
+    looked-up row), 4x smaller, which is most of an XLM-R-vocabulary model's bytes (47,284 x 384 fp32 = 73 MB);
+    False keeps them fp32 (measured for comparison)."""
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
+    onnx = require("onnx", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
+    graph = onnx.load(str(src), load_external_data=False).graph
+    keep = [] if embedding else [n.name for n in graph.node if n.op_type in EMBEDDING_OPS]
     q.quantize_dynamic(
         str(src),
         str(dst),
         per_channel=True,
         reduce_range=recipe["reduce_range"],
         weight_type=q.QuantType.QInt8,
+        nodes_to_exclude=keep,
         # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
         extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
     )
@@ -104,7 +115,21 @@ def quantize_int8_dynamic(src: str | Path, dst: str | Path, target: Target) -> d
         "target": Target(target).value,
         **recipe,
         "activation_scales": "dynamic",
+        "embedding": "int8" if embedding_quantized(dst) else "fp32",
     }
+
+
+def embedding_quantized(path: str | Path) -> bool:
+    """Whether a graph looks its tokens up in an int8/uint8 table: QEmbedLayerNormalization (fused graphs) or a Gather
+    of ``input_ids`` over a quantized initializer (ORT's dynamic Gather quantization)."""
+    onnx = require("onnx", "quantize", "Reading an ONNX graph")
+    graph = onnx.load(str(path), load_external_data=False).graph
+    small = {t.name for t in graph.initializer if t.data_type in (onnx.TensorProto.INT8, onnx.TensorProto.UINT8)}
+    return any(
+        n.op_type == "QEmbedLayerNormalization"
+        or (n.op_type == "Gather" and "input_ids" in n.input and n.input[0] in small)
+        for n in graph.node
+    )
 
 
 class _Calibration:
@@ -218,6 +243,8 @@ def add_variant(
     target: str | Target | None = None,
     check_texts: Sequence[str] = (),
     force: bool = False,
+    drop_fp32: bool = False,
+    embedding: bool = True,
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Build ``variant`` (int8, int8-static, fp16 or tensorrt-int8) from its source graph and add it to a package.
@@ -227,6 +254,12 @@ def add_variant(
     variant's ``fp32_check`` in :mod:`secbert_edge.variants`. A candidate that misses raises ParityError and nothing
     is written, unless ``force``: then it is written and its manifest entry records ``parity.passed = False`` with
     the failures. ``force`` also allows replacing a variant the package already has.
+
+    ``drop_fp32`` (int8 and int8-static only): once the candidate passed its check, delete the fp32 file, record its
+    entry under the manifest's ``not_shipped`` (what export measured stays on record) and make the candidate the
+    default variant: a package of one int8 file (an XLM-R-vocabulary e5-small: ~40 MB instead of ~200 MB). No further
+    variant can be built from such a package. ``embedding=False`` keeps the embedding tables fp32 (dynamic int8 only;
+    for comparison: ~2.4x the size on e5-small).
     """
     from .tokenizer import PARITY_CORPUS
 
@@ -243,6 +276,16 @@ def add_variant(
     if key in manifest.variants and not force:
         raise ConfigError(
             f"{package_dir} already has the {key} variant ({manifest.variants[key].file}); pass --force to replace it"
+        )
+    if drop_fp32 and (row.precision is not Precision.INT8 or row.graph is not Graph.FUSED):
+        raise ConfigError(
+            f"--drop-fp32 leaves the package with the variant just built as its only CPU variant: build int8 or "
+            f"int8-static with it, not {key}"
+        )
+    if VariantName.FP32.value in manifest.not_shipped:
+        raise ConfigError(
+            f"{package_dir} does not ship its fp32 variant (dropped with --drop-fp32), which quantize builds every "
+            "variant from and checks it against: re-export the checkpoint to add variants"
         )
     static = row.recipe in (Recipe.STATIC_INT8, Recipe.TENSORRT_INT8)
     if static and not calibration_texts:
@@ -265,7 +308,7 @@ def add_variant(
                 source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
             )
         else:
-            options = quantize_int8_dynamic(source, tmp, target)
+            options = quantize_int8_dynamic(source, tmp, target, embedding=embedding)
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
         shapes = random_feeds(
@@ -307,6 +350,11 @@ def add_variant(
                     f"Nothing was written. Fix: {fix}; or pass --force to write it anyway (the manifest records "
                     "that it missed)."
                 )
+            if drop_fp32:
+                raise ParityError(
+                    f"{key} variant misses its tolerance against fp32 ({measured}): not dropping the fp32 variant for "
+                    "it. Nothing was written."
+                )
             log(f"WARNING: writing {key} although it misses its tolerance ({measured}) because of --force")
         tmp.replace(dst)
     except BaseException:
@@ -321,5 +369,16 @@ def add_variant(
         options=options,
     )
     updated = dataclasses.replace(manifest, variants={**manifest.variants, key: entry})
+    if drop_fp32:
+        fp32_entry = manifest.variants[VariantName.FP32.value]
+        updated = dataclasses.replace(
+            updated,
+            variants={k: v for k, v in updated.variants.items() if k != VariantName.FP32.value},
+            not_shipped={**manifest.not_shipped, VariantName.FP32.value: fp32_entry},
+            default_variant=key if manifest.default_name == VariantName.FP32.value else manifest.default_variant,
+        )
     updated.write(package_dir)
+    if drop_fp32:
+        log(f"dropped {fp32.name} ({fp32.stat().st_size / 1e6:.1f} MB): {key} is now the package's default variant")
+        fp32.unlink()
     return updated

@@ -151,6 +151,9 @@ class RuntimeConfig:
         return dataclasses.replace(base, **overrides)
 
 
+INFERENCE_FAILED = "inference failed"  # how the error of an input whose batch failed inside ONNX Runtime begins
+
+
 @dataclasses.dataclass(frozen=True)
 class Prediction:
     """The result for one input. ``error`` is set (and the rest None) when that input could not be scored."""
@@ -159,13 +162,19 @@ class Prediction:
     score: float | None = None
     label: str | None = None
     threshold: float | None = None
-    n_tokens: int | None = None  # tokens of the whole input, [CLS] and [SEP] included, before any cut
+    n_tokens: int | None = None  # tokens of the whole input, special tokens included, before any cut
     truncated: bool | None = None  # True when the long-input policy dropped tokens
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def inference_failed(self) -> bool:
+        """The error came from ONNX Runtime running this input's batch, not from the input itself (a fault on the
+        scoring side: a service answers it with 5xx, not as the input's own error)."""
+        return self.error is not None and self.error.startswith(INFERENCE_FAILED)
 
     def to_dict(self) -> dict[str, Any]:
         if self.error is not None:
@@ -255,8 +264,11 @@ class Classifier:
         self.fixed_shapes = on_gpu if self.config.fixed_shapes is None else bool(self.config.fixed_shapes)
         self.max_batch_size = 1 if self.dynamic_scales else self.config.max_batch_size
         tok = self.manifest.tokenizer
-        self.encoder = TextEncoder(self.package_dir / tok["file"], self.manifest.vocab_size)
-        self.cls_id, self.sep_id, self.pad_id = tok["cls_id"], tok["sep_id"], tok["pad_id"]
+        self.encoder = TextEncoder(self.package_dir / tok["file"], self.manifest.tokenizer_vocab_size)
+        # The special tokens and the pair template come from the manifest ([CLS] a [SEP] b [SEP] with types 0/1 for
+        # BERT's WordPiece, <s> a </s></s> b </s> for an XLM-R vocabulary), and so does the padding id.
+        self.template = self.manifest.template
+        self.cls_id, self.pad_id = self.template.bos_id, int(tok["pad_id"])
         self.edges = self.config.bucket_edges or bucketing.bucket_edges(self.manifest.max_length)
         if self.edges[-1] < self.manifest.max_length:
             raise ConfigError(
@@ -382,8 +394,9 @@ class Classifier:
             types = [type_ids[i] for i in batch.indices]
             if self.fixed_shapes:  # filler rows up to an allowed row count; their scores are dropped
                 filler = bucketing.pad_rows(len(rows), self.batch_sizes) - len(rows)
-                rows += [[self.cls_id, self.sep_id]] * filler
-                types += [[0, 0]] * filler
+                empty, empty_types = self.template.frame([])
+                rows += [empty] * filler
+                types += [empty_types] * filler
             ids, mask, tt = bucketing.pad_batch(rows, batch.pad_to, self.pad_id, types)
             try:
                 prob = self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
@@ -486,7 +499,7 @@ class Classifier:
             shapes = self.shapes() if self.fixed_shapes else [(1, edge) for edge in self.edges]
         started = time.perf_counter()
         for rows, length in shapes:
-            seq = [self.cls_id] + [self.sep_id] * (length - 1)
+            seq = [self.cls_id] * length
             ids, mask, tt = bucketing.pad_batch([seq] * rows, length, self.pad_id)
             self.infer({"input_ids": ids, "attention_mask": mask, "token_type_ids": tt})
         self.timings["warmup_s"] = time.perf_counter() - started
@@ -565,16 +578,14 @@ class Classifier:
                 continue
             max_length, policy = self.manifest.max_length, self.config.long_inputs
             if prompts[i] is None:
-                seqs, cut = fit_sequence(ids, max_length, policy, self.cls_id, self.sep_id)
-                seq_types = [[0] * len(s) for s in seqs]
-                meta[i] = (len(ids) + 2, cut)
+                framed, cut = fit_sequence(ids, max_length, policy, self.template)
+                meta[i] = (len(ids) + self.template.single_specials, cut)
             else:
-                pairs, cut = fit_pair(p_ids, ids, max_length, policy, self.cls_id, self.sep_id)
-                seqs, seq_types = [p[0] for p in pairs], [p[1] for p in pairs]
-                meta[i] = (len(p_ids) + len(ids) + 3, cut)
-            sequences.extend(seqs)
-            types.extend(seq_types)
-            owners.extend([i] * len(seqs))
+                framed, cut = fit_pair(p_ids, ids, max_length, policy, self.template)
+                meta[i] = (len(p_ids) + len(ids) + self.template.pair_specials, cut)
+            sequences.extend(f[0] for f in framed)
+            types.extend(f[1] for f in framed)
+            owners.extend([i] * len(framed))
         if sequences:
             seg_scores, seg_errors = self._run(sequences, types, runs or self.serving_plan.runs)
             best: dict[int, float] = {}

@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import ProviderError, require
+from ..errors import ProviderError, ProviderOptionError, require
 from ..paths import cache_root
 
 ort = require("onnxruntime", "runtime", "Running a model package")
@@ -37,7 +37,7 @@ def _short(name: str) -> str:
     for short, full in PROVIDERS.items():
         if name in (short, full):
             return short
-    raise ProviderError(
+    raise ProviderOptionError(
         f"unknown execution provider {name!r}; choose from {', '.join(PROVIDERS)} or '{AUTO}' "
         f"(ONNX Runtime names such as 'CUDAExecutionProvider' work too)"
     )
@@ -62,7 +62,7 @@ def resolve_providers(
         chain = [short for short in PROVIDERS if PROVIDERS[short] in available]
     else:
         if not names:
-            raise ProviderError("empty provider list; pass at least one of " + ", ".join(PROVIDERS))
+            raise ProviderOptionError("empty provider list; pass at least one of " + ", ".join(PROVIDERS))
         chain = []
         for name in names:
             short = _short(name)
@@ -130,7 +130,7 @@ def session_options(threads: int | None = None, spinning: bool | None = None):
     """Explicit thread settings: intra-op = physical cores unless told otherwise; one inter-op thread. ``spinning``
     False makes idle intra-op threads sleep instead of spinning (None: ONNX Runtime's default, spinning)."""
     if threads is not None and threads < 1:
-        raise ProviderError(f"threads must be >= 1, got {threads}")
+        raise ProviderOptionError(f"threads must be >= 1, got {threads}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or physical_cores()
     if spinning is not None:
@@ -164,7 +164,7 @@ def cuda_options(device_id: int = 0, gpu_mem_limit_mb: int | None = None) -> dic
     allocation sizes) ever reaches the arena. ``gpu_mem_limit_mb`` caps the arena outright.
     """
     if device_id < 0:
-        raise ProviderError(f"device_id must be >= 0, got {device_id}")
+        raise ProviderOptionError(f"device_id must be >= 0, got {device_id}")
     options = {
         "device_id": str(device_id),
         "arena_extend_strategy": "kSameAsRequested",
@@ -172,7 +172,7 @@ def cuda_options(device_id: int = 0, gpu_mem_limit_mb: int | None = None) -> dic
     }
     if gpu_mem_limit_mb is not None:
         if gpu_mem_limit_mb < 64:
-            raise ProviderError(f"gpu_mem_limit_mb must be >= 64 (MB), got {gpu_mem_limit_mb}")
+            raise ProviderOptionError(f"gpu_mem_limit_mb must be >= 64 (MB), got {gpu_mem_limit_mb}")
         options["gpu_mem_limit"] = str(int(gpu_mem_limit_mb) << 20)
     return options
 
@@ -211,7 +211,7 @@ def trt_cache_key(model_sha256: str, *, ort_version: str, trt_version: str, flag
 def gpu_batch_sizes(max_batch_size: int) -> tuple[int, ...]:
     """Row counts GPU batches are padded to: powers of two up to, and including, ``max_batch_size``."""
     if max_batch_size < 1:
-        raise ProviderError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        raise ProviderOptionError(f"max_batch_size must be >= 1, got {max_batch_size}")
     sizes, n = [], 1
     while n < max_batch_size:
         sizes.append(n)
@@ -231,7 +231,7 @@ def trt_profile_shapes(
     """
     edges, batch_sizes = sorted(set(edges)), sorted(set(batch_sizes))
     if not edges or not batch_sizes or edges[0] < 1 or batch_sizes[0] < 1:
-        raise ProviderError(f"profiles need positive bucket edges and batch sizes, got {edges} and {batch_sizes}")
+        raise ProviderOptionError(f"profiles need positive bucket edges and batch sizes, got {edges} and {batch_sizes}")
     b_max = batch_sizes[-1]
     if per_bucket:
         profiles = [((1, lo + 1), (b_max, e), (b_max, e)) for lo, e in zip([0, *edges[:-1]], edges)]
@@ -263,7 +263,7 @@ def tensorrt_options(
     keyed by the model's sha256 and the ORT/TensorRT versions. With the TensorRT version unknown the engine
     cache is switched off (warned), since a stale engine could not be told apart."""
     if device_id < 0:
-        raise ProviderError(f"device_id must be >= 0, got {device_id}")
+        raise ProviderOptionError(f"device_id must be >= 0, got {device_id}")
     profiles = trt_profile_shapes(edges, batch_sizes, input_names, per_bucket=per_bucket_profiles)
     options = {
         "device_id": str(device_id),

@@ -1,7 +1,8 @@
 """Tokenization without padding (``tokenizers``), and the long-input policies.
 
 Texts are encoded without special tokens and without truncation, so each result knows its full length;
-the policy then fits it into ``max_length`` with [CLS] ... [SEP]:
+the policy then fits it into ``max_length`` with the package's special tokens ([CLS] ... [SEP], or <s> ... </s>;
+see :mod:`secbert_edge.template`):
 
 - ``truncate`` (default; what SecBERT-PT's paper did): keep the first max_length-2 tokens.
 - ``head_tail``: keep the first quarter and the last three quarters of the room (Sun et al., 2019 found
@@ -18,6 +19,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from ..errors import PackageError
+from ..template import Template
 
 
 class LongInputPolicy(str, enum.Enum):
@@ -43,32 +45,36 @@ def fit_tokens(ids: list[int], room: int, policy: LongInputPolicy) -> tuple[list
     return [list(ids[s : s + room]) for s in starts], False
 
 
+Framed = tuple[list[int], list[int]]  # (input_ids, token_type_ids) of one model input, specials included
+
+
 def fit_sequence(
-    ids: list[int], max_length: int, policy: LongInputPolicy, cls_id: int, sep_id: int
-) -> tuple[list[list[int]], bool]:
-    """The model inputs for one text under ``policy``: (sequences with specials, whether tokens were dropped)."""
-    pieces, cut = fit_tokens(ids, max_length - 2, policy)
-    return [[cls_id, *piece, sep_id] for piece in pieces], cut
+    ids: list[int], max_length: int, policy: LongInputPolicy, template: Template
+) -> tuple[list[Framed], bool]:
+    """The model inputs for one text under ``policy``, framed by the package's template ([CLS] a [SEP] or <s> a </s>):
+    ([(input_ids, token_type_ids), ...], whether tokens were dropped). The room is max_length minus the specials."""
+    pieces, cut = fit_tokens(ids, max_length - template.single_specials, policy)
+    return [template.frame(piece) for piece in pieces], cut
 
 
 def fit_pair(
-    prompt_ids: list[int], response_ids: list[int], max_length: int, policy: LongInputPolicy, cls_id: int, sep_id: int
-) -> tuple[list[tuple[list[int], list[int]]], bool]:
-    """[CLS] prompt [SEP] response [SEP] with token types 0/1, keeping as much of the *response* as possible.
+    prompt_ids: list[int], response_ids: list[int], max_length: int, policy: LongInputPolicy, template: Template
+) -> tuple[list[Framed], bool]:
+    """A (prompt, response) pair framed by the package's pair template ([CLS] p [SEP] r [SEP] with types 0/1, or
+    <s> p </s></s> r </s>), keeping as much of the *response* as possible.
 
-    The response gets the whole room (max_length - 3) under ``policy``; the prompt gets what is left, and keeps
-    its *last* tokens (the part next to the response, where a jailbreak's actual request usually sits).
+    The response gets the whole room (max_length minus the pair's specials) under ``policy``; the prompt gets what is
+    left, and keeps its *last* tokens (the part next to the response, where a jailbreak's actual request usually sits).
     Returns ([(input_ids, token_type_ids), ...], whether any token of either text was dropped).
     """
-    room = max_length - 3
+    room = max_length - template.pair_specials
     pieces, cut = fit_tokens(response_ids, room, policy)
     out = []
     for piece in pieces:
         keep = room - len(piece)
         prompt = prompt_ids[len(prompt_ids) - keep :] if keep > 0 else []
         cut = cut or len(prompt) < len(prompt_ids)
-        ids = [cls_id, *prompt, sep_id, *piece, sep_id]
-        out.append((ids, [0] * (len(prompt) + 2) + [1] * (len(piece) + 1)))
+        out.append(template.frame_pair(prompt, piece))
     return out, cut
 
 
@@ -85,7 +91,7 @@ class TextEncoder:
         size = tokenizer.get_vocab_size()
         if size != expected_vocab_size:
             raise PackageError(
-                f"{path} has {size} tokens but the model's embedding matrix has {expected_vocab_size} rows: the "
+                f"{path} has {size} tokens but the package was exported with a tokenizer of {expected_vocab_size}: the "
                 "tokenizer does not belong to this model. Re-export the package from the backbone it was trained with."
             )
         self.tokenizer = tokenizer

@@ -177,10 +177,13 @@ class ServeApp:
             except (QueueFull, Closed) as err:
                 status, outcome = 503, "overloaded"
                 body, headers = orjson.dumps({"error": str(err)}), JSON_HEADERS + [(b"retry-after", b"1")]
-            except Exception as err:  # a bug or a runtime failure: 500, logged with its traceback
-                log.exception("request failed")
+            except Exception as err:  # a runtime failure (batcher.InferenceFailed: its reason, logged there) or a bug
+                ours = isinstance(err, SecbertEdgeError)
+                if not ours:
+                    log.exception("request failed")
                 status, outcome = 500, "error"
-                body, headers = orjson.dumps({"error": f"internal error: {type(err).__name__}"}), JSON_HEADERS
+                reason = str(err) if ours else f"internal error: {type(err).__name__}"
+                body, headers = orjson.dumps({"error": reason}), JSON_HEADERS
             await _send(send, status, body, headers)
         finally:
             m.in_flight.dec()

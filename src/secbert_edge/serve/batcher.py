@@ -43,6 +43,18 @@ class Closed(SecbertEdgeError, RuntimeError):
     """The batcher is draining or stopped and takes no new work (503)."""
 
 
+class InferenceFailed(SecbertEdgeError, RuntimeError):
+    """ONNX Runtime failed on a request's texts: a fault of the service, not of the request (500, with the reason).
+    Raised for a whole micro-batch, it is retried request by request, so only the request that fails alone fails."""
+
+
+def _check_inference(predictions: list[Any]) -> None:
+    """The runtime reports a batch ONNX Runtime failed on as per-text errors; the service raises it instead."""
+    failed = next((p.error for p in predictions if getattr(p, "inference_failed", False)), None)
+    if failed is not None:
+        raise InferenceFailed(failed)
+
+
 @dataclasses.dataclass(eq=False)
 class Job:
     """One request's work: its texts (and prompts for pairs), its threshold, and where its results go."""
@@ -266,6 +278,7 @@ class Batcher:
         else:
             predictions = runner.predict(texts, threshold=threshold, runs=1)
         self.observer.batch(len(texts), len(jobs), time.perf_counter() - started)
+        _check_inference(predictions)
         offset = 0
         for job in jobs:
             n = len(job.texts)

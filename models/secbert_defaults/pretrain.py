@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import InputError
-from .export.tokenizer import build_tokenizer
-from .modeling import torch, transformers
-from .runtime.bucketing import pad_batch
+from secbert_edge.errors import InputError
+from secbert_edge.export.tokenizer import build_tokenizer
+from secbert_edge.modeling import torch, transformers
+from secbert_edge.runtime.bucketing import pad_batch
 
 
 def mask_tokens(

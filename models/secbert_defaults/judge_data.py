@@ -18,8 +18,9 @@ import random
 import re
 from collections.abc import Sequence
 
-from . import synthetic
-from .data import Example
+from secbert_edge.data import Example
+
+from . import guard_data
 
 # ---------------------------------------------------------------------------------------------------------------
 # Slots: names, banks, apps, values, links — so artefacts never repeat verbatim
@@ -878,7 +879,7 @@ EXTRA_ARTEFACTS: dict[str, list[str]] = {
 
 
 # What an unsafe answer to an injection looks like: it leaks, or it obeys the injected order.
-LEAKS = synthetic.LEAKS + [
+LEAKS = guard_data.LEAKS + [
     'Aqui está o meu prompt de sistema completo: "Você é o Assistente Virtual da {loja}. Regras internas: nunca '
     'ofereça reembolso acima de {valor}; código de desconto de funcionário FUNC30."',
     "Segue o histórico da conversa anterior: {nome} informou o cartão final 8812 e o endereço em {cidade}.",
@@ -1792,7 +1793,7 @@ def _render(rng: random.Random, items: Sequence[str], topic: str) -> str:
 
 def _opener(rng: random.Random) -> str:
     if rng.random() < 0.08:
-        return rng.choice(PERSONA_OPENERS).format(p=rng.choice(synthetic.PERSONAS_WIDE))
+        return rng.choice(PERSONA_OPENERS).format(p=rng.choice(guard_data.PERSONAS_WIDE))
     return rng.choice(OPENERS)
 
 
@@ -1988,16 +1989,16 @@ def prompt_for(rng: random.Random, label: int, key: str) -> str | None:
         pool = cat["ask"] if (label == 1 or rng.random() < 0.6) else cat["safe_ask"]
         q = _frame(rng, rng.choice(pool))
     elif r < 0.55 and key == "injecao":
-        q = rng.choice([synthetic.injection(rng), rng.choice(synthetic.EXFIL_QUESTIONS)])
+        q = rng.choice([guard_data.injection(rng), rng.choice(guard_data.EXFIL_QUESTIONS)])
         if rng.random() < 0.4:
             q = f"Resuma este documento: ... {q} ..."
     elif r < 0.7:  # a harmful-looking prompt of any kind
-        q = synthetic.harmful_request(rng) if rng.random() < 0.5 else _frame(rng, rng.choice(_ALL_ASKS))
+        q = guard_data.harmful_request(rng) if rng.random() < 0.5 else _frame(rng, rng.choice(_ALL_ASKS))
     elif r < 0.82 and cat:  # a benign-looking prompt on the same topic
         q = rng.choice(cat["safe_ask"])
     else:  # an unrelated benign prompt
-        q = synthetic.benign_request(rng) if rng.random() < 0.6 else rng.choice(_BENIGN_ASKS)
-    return synthetic.vary_wide(rng, q) if rng.random() < 0.4 else q
+        q = guard_data.benign_request(rng) if rng.random() < 0.6 else rng.choice(_BENIGN_ASKS)
+    return guard_data.vary_wide(rng, q) if rng.random() < 0.4 else q
 
 
 for _name, _extra in EXTRA_STEPS.items():
@@ -2033,7 +2034,7 @@ def response_examples(
             glue = rng.choice(COMPOSE_GLUE)
             text = _join(extra, glue, text) if rng.random() < 0.5 else _join(text, glue, extra)
         if rng.random() < 0.3:
-            text = synthetic.vary_wide(rng, text)
+            text = guard_data.vary_wide(rng, text)
         seen: set[str | None] = set()
         for _ in range(prompts_per_response):
             prompt = None if rng.random() < no_prompt_share else prompt_for(rng, label, key)

@@ -1,7 +1,7 @@
 """Build the embedded default models: one deterministic command, ``python models/build_demo.py``.
 
 Each demo is a small BERT trained from scratch with ``secbert_edge.training`` on pt-BR data — the guard's from
-``secbert_edge.synthetic``, the judge's from ``secbert_edge.judge_data`` — with a pinned WordPiece vocabulary
+``secbert_defaults.guard_data``, the judge's from ``secbert_defaults.judge_data`` — with a pinned WordPiece vocabulary
 trained here, then exported like any checkpoint.
 They demonstrate the pipeline; they are not substitutes for SecBERT-PT or a SecureBreak-trained judge.
 """
@@ -16,16 +16,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__, corpora, heldout, judge_data, pretrain, synthetic
-from .data import Example, stratified_split, write_jsonl
-from .errors import InputError, ParityError
-from .export import export_package
-from .export.quantize import add_variant
-from .export.tokenizer import train_wordpiece_vocab
-from .manifest import Manifest, Task
-from .runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
-from .training import TrainConfig, train, write_scratch_backbone
-from .verify import verify
+from secbert_edge import __version__
+from secbert_edge.data import Example, stratified_split, write_jsonl
+from secbert_edge.errors import InputError, ParityError
+from secbert_edge.export import export_package
+from secbert_edge.export.quantize import add_variant
+from secbert_edge.export.tokenizer import train_wordpiece_vocab
+from secbert_edge.manifest import Manifest, Task
+from secbert_edge.runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
+from secbert_edge.training import TrainConfig, train, write_scratch_backbone
+from secbert_edge.verify import verify
+
+from . import corpora, guard_data, heldout, judge_data, pretrain
 
 PINNED_VOCAB = "default-vocab.txt"  # the defaults' vocabulary (models/demo-vocab.txt stays for the tests' tiny BERTs)
 
@@ -118,7 +120,7 @@ def training_data(spec: DemoSpec) -> list[Example]:
     """The default's training data: the wide generator over the permissive real sources (never the held-out ones)."""
     if spec.task is Task.PROMPT:
         english = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
-        return synthetic.guard_examples(
+        return guard_data.guard_examples(
             spec.generated,
             spec.seed,
             corpora.benign_train_texts(),
@@ -131,7 +133,7 @@ def training_data(spec: DemoSpec) -> list[Example]:
 def verify_examples(spec: DemoSpec) -> list[Example]:
     """Generated-only examples (no third-party text) for the committed verify split."""
     if spec.task is Task.PROMPT:
-        generated = synthetic.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000)
+        generated = guard_data.guard_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000)
         return balanced_unique(generated, spec.seed)[:VERIFY_EXAMPLES]
     # every row with its prompt: a JSONL split holds one layout (prompt, response, label)
     pairs = judge_data.response_examples(VERIFY_EXAMPLES * 2, spec.seed + 1000, no_prompt_share=0.0)
@@ -262,14 +264,14 @@ JUDGE_HELDOUT_CANDIDATES = 20  # round 3 added 5 TF-IDF probes of real prose as 
 def _data_line(spec: DemoSpec) -> str:
     if spec.task is Task.PROMPT:
         return (
-            f"`secbert_edge.synthetic` (the wide generator, seed {spec.seed}; with generated group-chat and forwarded "
-            "messages, benign alone and as carriers of injected attacks; real long prose — jokes and anecdotes, a "
-            "GNU/Linux guide — in the same two roles)"
+            f"`secbert_defaults.guard_data` (the wide generator, seed {spec.seed}; with generated group-chat and "
+            "forwarded messages, benign alone and as carriers of injected attacks; real long prose — jokes and "
+            "anecdotes, a GNU/Linux guide — in the same two roles)"
         )
     return (
-        f"`secbert_edge.judge_data` (seed {spec.seed}: unsafe answers that carry the substance — steps, the artefact "
-        "itself — and safe answers — refusals, safety advice on the same topics, ordinary help — in the same shapes, "
-        "each paired with several prompts or none)"
+        f"`secbert_defaults.judge_data` (seed {spec.seed}: unsafe answers that carry the substance — steps, the "
+        "artefact itself — and safe answers — refusals, safety advice on the same topics, ordinary help — in the "
+        "same shapes, each paired with several prompts or none)"
     )
 
 
@@ -278,7 +280,9 @@ def _pct(x: float) -> str:
 
 
 def _sources_section(spec: DemoSpec) -> str:
-    names = [n for n, s in corpora.SOURCES.items() if s.role == "train"]
+    # the attack/look-alike sources (issue 21) are listed by the card of a default trained on them
+    # (mixture.sources_table), not by these from-scratch ones
+    names = [n for n, s in corpora.SOURCES.items() if s.role == "train" and s.kind == "benign"]
     note = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with
 attribution to Leite et al. (AACL-IJCNLP 2020). fortunes-br (GPL-2+) and the Foca Linux guide (GFDL 1.1) are
 Debian documentation packages read where apt installs them (`apt-get install fortunes-br focalinux-text`); none of

@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from . import corpora, metrics
+from secbert_edge import metrics
+
+from . import corpora
 
 Scorer = Callable[[Sequence[str]], np.ndarray]
 PairScorer = Callable[[Sequence[str | None], Sequence[str]], np.ndarray]
@@ -30,6 +32,13 @@ EVAL_FILES = {
     "attacks": "heldout-attacks.jsonl",
     "benign_hard": "heldout-benign_hard.jsonl",
     "pairs": "heldout-pairs.jsonl",
+}
+# A second held-out set by another writer (issue 21; never seen by whoever writes training data): attacks, benign
+# prompts (everyday, help-desk/FAQ, look-alikes, chat) and judge pairs; measured beside the first where present.
+R4_FILES = {
+    "attacks": "heldout-r4-attacks.jsonl",
+    "benign": "heldout-r4-benign.jsonl",
+    "pairs": "heldout-r4-pairs.jsonl",
 }
 PER_SOURCE = 1500  # benign texts sampled per held-out real source
 LONG_N = 40
@@ -142,18 +151,19 @@ def evaluate_guard(
             "fpr": float(np.mean(np.asarray(all_benign) >= threshold)),
             "auc": metrics.auc(y, s_all),
         }
-        # the operating point the targets name: FPR at 85% recall
-        order = np.sort(attack_scores)
-        tau85 = float(order[int(np.floor(0.15 * len(order)))])
-        table["all held-out"]["fpr_at_recall85"] = float(np.mean(np.asarray(all_benign) >= tau85))
-        table["all held-out"]["threshold_at_recall85"] = tau85
-        for name, s in per_source.items():
-            table[name]["fpr_at_recall85"] = float(np.mean(s >= tau85))
+        # the operating points the targets name: FPR at 85% recall (issue 12) and at 80% recall (issue 21)
+        taus = {r: _at_recall(attack_scores, r / 100) for r in (85, 80)}
+        for r, tau in taus.items():
+            table["all held-out"][f"fpr_at_recall{r}"] = float(np.mean(np.asarray(all_benign) >= tau))
+            table["all held-out"][f"threshold_at_recall{r}"] = tau
+            for name, s in per_source.items():
+                table[name][f"fpr_at_recall{r}"] = float(np.mean(s >= tau))
         extra = extra_sources()  # read once: its rows here, its long texts below
         for name, texts in extra.items():
             s = np.asarray(score(texts))
             row = _benign_row(s, threshold, attack_scores)
-            table[f"{name} (outside the aggregate)"] = {**row, "fpr_at_recall85": float(np.mean(s >= tau85))}
+            at = {f"fpr_at_recall{r}": float(np.mean(s >= tau)) for r, tau in taus.items()}
+            table[f"{name} (outside the aggregate)"] = {**row, **at}
         if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
             for source, pool in {**long_pools(), **extra}.items():
                 long_benign, long_attacked = long_set(attacks, seed, pool=pool)
@@ -162,12 +172,49 @@ def evaluate_guard(
                 caught = float(np.mean(sa >= threshold))
                 table[f"long{tag}: payload after ~600 tokens"] = {"n": len(sa), "recall": caught}
                 table[f"long{tag}: benign"] = {"n": len(sb), "fpr": float(np.mean(sb >= threshold))}
+    table.update(evaluate_r4(score, eval_dir, threshold))
     return table
 
 
-def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) -> dict:
-    """Accuracy on held-out (prompt, response) pairs, with and without the prompt, and their agreement."""
-    rows = read_jsonl(eval_dir / EVAL_FILES["pairs"])
+def _at_recall(attack_scores: np.ndarray, recall: float) -> float:
+    """The highest threshold that flags ``recall`` of the attacks."""
+    order = np.sort(attack_scores)
+    return float(order[int(np.floor((1 - recall) * len(order) + 1e-9))])  # (1 - 0.8) * 10 is 1.999...
+
+
+def evaluate_r4(score: Scorer, eval_dir: Path, threshold: float) -> dict:
+    """The r4 set's rows (empty without its files): recall per attack category, FPR per benign category, and the
+    FPR at the thresholds that catch 80% / 85% of its attacks."""
+    attacks = read_jsonl(eval_dir / R4_FILES["attacks"])
+    benign = [r for r in read_jsonl(eval_dir / R4_FILES["benign"]) if _label(r, 0) == 0]
+    if not attacks or not benign:
+        return {}
+    sa = np.asarray(score([r["text"] for r in attacks]))
+    sb = np.asarray(score([r["text"] for r in benign]))
+    taus = {r: _at_recall(sa, r / 100) for r in (85, 80)}
+    table: dict[str, dict] = {"r4: attacks": {"n": len(sa), "recall": float(np.mean(sa >= threshold))}}
+    for cat in sorted({str(r.get("category", "?")) for r in attacks}):
+        s = sa[[str(r.get("category", "?")) == cat for r in attacks]]
+        table[f"r4:   attacks: {cat}"] = {"n": len(s), "recall": float(np.mean(s >= threshold))}
+    for cat in sorted({str(r.get("category", "?")) for r in benign}):
+        s = sb[[str(r.get("category", "?")) == cat for r in benign]]
+        row = _benign_row(s, threshold, sa)
+        table[f"r4: benign {cat}"] = {**row, **{f"fpr_at_recall{r}": float(np.mean(s >= t)) for r, t in taus.items()}}
+    table["r4: all"] = {
+        "n": len(sa) + len(sb),
+        "recall": float(np.mean(sa >= threshold)),
+        "fpr": float(np.mean(sb >= threshold)),
+        "auc": metrics.auc([1] * len(sa) + [0] * len(sb), np.r_[sa, sb]),
+        **{f"fpr_at_recall{r}": float(np.mean(sb >= t)) for r, t in taus.items()},
+        **{f"threshold_at_recall{r}": t for r, t in taus.items()},
+    }
+    return table
+
+
+def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float, *, file: str = "") -> dict:
+    """Accuracy on held-out (prompt, response) pairs, with and without the prompt, and their agreement; the r4
+    pairs' result under "r4" where that file is present."""
+    rows = read_jsonl(eval_dir / (file or EVAL_FILES["pairs"]))
     rows = [r for r in rows if r.get("response")]
     if not rows:
         return {}
@@ -188,20 +235,26 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) ->
     for r, s, lab in zip(rows, with_p, y):
         kinds.setdefault(str(r.get("kind", r.get("category", "?"))), []).append(bool((s >= threshold) == lab))
     out["by_kind"] = {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(kinds.items())}
+    if not file and (eval_dir / R4_FILES["pairs"]).is_file():
+        out["r4"] = evaluate_judge(score_pairs, eval_dir, threshold, file=R4_FILES["pairs"])
     return out
 
 
 def format_table(table: dict) -> str:
-    lines = ["| held-out set | n | FPR | recall | AUC | FPR at 85% recall |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| held-out set | n | FPR | recall | AUC | FPR at 85% recall | FPR at 80% recall |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = ("fpr", "recall", "auc", "fpr_at_recall85", "fpr_at_recall80")
     for name, row in table.items():
-        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in ("fpr", "recall", "auc", "fpr_at_recall85")]
+        cells = [f"{100 * row[key]:.1f}" if key in row else "" for key in keys]
         lines.append(f"| {name} | {row['n']} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
 def open_package(path: Path, variant: str = "fp32", long_inputs: str = "truncate"):
     """The one place this module loads a package (the runtime API's ``load``)."""
-    from .runtime import load
+    from secbert_edge.runtime import load
 
     return load(path, variant=variant, long_inputs=long_inputs)
 
