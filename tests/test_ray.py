@@ -5,6 +5,7 @@ rows reported in place, the guard served by Ray Serve over a handle and over HTT
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def local_ray():
+    # A shared 2-core box busy with other work starts Serve's proxy in more than Ray's 5 s readiness check, which
+    # then kills and restarts it until serve.start times out: give it a minute (inherited by the local cluster).
+    for var in ("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S"):
+        os.environ.setdefault(var, "60")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     try:

@@ -232,11 +232,17 @@ def test_dynamic_int8_is_batch_invariant_under_concurrency(parallel_runs):
     _check_concurrent(load(MODELS / "secbert-pt-demo", variant="int8"), exact=True, parallel_runs=parallel_runs)
 
 
-def test_parallel_runs_default_follows_the_variant(classifier):
-    int8 = create_app(load(MODELS / "secbert-pt-demo", variant="int8"), warmup=False)
-    fp32 = create_app(classifier, warmup=False)
-    assert (int8.parallel_runs, fp32.parallel_runs) == (2, 1)  # dynamic int8 runs text by text
-    assert create_app(classifier, ServeConfig(parallel_runs=3), warmup=False).parallel_runs == 3
+def test_parallel_runs_default_follows_the_plan(classifier):
+    from secbert_edge.runtime.providers import physical_cores
+
+    int8 = create_app(load(MODELS / "secbert-pt-demo", variant="int8", plan="rule"), warmup=False)
+    fp32 = create_app(load(classifier.package_dir, plan="rule"), warmup=False)
+    # the rule: dynamic int8 runs text by text, one single-thread run per core; batched fp32 one run on every core
+    assert (int8.parallel_runs, int8.plan.threads) == (physical_cores(), 1)
+    assert (fp32.parallel_runs, fp32.plan.threads) == (1, physical_cores())
+    assert len(int8.batcher.runners) == physical_cores() and int8.plan_source == "rule"
+    three = create_app(classifier, ServeConfig(parallel_runs=3), warmup=False)
+    assert three.parallel_runs == 3 and "runs" in three.plan_overrides
 
 
 def test_pairs(classifier):
@@ -384,3 +390,4 @@ def test_real_server_drains_on_sigterm_and_exits_0(tiny_package, tmp_path):
     assert log.count('"POST /v1/classify" 200') == 16  # one line per request
     assert TEXTS[0] not in log  # texts are not logged by default
     assert "drained and stopped" in log
+    assert "plan rule: " in log and "no tuned plan for variant fp32" in log  # the startup line says which plan, why

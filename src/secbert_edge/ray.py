@@ -213,7 +213,8 @@ def score_dataset(
         ds = ds.map_batches(_skip_done, fn_args=(fields.id, done), batch_format="pyarrow", num_cpus=IO_CPUS)
     from .runtime import RuntimeConfig
 
-    opened = RuntimeConfig.build(runtime, threads=plan.threads)  # the actors' session: the plan's threads each
+    # the actors' session: the actor plan's threads each, one run at a time (Ray scales by actors, not in-actor runs)
+    opened = RuntimeConfig.build(runtime, threads=plan.threads, runs=1)
     scored = ds.map_batches(
         _Scorer,
         fn_constructor_args=(str(Path(model_dir).resolve()), fields, fields.id, threshold, opened),
@@ -276,7 +277,7 @@ def guard_app(
     class Guard:
         def __init__(self) -> None:
             self.clf = open_classifier(
-                package, variant=variant, session=_session(threads=threads), max_batch_size=max_batch_size
+                package, variant=variant, session=_session(threads=threads), max_batch_size=max_batch_size, runs=1
             )
             self.tau = self.clf.threshold(threshold)
             self.pairs = self.clf.manifest.task.value == "response"

@@ -31,6 +31,6 @@ def main() -> None:
     show_warnings()
 
 
-from . import build, check, distill, run, score, serve  # noqa: E402  (the commands register themselves on main)
+from . import build, check, distill, run, score, serve, tune  # noqa: E402  (the commands register themselves on main)
 
-__all__ = ["main", "build", "check", "distill", "run", "score", "serve"]
+__all__ = ["main", "build", "check", "distill", "run", "score", "serve", "tune"]

@@ -276,8 +276,9 @@ def _field_option(field: dataclasses.Field, hint: Any, default: Any) -> Callable
     required = default is dataclasses.MISSING
     attrs: dict[str, Any] = {"help": meta["help"], "required": required, "default": None if required else default}
     bounds = {k: meta[k] for k in ("min", "max", "min_open") if k in meta}
-    if kind is bool:
-        return click.option(f"{flag_}/--no-{flag_[2:]}" if default else flag_, field.name, is_flag=True, **attrs)
+    if kind is bool:  # a default of None (unset) or True gets --no-X too
+        two_way = default is None or default
+        return click.option(f"{flag_}/--no-{flag_[2:]}" if two_way else flag_, field.name, is_flag=True, **attrs)
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         attrs.update(type=click.Choice([m.value for m in kind]), default=getattr(default, "value", default))
     elif "choices" in meta:

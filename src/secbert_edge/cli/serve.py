@@ -38,14 +38,25 @@ def _serve_config(api_key_env: str | None, **settings: Any) -> ServeConfig:
     ),
 )
 @session_options()
+@opt(
+    "--plan",
+    "Serving plan (parallel runs, threads, sessions, batch, wait): 'auto' = the one `secbert-edge tune` measured for "
+    "this package, variant, provider and box, else the rule; 'rule'; or a plan file (refused, and the rule used, "
+    "when it does not match). Options given explicitly override the plan's values.",
+    default="auto",
+    metavar="auto|rule|FILE",
+)
 @flag("--quiet", "No per-request log lines.")
-def serve(model_dir: Path | None, variant: str | None, config: Any, session: Any, quiet: bool) -> None:
+def serve(model_dir: Path | None, variant: str | None, config: Any, session: Any, plan: str, quiet: bool) -> None:
     """Serve the classifier over HTTP, batching concurrent requests into one inference call.
 
     POST /v1/classify {"texts": [...], "threshold": "default"|"ks"|number}, POST /v1/classify-pairs
     {"prompts": [...], "responses": [...]} (response judges), GET /healthz, /readyz, /metrics, /docs.
-    SIGTERM stops accepting, finishes what is queued and exits 0. On a small model and a 2-core box, --threads 1
-    leaves a core to the HTTP event loop.
+    SIGTERM stops accepting, finishes what is queued and exits 0.
+
+    How it uses the cores (parallel runs, threads per run, sessions, batch, wait) comes from the serving plan that
+    `secbert-edge tune` measured for this package on this box; without one it starts from a safe rule. The startup
+    line and /metrics (secbert_plan_info) say which, and why.
 
     \b
     Example (needs the serve extra: pip install "secbert-edge[serve]"):
@@ -55,5 +66,5 @@ def serve(model_dir: Path | None, variant: str | None, config: Any, session: Any
     """
     from ..serve.server import load_classifier, run
 
-    clf = load_classifier(resolve_model(model_dir), variant, session)
+    clf = load_classifier(resolve_model(model_dir), variant, session, plan)
     sys.exit(run(clf, config, access_log=not quiet))

@@ -6,9 +6,11 @@ Never imports torch or transformers: an edge box installs onnxruntime, tokenizer
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from ..manifest import INPUT_NAMES, Manifest, Task
 from ..settings import setting
 from ..textio import SURROGATE, BadItem
 from . import bucketing, graphinfo, providers
+from . import plan as plan_module
 from .tokenization import LongInputPolicy, TextEncoder, fit_pair, fit_sequence
 
 ort = providers.ort
@@ -37,7 +40,16 @@ class SessionConfig:
         "has, in that order).",
     )
     strict_providers: bool = setting(False, "Fail instead of falling back when a provider is missing or not used.")
-    threads: int | None = setting(None, "Intra-op threads [default: physical cores].", min=1)
+    threads: int | None = setting(
+        None,
+        "Intra-op threads per session [default: the serving plan's (see --plan); without one, physical cores].",
+        min=1,
+    )
+    spinning: bool | None = setting(
+        None,
+        "Idle ONNX Runtime pool threads spin (--spinning) or sleep (--no-spinning) [default: the serving plan's; "
+        "ONNX Runtime's own default spins].",
+    )
     device_id: int = setting(0, "GPU to run on (CUDA/TensorRT).", min=0)
     gpu_mem_limit_mb: int | None = setting(None, "Cap the CUDA memory arena, in MB.", flag="--gpu-mem-limit", min=64)
     cache_dir: str | None = setting(
@@ -78,6 +90,15 @@ class RuntimeConfig:
     session: SessionConfig = SessionConfig()
     long_inputs: LongInputPolicy = setting(LongInputPolicy.TRUNCATE, "What to do with inputs over the max length.")
     max_batch_size: int = setting(32, "Max texts per model call.", flag="--batch-size", min=1)
+    plan: str | None = setting(
+        plan_module.AUTO,
+        "Serving plan (threads, concurrent runs): 'auto' = the plan `secbert-edge tune` measured for this package, "
+        "variant, provider and box, else the rule; 'rule' = the rule; or a plan file (refused, with the rule used, "
+        "when it was tuned for another package, variant, provider or box).",
+    )
+    runs: int | None = setting(
+        None, "Concurrent session runs when a list is scored [default: the serving plan's].", flag="--runs", min=1
+    )
     token_budget: int = 16384  # rows x padded length per batch
     bucket_edges: tuple[int, ...] | None = None  # None = geometric 16, 32, ... up to the max length
     max_chars: int = DEFAULT_MAX_CHARS
@@ -96,6 +117,10 @@ class RuntimeConfig:
         for name in ("max_batch_size", "token_budget", "max_chars"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if self.runs is not None and (not isinstance(self.runs, int) or self.runs < 1):
+            raise ConfigError(f"runs must be an integer >= 1, got {self.runs!r}")
+        if self.plan is not None:
+            object.__setattr__(self, "plan", str(self.plan))
         if self.bucket_edges is not None:
             edges = tuple(int(e) for e in self.bucket_edges)
             if not edges or list(edges) != sorted(set(edges)) or edges[0] < 1:
@@ -229,11 +254,14 @@ class Classifier:
         self._check_graph()
         self.device = providers.session_device(self.requested_providers)
         on_gpu = self.device == "cuda"
-        self.io_binding = on_gpu if self.config.session.io_binding is None else bool(self.config.session.io_binding)
-        self.fixed_shapes = on_gpu if self.config.fixed_shapes is None else bool(self.config.fixed_shapes)
         # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
         # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
+        self.plan_choice = self._choose_plan()
+        self._helpers: tuple[ThreadPoolExecutor, int] | None = None  # the threads of concurrent runs, and how many
+        self._helpers_lock = threading.Lock()
+        self.io_binding = on_gpu if self.config.session.io_binding is None else bool(self.config.session.io_binding)
+        self.fixed_shapes = on_gpu if self.config.fixed_shapes is None else bool(self.config.fixed_shapes)
         self.max_batch_size = 1 if self.dynamic_scales else self.config.max_batch_size
         tok = self.manifest.tokenizer
         self.encoder = TextEncoder(self.package_dir / tok["file"], self.manifest.tokenizer_vocab_size)
@@ -282,6 +310,36 @@ class Classifier:
                 "expected input_ids/attention_mask and a 'probability' output); re-export the package"
             )
 
+    def plan_key(self) -> plan_module.PlanKey:
+        """What a serving plan for this runtime must have been tuned for: this variant file, provider and box."""
+        return plan_module.PlanKey(
+            self.variant.sha256,
+            self.variant_name,
+            providers.short_name(self.requested_providers[0]),
+            plan_module.Box.here(),
+        )
+
+    def _choose_plan(self) -> plan_module.PlanChoice:
+        """The tuned plan for this key (or the file asked for) if it matches, else the rule; the settings given
+        explicitly (threads, spinning, runs) win over either. Sets ``serving_plan``, what this runtime runs."""
+        session = self.config.session
+        fallback = plan_module.rule(
+            dynamic_scales=self.dynamic_scales,
+            device=self.device,
+            cores=providers.physical_cores(),
+            threads=session.threads,
+        )
+        hint = f"secbert-edge tune --model {self.package_dir} --variant {self.variant_name}"
+        choice = plan_module.choose(self.plan_key(), self.config.plan, fallback, tune_hint=hint)
+        self.serving_plan = choice.plan.replace(
+            threads=session.threads, spinning=session.spinning, runs=self.config.runs
+        )
+        return choice
+
+    def replica(self) -> Classifier:
+        """The same package and settings in a session of its own (a serving plan with one session per run)."""
+        return Classifier(self.package_dir, self.config)
+
     def _check_graph(self) -> None:
         path = self.package_dir / self.variant.file
         try:
@@ -306,7 +364,9 @@ class Classifier:
         path = self.package_dir / self.variant.file
         try:
             return ort.InferenceSession(
-                str(path), providers.session_options(self.config.session.threads), providers=self.provider_options
+                str(path),
+                providers.session_options(self.serving_plan.threads, self.serving_plan.spinning),
+                providers=self.provider_options,
             )
         except ProviderError:
             raise
@@ -319,12 +379,17 @@ class Classifier:
         return self.manifest.threshold(choice, self.variant)
 
     # ---- inference ----------------------------------------------------------------------------
-    def _run(self, sequences: list[list[int]], type_ids: list[list[int]]) -> tuple[np.ndarray, dict[int, str]]:
+    def _run(
+        self, sequences: list[list[int]], type_ids: list[list[int]], runs: int = 1
+    ) -> tuple[np.ndarray, dict[int, str]]:
         """P(positive) for each sequence (already with specials), bucketed and batched, in input order, and the
-        errors of sequences whose batch failed inside ONNX Runtime (a failure costs only that batch)."""
+        errors of sequences whose batch failed inside ONNX Runtime (a failure costs only that batch). The batches run
+        in up to ``runs`` concurrent session calls (ORT sessions are thread-safe; a batch's result does not depend on
+        which thread ran it)."""
         scores = np.full(len(sequences), np.nan, dtype=np.float64)
         errors: dict[int, str] = {}
-        for batch in self.plan([len(s) for s in sequences]):
+
+        def run_batch(batch: bucketing.Batch) -> None:
             rows = [sequences[i] for i in batch.indices]
             types = [type_ids[i] for i in batch.indices]
             if self.fixed_shapes:  # filler rows up to an allowed row count; their scores are dropped
@@ -341,9 +406,45 @@ class Classifier:
                     + (" ".join(str(err).split())[:300])
                 )
                 errors.update((i, message) for i in batch.indices)
-                continue
+                return
             scores[list(batch.indices)] = prob[: len(batch.indices)]
+
+        self._each(self.plan([len(s) for s in sequences]), run_batch, runs)
         return scores, errors
+
+    def _each(self, batches: list[bucketing.Batch], run_batch: Callable[[bucketing.Batch], None], runs: int) -> None:
+        """``run_batch`` on every batch: on this thread alone, or with ``runs - 1`` helper threads taking the next
+        batch as each finishes (no barrier: a long batch holds up only its own thread)."""
+        runs = min(runs, len(batches))
+        if runs <= 1:
+            for batch in batches:
+                run_batch(batch)
+            return
+        pending, lock = iter(batches), threading.Lock()
+
+        def drain() -> None:
+            while True:
+                with lock:
+                    batch = next(pending, None)
+                if batch is None:
+                    return
+                run_batch(batch)
+
+        helpers = [self._pool(runs - 1).submit(drain) for _ in range(runs - 1)]
+        try:
+            drain()
+        finally:
+            for helper in helpers:
+                helper.result()
+
+    def _pool(self, size: int) -> ThreadPoolExecutor:
+        """The helper threads of concurrent runs, made on first use and grown when a call asks for more."""
+        with self._helpers_lock:
+            if self._helpers is None or self._helpers[1] < size:
+                if self._helpers is not None:
+                    self._helpers[0].shutdown(wait=False)
+                self._helpers = (ThreadPoolExecutor(size, thread_name_prefix="secbert-run"), size)
+            return self._helpers[0]
 
     def plan(self, lengths: Sequence[int]) -> list[bucketing.Batch]:
         """The batches this runtime runs sequences of these lengths (with specials) in: length-sorted buckets, cut to
@@ -405,20 +506,28 @@ class Classifier:
         self.timings["warmup_shapes"] = len(shapes)
         return dict(self.timings)
 
-    def predict(self, texts: Iterable[object], *, threshold: str | float | None = None) -> list[Prediction]:
+    def predict(
+        self, texts: Iterable[object], *, threshold: str | float | None = None, runs: int | None = None
+    ) -> list[Prediction]:
         """One Prediction per input, in input order. A bad input gets an ``error`` and costs no other input.
 
         For a response-judge package, each text is scored as a response alone (see :meth:`predict_pairs`).
+        ``runs``: concurrent session runs for this call [default: the serving plan's]; results do not depend on it.
         """
         items: list[object] = [texts] if isinstance(texts, str) else list(texts)
-        return self._predict([None] * len(items), items, threshold)
+        return self._predict([None] * len(items), items, threshold, runs)
 
     def predict_pairs(
-        self, prompts: Iterable[object], responses: Iterable[object], *, threshold: str | float | None = None
+        self,
+        prompts: Iterable[object],
+        responses: Iterable[object],
+        *,
+        threshold: str | float | None = None,
+        runs: int | None = None,
     ) -> list[Prediction]:
         """Score LLM responses with their prompts as BERT sentence pairs (response-judge packages).
 
-        A prompt that is None or blank scores its response alone.
+        A prompt that is None or blank scores its response alone. ``runs`` as in :meth:`predict`.
         """
         if self.manifest.task is not Task.RESPONSE:
             raise InputError(
@@ -428,9 +537,11 @@ class Classifier:
         prompt_list, response_list = list(prompts), list(responses)
         if len(prompt_list) != len(response_list):
             raise InputError(f"got {len(prompt_list)} prompts but {len(response_list)} responses; they must pair up")
-        return self._predict(prompt_list, response_list, threshold)
+        return self._predict(prompt_list, response_list, threshold, runs)
 
-    def _predict(self, prompts: list[object], texts: list[object], threshold: str | float | None) -> list[Prediction]:
+    def _predict(
+        self, prompts: list[object], texts: list[object], threshold: str | float | None, runs: int | None = None
+    ) -> list[Prediction]:
         """Checked, encoded, fitted to the long-input policy, scored in bucketed batches; texts and prompts that
         reach the encoder are str (check_text passed)."""
         tau = self.threshold(threshold)
@@ -476,7 +587,7 @@ class Classifier:
             types.extend(f[1] for f in framed)
             owners.extend([i] * len(framed))
         if sequences:
-            seg_scores, seg_errors = self._run(sequences, types)
+            seg_scores, seg_errors = self._run(sequences, types, runs or self.serving_plan.runs)
             best: dict[int, float] = {}
             batch_failed: dict[int, str] = {}
             for k, (owner, s) in enumerate(zip(owners, seg_scores)):
@@ -530,6 +641,11 @@ class Classifier:
             "long_inputs": self.config.long_inputs.value,
             "bucket_edges": list(self.edges),
             "max_batch_size": self.max_batch_size,
+            "plan": {
+                "source": self.plan_choice.source.value,
+                "reason": self.plan_choice.reason,
+                **dataclasses.asdict(self.serving_plan),
+            },
         }
 
 

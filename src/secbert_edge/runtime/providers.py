@@ -43,6 +43,11 @@ def _short(name: str) -> str:
     )
 
 
+def short_name(name: str) -> str:
+    """'cpu', 'cuda' or 'tensorrt' for a short or ONNX Runtime provider name."""
+    return _short(name)
+
+
 def resolve_providers(
     requested: str | Sequence[str] | None = None, *, strict: bool = False, available: Sequence[str] | None = None
 ) -> list[str]:
@@ -121,12 +126,15 @@ def physical_cores() -> int:
     return max(1, min(logical, len(cores))) if cores else logical
 
 
-def session_options(threads: int | None = None):
-    """Explicit thread settings: intra-op = physical cores unless told otherwise; one inter-op thread."""
+def session_options(threads: int | None = None, spinning: bool | None = None):
+    """Explicit thread settings: intra-op = physical cores unless told otherwise; one inter-op thread. ``spinning``
+    False makes idle intra-op threads sleep instead of spinning (None: ONNX Runtime's default, spinning)."""
     if threads is not None and threads < 1:
         raise ProviderOptionError(f"threads must be >= 1, got {threads}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or physical_cores()
+    if spinning is not None:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

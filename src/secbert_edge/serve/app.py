@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InputError, SecbertEdgeError, require
 from ..manifest import Task
+from ..runtime.plan import ServingPlan
 from .batcher import Batcher, BatchObserver, Closed, Job, Kind, QueueFull
 from .config import ServeConfig
 from .metrics import Metrics
@@ -52,19 +53,22 @@ class ServeApp:
         self.clf = classifier
         self.config = config or ServeConfig()
         self.metrics = Metrics()
-        parallel_runs = self.config.parallel_runs
-        if parallel_runs is None:  # measured: 2 helps dynamic int8 (runs text by text), not batched fp32
-            parallel_runs = 2 if getattr(classifier, "dynamic_scales", False) else 1
-        self.parallel_runs = parallel_runs
+        self.plan, self.plan_source, self.plan_reason, self.plan_overrides = serving_plan(classifier, self.config)
+        self.parallel_runs = self.plan.runs
+        runners = None
+        if self.plan.sessions > 1:  # a session of its own per run (the plan measured it better than sharing one)
+            runners = [classifier] + [classifier.replica() for _ in range(self.plan.sessions - 1)]
         self.batcher = Batcher(
             classifier,
-            max_batch_size=self.config.max_batch_size,
-            max_wait_ms=self.config.max_wait_ms,
+            max_batch_size=self.plan.max_batch_size,
+            max_wait_ms=self.plan.max_wait_ms,
             max_queue_texts=self.config.max_queue_texts,
             warmup=warmup,
-            parallel_runs=parallel_runs,
+            parallel_runs=self.plan.runs,
+            runners=runners,
             observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job),
         )
+        self.metrics.plan(self.plan_source, self.plan, self.plan_reason, self.plan_overrides)
         self.task = classifier.manifest.task
         self.model = {
             "name": classifier.package_dir.name,
@@ -318,6 +322,26 @@ class ServeApp:
         except (SecbertEdgeError, InputError, ValueError, KeyError) as err:
             raise HTTPError(422, "invalid", f'"threshold" {value!r} cannot be used: {err}') from err
         return float(value) if not isinstance(value, str) else value
+
+
+def serving_plan(classifier: Any, config: ServeConfig) -> tuple[ServingPlan, str, str, list[str]]:
+    """The plan the service runs: the classifier's (tuned for this package and box, else the rule; its threads and
+    spinning already in its session), with what ``config`` sets explicitly on top. Returns (plan, source, reason,
+    the settings given explicitly)."""
+    choice = getattr(classifier, "plan_choice", None)
+    base = getattr(classifier, "serving_plan", None) or ServingPlan(runs=2 if classifier.dynamic_scales else 1)
+    overrides = {
+        "runs": config.parallel_runs,
+        "sessions": config.sessions,
+        "max_batch_size": config.max_batch_size,
+        "max_wait_ms": config.max_wait_ms,
+    }
+    session = getattr(getattr(classifier, "config", None), "session", None)
+    given = [name for name, value in overrides.items() if value is not None]
+    given += [name for name in ("threads", "spinning") if getattr(session, name, None) is not None]
+    source = choice.source.value if choice is not None else "rule"
+    reason = choice.reason if choice is not None else "the classifier carries no serving plan"
+    return base.replace(**overrides), source, reason, sorted(given)
 
 
 def _json_type(value: Any) -> str:

@@ -1,11 +1,13 @@
 """Dynamic micro-batching: concurrent requests are queued and packed into one runtime call.
 
-One worker thread owns the :class:`~secbert_edge.runtime.Classifier` (its ONNX Runtime session). It takes every
-request waiting in the queue (up to ``max_batch_size`` texts, waiting at most ``max_wait_ms`` for more once it is
-free), concatenates their texts into ONE ``predict`` / ``predict_pairs`` call per (kind, threshold) group, where
-the runtime sorts by length, buckets and pads per bucket, then hands each request exactly its own results,
-re-indexed to the request's own positions. Dynamic int8 runs one text at a time unpadded inside the runtime, so a
-text's score never depends on its batch-mates: results are batch-invariant.
+``parallel_runs`` worker threads (the serving plan's runs; like Triton's model instances) take from ONE queue. A
+worker that is free takes every request waiting (up to ``max_batch_size`` texts, waiting at most ``max_wait_ms``
+for more), concatenates their texts into ONE ``predict`` / ``predict_pairs`` call per (kind, threshold) group on its
+runner (the shared :class:`~secbert_edge.runtime.Classifier`, or a session of its own), where the runtime sorts by
+length, buckets and pads per bucket, then hands each request exactly its own results, re-indexed to the request's
+own positions. Workers never wait for one another: a worker that finishes takes the next micro-batch while the
+others are still running theirs. Dynamic int8 runs one text at a time unpadded inside the runtime, so a text's
+score never depends on its batch-mates: results are batch-invariant.
 
 Results are delivered to the asyncio loop with one ``call_soon_threadsafe`` per batch, not per request.
 """
@@ -13,15 +15,14 @@ Results are delivered to the asyncio loop with one ``call_soon_threadsafe`` per 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import enum
-import itertools
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import SecbertEdgeError
@@ -92,10 +93,11 @@ def prediction_dict(p: Any, index: int) -> dict[str, Any]:
 
 
 _STOP = object()
+_WAKE = object()  # put on the queue after a job was put back, so a blocked worker looks again
 
 
 class Batcher:
-    """The queue and its single inference worker. ``start()`` warms the model in the worker, then serves."""
+    """The queue and its inference workers. ``start()`` warms the model(s) in the workers, then serves."""
 
     def __init__(
         self,
@@ -107,6 +109,7 @@ class Batcher:
         observer: BatchObserver | None = None,
         warmup: bool = True,
         parallel_runs: int = 1,
+        runners: list[Any] | None = None,
     ) -> None:
         self.clf = classifier
         self.max_batch_size = max_batch_size
@@ -118,31 +121,36 @@ class Batcher:
         self.queued_texts = 0
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._front: collections.deque[Job] = collections.deque()  # put back by a worker: taken first
+        self._threads: list[threading.Thread] = []
         self._closed = False
-        self._carry: Job | None = None  # a job that did not fit the last batch: first in the next
-        # parallel_runs > 1: a micro-batch is cut into that many contiguous slices scored by concurrent runtime
-        # calls on the same session (ORT sessions are thread-safe); the worker thread scores the first slice.
-        self.parallel_runs = parallel_runs
-        self._pool = ThreadPoolExecutor(parallel_runs - 1, "secbert-run") if parallel_runs > 1 else None
+        # One runner per worker: the classifier itself (ORT sessions are thread-safe, so workers may share it), or
+        # one with a session of its own each (``runners``, the plan's sessions = runs).
+        self.runners = list(runners) if runners else [classifier] * parallel_runs
+        self.parallel_runs = len(self.runners)
+        self._warming = self.parallel_runs  # workers still warming up; ready when none is
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="secbert-inference", daemon=True)
-            self._thread.start()
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._work, args=(k,), name=f"secbert-inference-{k}", daemon=True)
+                for k in range(self.parallel_runs)
+            ]
+            for thread in self._threads:
+                thread.start()
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop taking work, finish everything already queued, stop the worker."""
+        """Stop taking work, finish everything already queued, stop the workers."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self._queue.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        for _ in range(max(1, len(self._threads))):
+            self._queue.put(_STOP)  # one each: a worker stops at the first it takes, after the work queued before it
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     @property
     def closed(self) -> bool:
@@ -164,48 +172,69 @@ class Batcher:
         self._queue.put(job)
 
     # ---- worker side ----------------------------------------------------------------------------
-    def _work(self) -> None:
-        if self.warmup:
+    def _work(self, k: int) -> None:
+        runner = self.runners[k]
+        if self.warmup and self.runners.index(runner) == k:  # each distinct runner once
             try:
-                self.clf.warmup()
+                runner.warmup()
             except Exception:  # a warm-up failure must not kill the worker: requests will show the error
                 log.exception("warm-up failed")
-        self.ready.set()
+        with self._lock:
+            self._warming -= 1
+            if not self._warming:
+                self.ready.set()
         stopping = False
         while not stopping:
-            first = self._carry if self._carry is not None else self._queue.get()
-            self._carry = None
+            first = self._take(None)
             if first is _STOP:
                 break
             jobs, stopping = self._collect(first)
-            self._process(jobs)
+            self._process(runner, jobs)
         self.ready.clear()
 
+    def _take(self, deadline: float | None) -> Any:
+        """The next job: one a worker put back (oldest first), else the queue's, waiting until ``deadline`` (None:
+        for ever; raises queue.Empty when it passes)."""
+        while True:
+            with self._lock:
+                if self._front:
+                    return self._front.popleft()
+            timeout = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            item = self._queue.get(timeout=timeout) if timeout != 0.0 else self._queue.get_nowait()
+            if item is not _WAKE:
+                return item
+
+    def _put_back(self, job: Job) -> None:
+        """A job that did not fit a micro-batch goes first in the next one, whichever worker takes it."""
+        with self._lock:
+            self._front.appendleft(job)
+        self._queue.put(_WAKE)  # a worker blocked on the queue looks again
+
     def _collect(self, first: Job) -> tuple[list[Job], bool]:
-        """``first`` plus whatever is queued now, then up to ``max_wait_ms`` for more, within the batch size."""
+        """``first`` plus whatever is queued now, then up to ``max_wait_ms`` for more, within the batch size and,
+        with several workers, this worker's fair share of what is waiting (one worker taking every waiting request
+        and running them text by text while another idles gave p99 up to 13x p50 at 32 clients); and whether a stop
+        was taken."""
         jobs, n = [first], len(first.texts)
+        limit = self.max_batch_size
+        if self.parallel_runs > 1:
+            limit = min(limit, max(1, -(-self.queued_texts // self.parallel_runs)))
         deadline = time.perf_counter() + self.max_wait_s
-        while n < self.max_batch_size:
+        while n < limit:
             try:
-                job = self._queue.get_nowait()
+                job = self._take(deadline)
             except queue.Empty:
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
-                    break
-                try:
-                    job = self._queue.get(timeout=remaining)
-                except queue.Empty:
-                    break
+                break
             if job is _STOP:
                 return jobs, True
-            if n + len(job.texts) > self.max_batch_size:
-                self._carry = job
+            if n + len(job.texts) > limit:
+                self._put_back(job)
                 break
             jobs.append(job)
             n += len(job.texts)
         return jobs, False
 
-    def _process(self, jobs: list[Job]) -> None:
+    def _process(self, runner: Any, jobs: list[Job]) -> None:
         now = time.perf_counter()
         with self._lock:
             self.queued_texts -= sum(len(j.texts) for j in jobs)
@@ -216,7 +245,7 @@ class Batcher:
             groups.setdefault((job.kind, job.threshold), []).append(job)
         for (kind, threshold), group in groups.items():
             try:
-                self._run(kind, threshold, group)
+                self._run(runner, kind, threshold, group)
             except Exception as err:  # one failing call must not fail its batch-mates: retry each alone
                 if len(group) == 1:
                     group[0].error = err
@@ -224,7 +253,7 @@ class Batcher:
                 else:
                     for job in group:
                         try:
-                            self._run(kind, threshold, [job])
+                            self._run(runner, kind, threshold, [job])
                         except Exception as one:
                             job.error = one
                             log.exception("inference failed")
@@ -239,24 +268,15 @@ class Batcher:
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 pass
 
-    def _run(self, kind: Kind, threshold: str | float | None, jobs: list[Job]) -> None:
+    def _run(self, runner: Any, kind: Kind, threshold: str | float | None, jobs: list[Job]) -> None:
         texts = [t for j in jobs for t in j.texts]
         prompts = [p for j in jobs for p in (j.prompts or [])] if kind is Kind.PAIRS else None
         started = time.perf_counter()
-        k = min(self.parallel_runs, len(texts))
-        if self._pool is None or k < 2:
-            predictions = self._predict(prompts, texts, threshold)
+        # runs=1: the concurrency is the workers'; a call of its own must not fan out over more threads
+        if prompts is not None:
+            predictions = runner.predict_pairs(prompts, texts, threshold=threshold, runs=1)
         else:
-            cuts = [round(i * len(texts) / k) for i in range(k + 1)]
-            rest = [
-                self._pool.submit(self._predict, prompts[a:b] if prompts is not None else None, texts[a:b], threshold)
-                for a, b in itertools.pairwise(cuts[1:])
-            ]
-            predictions = self._predict(
-                prompts[: cuts[1]] if prompts is not None else None, texts[: cuts[1]], threshold
-            )
-            for future in rest:
-                predictions += future.result()
+            predictions = runner.predict(texts, threshold=threshold, runs=1)
         self.observer.batch(len(texts), len(jobs), time.perf_counter() - started)
         _check_inference(predictions)
         offset = 0
@@ -264,11 +284,6 @@ class Batcher:
             n = len(job.texts)
             job.result = [prediction_dict(p, i) for i, p in enumerate(predictions[offset : offset + n])]
             offset += n
-
-    def _predict(self, prompts: list[Any] | None, texts: list[Any], threshold: str | float | None) -> list[Any]:
-        if prompts is not None:
-            return self.clf.predict_pairs(prompts, texts, threshold=threshold)
-        return self.clf.predict(texts, threshold=threshold)
 
 
 def _resolve(jobs: list[Job]) -> None:

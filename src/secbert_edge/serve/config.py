@@ -16,14 +16,27 @@ class ServeConfig:
         "127.0.0.1", "Address to bind. Loopback by default; 0.0.0.0 exposes the service to the network."
     )
     port: int = setting(8000, "Port to bind (0: any free port).", min=0, max=65535)
-    max_batch_size: int = setting(64, "Texts packed into one inference call across concurrent requests.", min=1)
-    max_wait_ms: float = setting(
-        0.0, "Extra wait for batch-mates once the worker is free (0: take what is queued, never idle).", min=0
+    # None = the serving plan's (the one `secbert-edge tune` measured for this package and box, else the rule); a
+    # value given here overrides the plan's.
+    max_batch_size: int | None = setting(
+        None, "Texts packed into one inference call across concurrent requests [default: the serving plan's].", min=1
+    )
+    max_wait_ms: float | None = setting(
+        None,
+        "Extra wait for batch-mates once a worker is free (0: take what is queued, never idle) [default: the "
+        "serving plan's].",
+        min=0,
     )
     parallel_runs: int | None = setting(
         None,
-        "Score a micro-batch as this many slices in concurrent runtime calls on the one session [default: 2 for "
-        "dynamic int8, which runs text by text and leaves cores idle; else 1].",
+        "Inference workers, each taking micro-batches from the one queue into its own runtime call, concurrently "
+        "[default: the serving plan's].",
+        min=1,
+    )
+    sessions: int | None = setting(
+        None,
+        "ONNX Runtime sessions: 1 = one shared by every parallel run, or one per run (more memory) [default: the "
+        "serving plan's].",
         min=1,
     )
     max_texts: int = setting(256, "Texts per request (413 beyond).", min=1)
@@ -38,12 +51,15 @@ class ServeConfig:
     log_texts: bool = setting(False, "Also log the texts of each request (off: prompts can be sensitive).")
 
     def __post_init__(self) -> None:
-        if self.parallel_runs is not None and self.parallel_runs < 1:
-            raise ConfigError(f"parallel_runs must be >= 1 (or None for auto), got {self.parallel_runs}")
-        for name in ("max_batch_size", "max_texts", "max_body_bytes", "max_queue_texts"):
+        for name in ("parallel_runs", "sessions", "max_batch_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1 (or None: the serving plan's), got {getattr(self, name)}")
+        for name in ("max_texts", "max_body_bytes", "max_queue_texts"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_wait_ms", "request_timeout_s", "keep_alive_s", "shutdown_timeout_s"):
+        if self.max_wait_ms is not None and self.max_wait_ms < 0:
+            raise ConfigError(f"max_wait_ms must be >= 0 (or None: the serving plan's), got {self.max_wait_ms}")
+        for name in ("request_timeout_s", "keep_alive_s", "shutdown_timeout_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.request_timeout_s == 0:

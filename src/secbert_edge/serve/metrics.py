@@ -49,6 +49,27 @@ class Metrics:
         self.in_flight = prom.Gauge("secbert_requests_in_flight", "Classification requests being handled", registry=r)
         self.queued = prom.Gauge("secbert_queue_texts", "Texts waiting for the inference worker", registry=r)
         self.ready = prom.Gauge("secbert_ready", "1 when the model is loaded and warmed", registry=r)
+        self.plan_info = prom.Info(
+            "secbert_plan",
+            "The serving plan: source (tuned: measured by `secbert-edge tune` on this box; rule: none matched), its "
+            "settings, the ones given explicitly, and why",
+            registry=r,
+        )
+
+    def plan(self, source: str, plan: Any, reason: str, overrides: list[str]) -> None:
+        self.plan_info.info(
+            {
+                "source": source,
+                "runs": str(plan.runs),
+                "threads": str(plan.threads),
+                "sessions": str(plan.sessions),
+                "max_batch_size": str(plan.max_batch_size),
+                "max_wait_ms": f"{plan.max_wait_ms:g}",
+                "spinning": str(plan.spinning).lower(),
+                "overrides": ",".join(overrides),
+                "reason": reason,
+            }
+        )
 
     def request(self, endpoint: str, outcome: str, seconds: float) -> None:
         self.requests[(endpoint, outcome)].inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import signal
@@ -16,12 +17,17 @@ from .config import ServeConfig
 log = logging.getLogger("secbert_edge.serve")
 
 
-def load_classifier(model_dir: str | Path, variant: str | None = None, session: Any = None) -> Any:
+def load_classifier(
+    model_dir: str | Path, variant: str | None = None, session: Any = None, plan: str | Path | None = "auto"
+) -> Any:
     """The one place the service loads a package: ``variant`` None = the package's default variant; ``session`` a
-    SessionConfig (providers, threads, GPU settings)."""
+    SessionConfig (providers, threads, GPU settings); ``plan`` 'auto' (the tuned plan for this package and box, else
+    the rule), 'rule' or a plan file (see secbert_edge.runtime.plan)."""
     from ..runtime import SessionConfig, load
 
-    return load(model_dir, variant=variant, session=session or SessionConfig())
+    return load(
+        model_dir, variant=variant, session=session or SessionConfig(), plan=None if plan is None else str(plan)
+    )
 
 
 def _configure_logging() -> None:
@@ -63,16 +69,22 @@ def run(classifier: Any, config: ServeConfig, *, access_log: bool = True) -> int
     # handlers take that re-raise, so a drained shutdown exits 0 instead of dying by the signal.
     previous = {sig: signal.signal(sig, lambda s, frame: received.append(s)) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        given = f"; given explicitly: {', '.join(app.plan_overrides)}" if app.plan_overrides else ""
         log.warning(
-            "serving %s (%s) on http://%s:%d; batch <= %d texts, wait <= %g ms, %d parallel run(s)",
+            "serving %s (%s) on http://%s:%d; plan %s: %s%s (%s)",
             app.model["name"],
             app.model["variant"],
             config.host,
             config.port,
-            config.max_batch_size,
-            config.max_wait_ms,
-            app.parallel_runs,
+            app.plan_source,
+            app.plan.describe(),
+            given,
+            app.plan_reason,
         )
+        # What is loaded by now (libraries, the model, the app) lives as long as the process: out of the cyclic
+        # collector's sight, a full collection scans only what requests allocate (a shorter pause in the tail).
+        gc.collect()
+        gc.freeze()
         server.run()
     finally:
         for sig, handler in previous.items():
