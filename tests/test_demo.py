@@ -30,9 +30,8 @@ def prompt_demo():
 
 def test_prompt_demo_scores_sensibly(prompt_demo):
     harmful, benign, hard = prompt_demo.predict([HARMFUL, BENIGN, HARD_NEGATIVE])
-    assert harmful.label == "harmful" and harmful.score > 0.9
-    assert benign.label == "benign" and benign.score < 0.1
-    assert hard.label == "benign"
+    assert harmful.label == "harmful" and benign.label == "benign" and hard.label == "benign"
+    assert harmful.score - max(benign.score, hard.score) > 0.5  # decided with room, not on the threshold's edge
     assert prompt_demo.manifest.thresholds["ks_optimal"] is not None
 
 

@@ -142,7 +142,9 @@ def judge_section(before: dict, evaluation: dict, teacher: dict | None = None) -
 
 before: the from-scratch 2-layer judge it replaces ({before.get("judge", {}).get("variant", "")}); after: this
 package ({j.get("variant")}), threshold {j.get("threshold")}. The pairs were written for this project by writers
-who never saw either generator; "without" scores the response alone.
+who never saw either generator; "without" scores the response alone. The wider generator's categories (disguised
+compliance, leaking refusals, safe redirects, injections obeyed or resisted) were written after reading the first
+e5 judge's r4 results per kind: r4 is the less independent of the two sets, r1 the cleaner one.
 """
 
 
@@ -167,6 +169,17 @@ def budgets_table(budgets: dict, name: str) -> str:
         f"(`{budgets.get('command', 'python models/bench_default.py')}`)."
     )
     return "\n".join(lines)
+
+
+GUARD_LICENCE_NOTE = """ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms,
+with attribution to Leite et al. (AACL-IJCNLP 2020). fortunes-br (GPL-2+) and the Foca Linux guide (GFDL 1.1) are Debian
+documentation packages read where apt installs them (`apt-get install fortunes-br focalinux-text`); none of their text
+is in this repository or in the package, but the weights learned from it: if you treat trained weights as derived from
+their training text, these copyleft terms apply to the model too. Toxic text is labelled by the guard's policy (an
+insult is not an attack on an LLM)."""
+JUDGE_LICENCE_NOTE = """The judge's generators write every prompt and answer themselves; ChatterBot's dialogues
+(BSD-3-Clause) are the only third-party text in its training data, as ordinary answers. JailbreakBench's real
+responses are never trained on (SOURCES.md: outputs of other models)."""
 
 
 def sources_section(spec, report: dict) -> str:
@@ -213,12 +226,7 @@ The encoder: {ENCODER}.
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-ToLD-Br is CC BY-SA 4.0: this model is an adaptation of it and is shared under the same terms, with attribution to
-Leite et al. (AACL-IJCNLP 2020). fortunes-br (GPL-2+) and the Foca Linux guide (GFDL 1.1) are Debian documentation
-packages read where apt installs them (`apt-get install fortunes-br focalinux-text`); none of their text is in this
-repository or in the package, but the weights learned from it: if you treat trained weights as derived from their
-training text, these copyleft terms apply to the model too. Toxic text is labelled by the guard's policy (an insult
-is not an attack on an LLM).
+{GUARD_LICENCE_NOTE if spec.task is Task.PROMPT else JUDGE_LICENCE_NOTE}
 
 ### Held out (measurement only, never trained on)
 
@@ -241,19 +249,27 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
         f"{v['drift_pp']['auc']:+.2f} pp"
         for name, v in build["gate"].items()
     )
+    kept = ""
+    if spec.int8_keep_fp32:
+        kept = f"; the MatMul groups {', '.join(spec.int8_keep_fp32)} kept fp32, as all-int8 missed the parity check"
     comps = ", ".join(f"{k} {v}" for k, v in report["components"].items() if v)
     student = build.get("student")
+    extra = ""
+    if spec.transfer_generated or spec.transfer_real:
+        extra = (
+            f", {spec.transfer_generated:,} more generated texts and ~{spec.transfer_real:,} permissive real pt-BR "
+            "texts (below; never a held-out source)"
+        )
     if student:
         a = student["agreement"]
         model_line = (
             f"- Model: the {student['student']['layers']}-layer student (layers {student['student']['layer_map']} "
             f"of the teacher; {student['student']['parameters']:,} parameters) distilled (`secbert_edge.distill`: KL "
-            f"at T={spec.student.temperature}, {spec.student.epochs} epochs, lr {spec.student.lr}, batch "
+            f"at T={spec.student.temperature}, {spec.student.epochs} epoch(s), lr {spec.student.lr}, batch "
             f"{spec.student.batch_size}, best of {student['steps']} steps by mean |dP| on a validation slice; "
             f"{student['seconds']:.0f} s) from a 12-layer teacher on {student['texts']['total']:,} unlabelled texts: "
-            f"the teacher's training and validation texts, {spec.transfer_generated:,} more generated texts and "
-            f"~{spec.transfer_real:,} permissive real pt-BR texts (below; never a held-out source). Agreement with the "
-            f"teacher on {a['texts']:,} texts it never trained on: {100 * a['flip_rate']['tau']:.2f}% decisions "
+            f"the teacher's training and validation texts{extra}. Agreement with the teacher on {a['texts']:,} texts "
+            f"it never trained on: {100 * a['flip_rate']['tau']:.2f}% decisions "
             f"flipped at 0.5, mean |dP| {a['mean_abs_dp']:.4f}."
         )
     else:
@@ -311,8 +327,8 @@ below before trusting it.
   {t["train_seconds"]:.0f} s on 2 shared CPU cores. On its in-distribution test split ({test["n"]} rows): AUC
   {_pct(test["auc"])}.
 {model_line}
-- Package: int8 (dynamic, per-channel, the embedding Gather quantized too), fp32 dropped once int8 passed its check:
-  {files}. `verify` against the shipped checkpoint on the generated-only `models/src/{spec.name}/test.jsonl`
+- Package: int8 (dynamic, per-channel, the embedding Gather quantized too{kept}), fp32 dropped once int8 passed its
+  check: {files}. `verify` against the shipped checkpoint on the generated-only `models/src/{spec.name}/test.jsonl`
   ({gate}).
 - tau* (KS-optimal on the generated validation split): {manifest.thresholds.get("ks_optimal")}: generated data,
   not the threshold to use on real text.
