@@ -103,31 +103,39 @@ class DefaultSpec:
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data["task"] = self.task.value
-        data["teacher"] = {**dataclasses.asdict(self.teacher), "task": self.task.value, "pooling": "mean"}
+        data["teacher"] = {
+            **dataclasses.asdict(self.teacher),
+            "task": self.task.value,
+            "pooling": Pooling(self.teacher.pooling).value,
+        }
         return data
 
+
+# The recipe both defaults share (each sets its own seed, the judge its task): the 12-layer fine-tune and the
+# 6-layer student distilled from it.
+E5_TEACHER = TrainConfig(
+    lr=5e-5,
+    batch_size=16,
+    epochs=1,
+    max_length=256,
+    eval_every=100,
+    patience=20,
+    pooling=Pooling.MEAN,
+    length_bucketing=True,
+)
+E5_STUDENT = DistillConfig(
+    layers=6, epochs=1, batch_size=32, lr=1e-4, temperature=2.0, max_length=256, length_bucketing=True
+)
 
 GUARD = DefaultSpec(
     name=DEFAULT_PROMPT_MODEL,
     task=Task.PROMPT,
     mix=mixture.GUARD_DEFAULT,
-    teacher=TrainConfig(
-        lr=5e-5,
-        batch_size=16,
-        epochs=1,
-        max_length=256,
-        eval_every=100,
-        patience=20,
-        pooling=Pooling.MEAN,
-        length_bucketing=True,
-        seed=43,
-    ),
+    teacher=dataclasses.replace(E5_TEACHER, seed=43),
     # 6 of the teacher's 12 layers: the 12-layer int8 misses the list budget (138 texts/s against 200 on a quiet
     # 2-core box; one 40-64-token prompt 7.4 ms), the first 4 / 6 layers of e5-small time at 2.6 ms, 404 texts/s /
     # ~4.5 ms, ~270 texts/s (benchmarks/results/*-default-budgets.md has the shipped student's own numbers).
-    student=DistillConfig(
-        layers=6, epochs=1, batch_size=32, lr=1e-4, temperature=2.0, max_length=256, seed=43, length_bucketing=True
-    ),
+    student=dataclasses.replace(E5_STUDENT, seed=43),
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
     transfer_generated=4000,
     transfer_real=6000,
@@ -146,21 +154,8 @@ JUDGE = DefaultSpec(
     name=DEFAULT_RESPONSE_MODEL,
     task=Task.RESPONSE,
     mix=mixture.JUDGE_DEFAULT,
-    teacher=TrainConfig(
-        lr=5e-5,
-        batch_size=16,
-        epochs=1,
-        max_length=256,
-        eval_every=100,
-        patience=20,
-        pooling=Pooling.MEAN,
-        length_bucketing=True,
-        seed=11,
-        task=Task.RESPONSE,
-    ),
-    student=DistillConfig(
-        layers=6, epochs=1, batch_size=32, lr=1e-4, temperature=2.0, max_length=256, seed=11, length_bucketing=True
-    ),
+    teacher=dataclasses.replace(E5_TEACHER, seed=11, task=Task.RESPONSE),
+    student=dataclasses.replace(E5_STUDENT, seed=11),
     threshold=ThresholdPolicy(fixed=0.5),
     # all-int8: max |dP| 0.39 on its verify split (0.30 on quantize's check); FFN output alone 0.17; both FFN
     # matrices fp32: 0.12, 2 flips of 600 (50.5 MB)
