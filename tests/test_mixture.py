@@ -5,7 +5,11 @@ benign twins and the mixture's balance."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +60,29 @@ def test_near_duplicates_match_rewordings_and_contained_texts_not_unrelated_ones
     assert index.match(long) == "b"  # a held-out text inside a longer training text
     assert index.match("OI") == "short" and index.match("oi gente, tudo bem com vocês hoje?") is None
     assert index.match("Write a poem about the sea at night and the stars above it") is None
+
+
+def test_near_duplicate_matching_does_not_depend_on_the_hash_seed():
+    """Shared-shingle ties go to the earliest indexed text in every process: they followed the order a set of shingles
+    iterated in (PYTHONHASHSEED), and one text of the guard's transfer set matched in some builds only."""
+    code = (
+        "from secbert_defaults.dedup import NearDuplicates\n"
+        "rows = [('a b c', 'A')] + [(f'b c d palavra{i} outra{i}', f'B{i}') for i in range(24)]\n"
+        "index = NearDuplicates().add_all(rows)\n"
+        "print(index.match('a b c d'))"
+    )
+    models = Path(__file__).resolve().parents[1] / "models"
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(models)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in range(8)
+    }
+    assert seen == {"A"}  # A: 1 shingle shared of 2 in all, Jaccard 0.5; each B: 1 of 4 in all, 0.25
 
 
 def test_drop_heldout_removes_texts_and_prompts_near_heldout(tmp_path):

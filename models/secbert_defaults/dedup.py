@@ -11,6 +11,7 @@ seconds; a MinHash library would add a dependency for sizes this small.
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from collections import Counter
@@ -77,7 +78,10 @@ class NearDuplicates:
             posting = self._postings.get(g)
             if posting and len(posting) <= self.max_postings:  # boilerplate shingles say nothing
                 hits.update(posting)
-        for i, common in hits.most_common(20):
+        # the 20 indexed texts sharing the most shingles, ties to the earliest indexed: Counter.most_common broke
+        # ties by insertion order, which followed the set of shingles' hash order, so one transfer text of the
+        # guard's build matched in some processes and not in others (15,266 or 15,267 texts)
+        for i, common in heapq.nsmallest(20, hits.items(), key=lambda kv: (-kv[1], kv[0])):
             size = self._sizes[i]
             contained = size >= self.min_contained and common / size >= self.containment
             if contained or common / (len(grams) + size - common) >= self.jaccard:
