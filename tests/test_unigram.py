@@ -292,6 +292,26 @@ def test_int8_can_leave_the_feed_forward_matmuls_in_fp32(unigram_package, tmp_pa
     assert len(load(package, variant="int8").score(TEXTS)) == len(TEXTS)
     with pytest.raises(ConfigError, match="unknown --keep-fp32 group"):
         add_variant(package, "int8", force=True, keep_fp32=["ffn"])
+    with pytest.raises(ConfigError, match=r"no layer \[7\]"):
+        add_variant(package, "int8", force=True, keep_fp32=["ffn-in@0+7"])
+    with pytest.raises(ConfigError, match="layers after @"):
+        add_variant(package, "int8", force=True, keep_fp32=["ffn-in@first"])
+
+
+def test_int8_keeps_fp32_in_the_named_layers_only(unigram_package, tmp_path):
+    """GROUP@LAYERS: only those layers' matrices of the group stay float, each layer's node picked by its name."""
+    package = tmp_path / "layers"
+    shutil.copytree(unigram_package, package)
+    layers = Manifest.read(package).source["layers"]
+    assert layers >= 2, "the fixture needs two layers to tell them apart"
+    add_variant(package, "int8", keep_fp32=["ffn-in@0", f"ffn-out@0-{layers - 1}"])
+    int8 = Manifest.read(package).variants["int8"]
+    assert int8.options["fp32_matmuls"] == {"groups": ["ffn-in@0", f"ffn-out@0-{layers - 1}"], "count": 1 + layers}
+    float_matmuls = sorted(n.name for n in onnx.load(str(package / int8.file)).graph.node if n.op_type == "MatMul")
+    assert float_matmuls == sorted(
+        ["/model/bert/encoder/layer.0/intermediate/dense/MatMul"]
+        + [f"/model/bert/encoder/layer.{i}/output/dense/MatMul" for i in range(layers)]
+    )
     with pytest.raises(ConfigError, match="applies to the dynamic int8 variant"):
         add_variant(package, "fp16", keep_fp32=["ffn-out"])
 

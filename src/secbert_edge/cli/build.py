@@ -225,8 +225,9 @@ def train(
 @opt(
     "--keep-fp32",
     "int8 (dynamic): leave these groups of MatMuls in fp32, comma-separated: ffn-out (the feed-forward output "
-    "matrices, which read the widest activation outliers), ffn-in, attention-out. For a model whose all-int8 "
-    "variant misses its check; each group costs size and speed (e5-small, 6 layers: ffn-out +10.6 MB).",
+    "matrices, which read the widest activation outliers), ffn-in, attention-out; GROUP@LAYERS for some layers only "
+    "(ffn-in@0-3, ffn-out@0+2: layers from 0). For a model whose all-int8 variant misses its check; each matrix "
+    "costs size and speed (e5-small: 1.8 MB each; the first layers' feed-forward matrices lose the most in int8).",
     default="",
 )
 def quantize(
@@ -255,6 +256,7 @@ def quantize(
       secbert-edge quantize --model models/secbert-pt --variant int8
       secbert-edge quantize --model models/e5-guard --variant int8 --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-out --drop-fp32
+      secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-in@0-3,ffn-out@0-2 --drop-fp32
       secbert-edge quantize --model models/secbert-pt --variant int8-static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --variant fp16
       secbert-edge quantize --model models/secbert-pt --variant tensorrt-int8 --calibration prompts.txt

@@ -19,6 +19,7 @@ import dataclasses
 import enum
 import inspect
 import platform
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -97,18 +98,49 @@ FP32_GROUPS = {
 }
 
 
+def _layers(spec: str) -> set[int]:
+    """ "0-3" -> {0, 1, 2, 3}; "0,2,5" -> {0, 2, 5}."""
+    out: set[int] = set()
+    for part in spec.split("+"):
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(part)
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+_LAYER = re.compile(r"/layer\.(\d+)/")
+
+
 def fp32_nodes(graph, groups: Sequence[str]) -> list[str]:
-    """The MatMul nodes of ``groups`` (FP32_GROUPS) in ``graph``; a group that matches nothing is an error (a graph
-    exported some other way would silently stay all-int8)."""
-    unknown = sorted(set(groups) - set(FP32_GROUPS))
-    if unknown:
-        raise ConfigError(f"unknown --keep-fp32 group(s) {unknown}: choose from {sorted(FP32_GROUPS)}")
+    """The MatMul nodes of ``groups`` in ``graph``: a FP32_GROUPS name, or ``name@layers`` for some layers only
+    (``ffn-in@0-3``, ``ffn-out@0+2``; layers counted from 0 at the embeddings, as in the node names). A group or layer
+    that matches nothing is an error (a graph exported some other way would silently stay all-int8)."""
     names = []
     for group in groups:
-        found = [n.name for n in graph.node if n.op_type == "MatMul" and FP32_GROUPS[group](n.name)]
+        name, at, layers = group.partition("@")
+        if name not in FP32_GROUPS:
+            raise ConfigError(f"unknown --keep-fp32 group {group!r}: choose from {sorted(FP32_GROUPS)}")
+        try:
+            wanted = _layers(layers) if at else None
+        except ValueError:
+            raise ConfigError(
+                f"--keep-fp32 {group}: layers after @ are a range or +-joined list, like ffn-in@0-3 or ffn-out@0+5"
+            ) from None
+        found = {
+            n.name: int(m.group(1)) if (m := _LAYER.search(n.name)) else None
+            for n in graph.node
+            if n.op_type == "MatMul" and FP32_GROUPS[name](n.name)
+        }
         if not found:
-            raise ConfigError(f"--keep-fp32 {group}: no MatMul of that group in this graph (node names differ)")
-        names += found
+            raise ConfigError(f"--keep-fp32 {name}: no MatMul of that group in this graph (node names differ)")
+        if wanted is not None:
+            missing = sorted(wanted - set(found.values()))
+            if missing:
+                have = sorted({x for x in found.values() if x is not None})
+                raise ConfigError(f"--keep-fp32 {group}: no layer {missing} in this graph (it has layers {have})")
+            found = {n: layer for n, layer in found.items() if layer in wanted}
+        names += list(found)
     return names
 
 
