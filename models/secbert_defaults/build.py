@@ -140,10 +140,13 @@ GUARD = DefaultSpec(
     transfer_generated=4000,
     transfer_real=6000,
     # all-int8 missed verify's gate against the student (12 flips of 600 > bound 10, max |dP| 0.25); with the FFN
-    # output matrices fp32 the rebuilt student still missed it (11 flips; 39.9 MB); both FFN matrices fp32: 3 flips
-    # and max |dP| 0.08 against fp32 ONNX on the first student, 50.5 MB (over the 50 MB package budget with the
-    # tokenizer: the card's budgets table says so)
-    int8_keep_fp32=("ffn-in", "ffn-out"),
+    # output matrices fp32 the rebuilt student still missed it (11 flips; 39.9 MB); both FFN matrices fp32 passed
+    # (max |dP| 0.08) but made the model 50.5 MB, the package 53.8 (over its 50 MB budget). Layer by layer (each
+    # layer's FFN matrix int8 alone, the rest fp32; against fp32 ONNX on the 600 verify texts) the error sits in the
+    # first layers: int8 layer 0's output matrix took mean |dP| 0.0049 -> 0.0092 and max 0.081 -> 0.164, layers 0-1's
+    # input matrices +0.0012 each, layers 2-3 +0.0003-0.0004, layers 4-5 nothing measurable. So the first 4 input and
+    # first 3 output matrices stay fp32: max |dP| 0.078, mean 0.0050, the same flips as all-fp32 FFNs, 41.6 MB.
+    int8_keep_fp32=("ffn-in@0-3", "ffn-out@0-2"),
 )
 
 # The judge: the 12-layer e5-small fine-tune on the first judge generator and the wider one (disguised compliance,

@@ -149,8 +149,10 @@ e5 judge's r4 results per kind: r4 is the less independent of the two sets, r1 t
 
 
 def latest_budgets(models_dir: Path) -> dict:
-    results = sorted((models_dir.parent / "benchmarks" / "results").glob("*-default-budgets.json"))
-    return json.loads(results[-1].read_text(encoding="utf-8")) if results else {}
+    """The most recent budgets benchmark (``*-default-budgets*.json``, several a day when tagged), by its date."""
+    paths = (models_dir.parent / "benchmarks" / "results").glob("*-default-budgets*.json")
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    return max(results, key=lambda r: str(r.get("date", ""))) if results else {}
 
 
 def budgets_table(budgets: dict, name: str) -> str:
