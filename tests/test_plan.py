@@ -144,6 +144,7 @@ def test_serve_reports_the_plan_source(tiny_package, cache):
             "max_batch_size": "8",
             "max_wait_ms": "0",
             "spinning": "false",
+            "solo_threads": "0",
             "overrides": "max_wait_ms",
             "reason": app.plan_reason,
         },
@@ -226,12 +227,23 @@ def test_tune_help_teaches_with_an_example():
 
 
 def test_layouts_cover_the_splits_of_the_cores():
-    from secbert_edge.serve.tune import batchings, layouts, variations
+    from secbert_edge.serve.tune import batchings, busy_threads, layouts, variations
 
     two = layouts(2)
-    assert {(p.runs, p.threads) for p in two} == {(1, 1), (2, 1), (3, 1), (1, 2)}  # <= cores + 1 busy threads
+    # <= cores + 1 busy threads; 2 runs of one 2-thread session: 2 callers + 1 shared pool worker
+    assert {(p.runs, p.threads, p.solo_threads) for p in two} == {
+        (1, 1, 0),
+        (2, 1, 0),
+        (3, 1, 0),
+        (1, 2, 0),
+        (2, 2, 0),
+        (2, 1, 2),
+        (3, 1, 2),
+    }
+    assert busy_threads(ServingPlan(runs=2, threads=2)) == 3 and busy_threads(ServingPlan(2, 2, sessions=2)) == 4
     sixteen = {(p.runs, p.threads) for p in layouts(16)}
-    assert (17, 1) in sixteen and (4, 4) in sixteen and (2, 16) not in sixteen and (3, 1) not in sixteen
+    assert (17, 1) in sixteen and (4, 4) in sixteen and (2, 16) in sixteen and (3, 1) not in sixteen
+    assert (4, 16) not in sixteen and (2, 8) in sixteen
     assert variations(ServingPlan(runs=2, threads=1)) == [ServingPlan(runs=2), ServingPlan(runs=2, sessions=2)]
     assert ServingPlan(threads=2, spinning=False) in variations(ServingPlan(threads=2))
     assert {p.max_batch_size for p in batchings(two[0], (1, 64), (0.0,))} == {1, 64}
@@ -289,6 +301,74 @@ def test_parallel_workers_share_what_is_waiting():
         batcher.close(5)
     assert [len(r) for r in results] == [1] * 12 and sum(sizes) == 12
     assert max(sizes) <= 6 and len({name for name, _ in calls}) == 2  # shared out, both workers ran
+
+
+def test_serve_opens_the_solo_session_the_plan_or_an_option_asks_for(tiny_package, cache):
+    pytest.importorskip("prometheus_client")
+    from secbert_edge.serve import ServeConfig, create_app
+
+    app = create_app(load(tiny_package), ServeConfig(parallel_runs=2, solo_threads=2), warmup=False)
+    assert app.plan.solo_threads == 2 and "solo_threads" in app.plan_overrides
+    solo = app.batcher.solo
+    assert solo is not None and solo is not app.clf and solo.config.session.threads == 2
+    assert "a request alone on 2 threads" in app.plan.describe()
+    assert (
+        create_app(load(tiny_package), ServeConfig(parallel_runs=1, solo_threads=2), warmup=False).batcher.solo is None
+    )
+    with pytest.raises(ConfigError, match="solo_threads"):
+        ServingPlan(solo_threads=-1)
+
+
+def test_a_batch_alone_runs_on_the_solo_session_and_concurrent_ones_on_the_runs():
+    """solo: the worker whose batch is the only work (nothing queued, no other worker busy) uses the solo runner;
+    with work waiting, the workers use their own runners, and every request is answered either way."""
+    import asyncio
+    import time
+
+    from secbert_edge.serve.batcher import Batcher, Job, Kind
+
+    used: list[str] = []
+
+    class Runner:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def warmup(self) -> None:
+            used.append(f"warm:{self.name}")
+
+        def predict(self, texts, **kw):
+            used.append(self.name)
+            time.sleep(0.02)
+            fields = {"error": None, "score": 0.5, "label": "x", "threshold": 0.5, "n_tokens": 3, "truncated": False}
+            return [type("P", (), fields)() for _ in texts]
+
+    batcher = Batcher(Runner("run"), max_batch_size=1, parallel_runs=2, solo=Runner("solo"))
+    batcher.start()
+    try:
+        assert batcher.ready.wait(5) and "warm:solo" in used
+
+        async def one_at_a_time() -> None:
+            loop = asyncio.get_running_loop()
+            for i in range(3):
+                job = Job(Kind.TEXTS, [f"t{i}"], None, None, loop.create_future())
+                batcher.submit(job)
+                assert len(await asyncio.wait_for(job.future, 5)) == 1
+
+        async def burst() -> list:
+            loop = asyncio.get_running_loop()
+            jobs = [Job(Kind.TEXTS, [f"b{i}"], None, None, loop.create_future()) for i in range(8)]
+            for job in jobs:
+                batcher.submit(job)
+            return await asyncio.wait_for(asyncio.gather(*(j.future for j in jobs)), 10)
+
+        used.clear()
+        asyncio.run(one_at_a_time())
+        assert used == ["solo"] * 3
+        used.clear()
+        assert len(asyncio.run(burst())) == 8
+        assert used.count("run") >= 6 and len(used) == 8  # queued work: the runs, the solo session at most at the end
+    finally:
+        batcher.close(5)
 
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="reads /proc (Linux)")

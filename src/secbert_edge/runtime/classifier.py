@@ -336,9 +336,18 @@ class Classifier:
         )
         return choice
 
-    def replica(self) -> Classifier:
-        """The same package and settings in a session of its own (a serving plan with one session per run)."""
-        return Classifier(self.package_dir, self.config)
+    def replica(self, *, threads: int | None = None, spinning: bool | None = None) -> Classifier:
+        """The same package and settings in a session of its own (a serving plan with one session per run), with
+        ``threads`` / ``spinning`` given: that session's (a plan's solo session)."""
+        config = self.config
+        if threads is not None or spinning is not None:
+            session = dataclasses.replace(
+                config.session,
+                threads=threads if threads is not None else config.session.threads,
+                spinning=spinning if spinning is not None else config.session.spinning,
+            )
+            config = dataclasses.replace(config, session=session)
+        return Classifier(self.package_dir, config)
 
     def _check_graph(self) -> None:
         path = self.package_dir / self.variant.file

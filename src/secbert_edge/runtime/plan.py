@@ -48,7 +48,10 @@ class ServingPlan:
     micro-batches from one queue; in-process: a list's batches spread over that many threads), each session with
     ``threads`` intra-op threads; ``sessions`` 1 = one session shared by every run, else one per run (N x the
     memory); serve packs up to ``max_batch_size`` texts into a runtime call and waits ``max_wait_ms`` for batch-mates
-    once a worker is free; ``spinning``: ONNX Runtime's idle pool threads spin (ORT's default) or sleep."""
+    once a worker is free; ``spinning``: ONNX Runtime's idle pool threads spin (ORT's default) or sleep.
+    ``solo_threads`` (serve, several runs): a session of that many spinning threads besides, which a worker uses when
+    its batch is the only work in the service (nothing queued, no other worker busy): one request alone gets every
+    core, concurrent ones a run each (0: off)."""
 
     runs: int = 1
     threads: int = 1
@@ -56,12 +59,15 @@ class ServingPlan:
     max_batch_size: int = 64
     max_wait_ms: float = 0.0
     spinning: bool = True
+    solo_threads: int = 0
 
     def __post_init__(self) -> None:
         for name in ("runs", "threads", "sessions", "max_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"serving plan: {name} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.solo_threads, int) or isinstance(self.solo_threads, bool) or self.solo_threads < 0:
+            raise ConfigError(f"serving plan: solo_threads must be an integer >= 0, got {self.solo_threads!r}")
         if self.sessions not in (1, self.runs):
             raise ConfigError(
                 f"serving plan: sessions must be 1 (one shared by every run) or runs ({self.runs}: one each), "
@@ -74,8 +80,9 @@ class ServingPlan:
     def describe(self) -> str:
         shared = "shared session" if self.sessions == 1 else "a session each"
         spin = "" if self.threads == 1 else (", spinning" if self.spinning else ", no spinning")
+        solo = f", a request alone on {self.solo_threads} threads" if self.solo_threads else ""
         return (
-            f"{self.runs} run(s) x {self.threads} thread(s), {shared}{spin}, batch <= {self.max_batch_size}, "
+            f"{self.runs} run(s) x {self.threads} thread(s), {shared}{spin}{solo}, batch <= {self.max_batch_size}, "
             f"wait {self.max_wait_ms:g} ms"
         )
 

@@ -58,6 +58,9 @@ class ServeApp:
         runners = None
         if self.plan.sessions > 1:  # a session of its own per run (the plan measured it better than sharing one)
             runners = [classifier] + [classifier.replica() for _ in range(self.plan.sessions - 1)]
+        solo = None
+        if self.plan.solo_threads and self.plan.runs > 1:  # one request alone: a session on every core, spinning
+            solo = classifier.replica(threads=self.plan.solo_threads, spinning=True)
         self.batcher = Batcher(
             classifier,
             max_batch_size=self.plan.max_batch_size,
@@ -66,6 +69,7 @@ class ServeApp:
             warmup=warmup,
             parallel_runs=self.plan.runs,
             runners=runners,
+            solo=solo,
             observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job),
         )
         self.metrics.plan(self.plan_source, self.plan, self.plan_reason, self.plan_overrides)
@@ -335,6 +339,7 @@ def serving_plan(classifier: Any, config: ServeConfig) -> tuple[ServingPlan, str
         "sessions": config.sessions,
         "max_batch_size": config.max_batch_size,
         "max_wait_ms": config.max_wait_ms,
+        "solo_threads": config.solo_threads,
     }
     session = getattr(getattr(classifier, "config", None), "session", None)
     given = [name for name, value in overrides.items() if value is not None]

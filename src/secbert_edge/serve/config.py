@@ -39,6 +39,12 @@ class ServeConfig:
         "serving plan's].",
         min=1,
     )
+    solo_threads: int | None = setting(
+        None,
+        "With several parallel runs: intra-op threads of one more session, used when a batch is the only work in "
+        "the service (one request alone gets every core; 0: off) [default: the serving plan's].",
+        min=0,
+    )
     max_texts: int = setting(256, "Texts per request (413 beyond).", min=1)
     max_body_bytes: int = setting(1_048_576, "Request body size (413 beyond).", min=1)
     max_queue_texts: int = setting(

@@ -66,6 +66,7 @@ class Metrics:
                 "max_batch_size": str(plan.max_batch_size),
                 "max_wait_ms": f"{plan.max_wait_ms:g}",
                 "spinning": str(plan.spinning).lower(),
+                "solo_threads": str(getattr(plan, "solo_threads", 0)),
                 "overrides": ",".join(overrides),
                 "reason": reason,
             }

@@ -7,7 +7,8 @@ free loopback port, warmed), loaded by closed-loop clients at each concurrency l
 through a real-length workload).
 
 Search in stages, each keeping the best plan so far (a full grid would take an hour on a big model):
-  1. layout: parallel runs x intra-op threads per run (every split that asks for at most cores + 1 busy threads);
+  1. layout: parallel runs x intra-op threads per run (every split that asks for at most cores + 1 busy threads),
+     several runs also with a solo session on every core for a request that is the only work;
   2. on the best layout: a session of its own per run, idle pool threads sleeping instead of spinning;
   3. on the best so far: max texts per runtime call;
   4. on the best so far: the wait for batch-mates, with the rule beside it.
@@ -186,18 +187,28 @@ def _powers(top: int) -> list[int]:
     return sorted({1 << k for k in range(top.bit_length()) if 1 << k < top} | {top})
 
 
+def busy_threads(plan: ServingPlan) -> int:
+    """The most threads a plan keeps busy: a session with T intra-op threads runs its calls on the calling thread
+    and a pool of T - 1 workers, and concurrent runs of one shared session share that pool (ONNX Runtime's
+    intra-op pool is per session): runs + T - 1. One session per run: runs x T."""
+    if plan.sessions == 1:
+        return plan.runs + plan.threads - 1
+    return plan.runs * plan.threads
+
+
 def layouts(cores: int, runs: Sequence[int] | None = None, threads: Sequence[int] | None = None) -> list[ServingPlan]:
     """Stage 1: how the cores are used, one session shared, pool threads spinning (ORT's default): runs of 1, 2,
     4, ... up to the cores and one more (the HTTP event loop also needs a turn) x threads of 1, 2, 4, ... up to the
-    cores, never asking for more than cores + 1 busy threads (unless the runs or threads are given)."""
+    cores, never more than cores + 1 busy threads (``busy_threads``; unless the runs or threads are given); and each
+    layout of several runs with fewer threads than cores once more with a solo session (``solo_threads`` = cores:
+    a request that is the only work in the service runs on every core, concurrent ones a run each)."""
     run_counts = sorted(set(runs or _powers(cores) + [cores + 1]))
     thread_counts = sorted(set(threads or _powers(cores)))
     given = runs is not None or threads is not None
-    return [
-        ServingPlan(runs=r, threads=t)
-        for r, t in itertools.product(run_counts, thread_counts)
-        if given or r * t <= cores + 1
-    ]
+    candidates = [ServingPlan(runs=r, threads=t) for r, t in itertools.product(run_counts, thread_counts)]
+    kept = [p for p in candidates if given or busy_threads(p) <= cores + 1]
+    # several runs of fewer threads than cores: also with a solo session on every core for a request alone
+    return kept + [p.replace(solo_threads=cores) for p in kept if p.runs > 1 and p.threads < cores]
 
 
 def variations(best: ServingPlan) -> list[ServingPlan]:
