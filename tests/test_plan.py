@@ -249,6 +249,34 @@ def test_layouts_cover_the_splits_of_the_cores():
     assert {p.max_batch_size for p in batchings(two[0], (1, 64), (0.0,))} == {1, 64}
 
 
+def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
+    """The tuner's serve command gives every plan field explicitly (a field it forgot would be measured as the
+    default: the solo session once was), and serve's config read back from it is that plan."""
+    from click.testing import CliRunner
+
+    from secbert_edge.cli import main
+    from secbert_edge.serve.tune import serve_command
+
+    plan = ServingPlan(runs=2, threads=1, sessions=2, max_batch_size=8, max_wait_ms=1.5, spinning=False, solo_threads=2)
+    cmd = serve_command(tiny_package, "fp32", plan, 8123, None)
+    flags = {
+        "runs": "--parallel-runs",
+        "threads": "--threads",
+        "sessions": "--sessions",
+        "max_batch_size": "--max-batch-size",
+        "max_wait_ms": "--max-wait-ms",
+        "solo_threads": "--solo-threads",
+    }
+    for field in dataclasses.fields(ServingPlan):
+        if field.name == "spinning":
+            assert "--no-spinning" in cmd
+            continue
+        flag = flags[field.name]  # a new plan field needs its flag here and in serve_command
+        value = cmd[cmd.index(flag) + 1]
+        assert float(value) == float(getattr(plan, field.name)), field.name
+    assert CliRunner().invoke(main, ["serve", "--help"]).output.count("--solo-threads") == 1
+
+
 def test_plan_key_file_name_is_stable():
     key = PlanKey("ab" * 32, "int8", "cpu", Box("Intel(R) Xeon(R) Processor", 2))
     assert key.file_name().startswith("int8-abababababababab-cpu-2c-") and key.file_name().endswith(".json")

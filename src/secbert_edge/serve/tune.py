@@ -246,7 +246,7 @@ def serve_command(model_dir: Path, variant: str, plan: ServingPlan, port: int, p
     cmd += ["--port", str(port), "--quiet", "--plan", "rule", "--parallel-runs", str(plan.runs)]
     cmd += ["--threads", str(plan.threads), "--sessions", str(plan.sessions)]
     cmd += ["--max-batch-size", str(plan.max_batch_size), "--max-wait-ms", f"{plan.max_wait_ms:g}"]
-    cmd += ["--spinning" if plan.spinning else "--no-spinning"]
+    cmd += ["--spinning" if plan.spinning else "--no-spinning", "--solo-threads", str(plan.solo_threads)]
     return cmd + (["--providers", providers] if providers else [])
 
 
