@@ -251,12 +251,22 @@ class Batcher:
             if self.solo is not None and self._busy == 1 and not self.queued_texts and not self._front:
                 runner = self.solo
         try:
-            self._process_on(runner, jobs, now)
+            self._infer(runner, jobs, now)
         finally:
             with self._lock:
-                self._busy -= 1
+                self._busy -= 1  # before the answers go out: the next request must find this worker idle
+        for job in jobs:
+            self.observer.job(job)
+        loops: dict[asyncio.AbstractEventLoop, list[Job]] = {}
+        for job in jobs:
+            loops.setdefault(job.future.get_loop(), []).append(job)
+        for loop, done in loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, done)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
 
-    def _process_on(self, runner: Any, jobs: list[Job], now: float) -> None:
+    def _infer(self, runner: Any, jobs: list[Job], now: float) -> None:
         for job in jobs:
             job.waited = now - job.enqueued
         groups: dict[tuple[Kind, Any], list[Job]] = {}
@@ -276,16 +286,6 @@ class Batcher:
                         except Exception as one:
                             job.error = one
                             log.exception("inference failed")
-        for job in jobs:
-            self.observer.job(job)
-        loops: dict[asyncio.AbstractEventLoop, list[Job]] = {}
-        for job in jobs:
-            loops.setdefault(job.future.get_loop(), []).append(job)
-        for loop, done in loops.items():
-            try:
-                loop.call_soon_threadsafe(_resolve, done)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
 
     def _run(self, runner: Any, kind: Kind, threshold: str | float | None, jobs: list[Job]) -> None:
         texts = [t for j in jobs for t in j.texts]
