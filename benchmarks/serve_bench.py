@@ -522,12 +522,13 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 f"{measured['workload']['tokens']}; load average {measured.get('load_average')}; other processes "
                 f"took {measured.get('other_cores_mean') or 0:.2f} cores on average while it measured; "
                 f"{measured.get('rounds')} interleaved rounds per stage; winner first, then the rest of its stage, "
-                "then the earlier stages; texts/s (p99/p50) per client level, medians over the rounds; score = "
-                "geometric mean of texts/s; winner / rule from the same rounds: "
+                "then the earlier stages; texts/s (p99/p50) per client level, medians over the rounds; worst = "
+                "the lowest over the levels of texts/s / the stage's best there (what a stage maximises); score = "
+                "geometric mean of texts/s; winner / rule (scores) from the same rounds: "
                 f"{measured['winner_vs_rule'] or float('nan'):.2f}):",
                 "",
-                "| plan | stage | " + " | ".join(f"{c} clients" for c in lv) + " | score |",
-                "|---|---|" + "---:|" * (len(lv) + 1),
+                "| plan | stage | " + " | ".join(f"{c} clients" for c in lv) + " | worst | score |",
+                "|---|---|" + "---:|" * (len(lv) + 2),
             ]
             rule = measured.get("rule")
             for cand in measured["candidates"]:
@@ -536,6 +537,7 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
                 lines.append(
                     f"| {_plan_text(cand['plan'])}{tag} | {cand.get('stage', '')} | "
                     + " | ".join(cells)
+                    + (f" | {cand['worst_ratio']:.2f}" if cand.get("worst_ratio") is not None else " | ")
                     + f" | {cand['score']:.1f} |"
                 )
             lines.append("")

@@ -277,6 +277,26 @@ def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
     assert CliRunner().invoke(main, ["serve", "--help"]).output.count("--solo-threads") == 1
 
 
+def test_a_stage_keeps_the_plan_nearest_the_best_at_its_worst_level():
+    """1 x 2 is fastest alone but 15% behind at 8 and 32 clients; 2 x 1 is 2x behind alone; the solo plan is within
+    10% everywhere: it has the highest worst-level ratio though not the highest geometric mean."""
+    from secbert_edge.serve.loadgen import LoadResult
+    from secbert_edge.serve.tune import Measured, worst_ratios
+
+    def measured(plan: ServingPlan, rates: tuple[float, float, float]) -> Measured:
+        results = [LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)]
+        return Measured(plan, "1 layout", [results])
+
+    one_by_two = measured(ServingPlan(threads=2), (140.0, 130.0, 135.0))
+    two_by_one = measured(ServingPlan(runs=2), (70.0, 153.0, 160.0))
+    solo = measured(ServingPlan(runs=2, solo_threads=2), (128.0, 145.0, 150.0))
+    worst_ratios([one_by_two, two_by_one, solo])
+    assert one_by_two.worst_ratio == pytest.approx(135 / 160) and two_by_one.worst_ratio == pytest.approx(0.5)
+    assert solo.worst_ratio == pytest.approx(min(128 / 140, 145 / 153, 150 / 160))
+    assert max([one_by_two, two_by_one, solo], key=lambda m: m.worst_ratio or 0.0) is solo
+    assert one_by_two.score > solo.score  # the geometric mean would have kept 1 x 2
+
+
 def test_plan_key_file_name_is_stable():
     key = PlanKey("ab" * 32, "int8", "cpu", Box("Intel(R) Xeon(R) Processor", 2))
     assert key.file_name().startswith("int8-abababababababab-cpu-2c-") and key.file_name().endswith(".json")

@@ -92,13 +92,16 @@ def tune(
 
 
 def _table(rows: list[dict[str, Any]], clients: tuple[int, ...], rule: Any) -> str:
-    head = "| plan | stage | " + " | ".join(f"{c} clients texts/s (p99/p50)" for c in clients) + " | score |"
-    lines = [head, "|---|---|" + "---:|" * (len(clients) + 1)]
+    head = "| plan | stage | " + " | ".join(f"{c} clients texts/s (p99/p50)" for c in clients)
+    head += " | worst level / stage best | score |"
+    lines = [head, "|---|---|" + "---:|" * (len(clients) + 2)]
     for row in rows:
         from ..runtime.plan import ServingPlan
 
         plan = ServingPlan(**row["plan"])
         name = plan.describe() + (" [rule]" if plan == rule else "")
         cells = [f"{lv['texts_per_s']:.1f} ({lv['p99_over_p50']:.1f})" for lv in row["levels"]]
-        lines.append(f"| {name} | {row['stage']} | " + " | ".join(cells) + f" | {row['score']:.1f} |")
+        worst = row.get("worst_ratio")
+        worst_cell = "" if worst is None else f"{worst:.2f}"
+        lines.append(f"| {name} | {row['stage']} | " + " | ".join(cells) + f" | {worst_cell} | {row['score']:.1f} |")
     return "\n".join(lines)
