@@ -278,8 +278,8 @@ def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
 
 
 def test_a_stage_keeps_the_plan_nearest_the_best_at_its_worst_level():
-    """1 x 2 is fastest alone but 15% behind at 8 and 32 clients; 2 x 1 is 2x behind alone; the solo plan is within
-    10% everywhere: it has the highest worst-level ratio though not the highest geometric mean."""
+    """1 x 2 is fastest alone but 15% behind at 8 clients; 2 x 1 is 2x behind alone; the solo plan is within 15%
+    everywhere: it has the highest worst-level ratio though not the highest geometric mean."""
     from secbert_edge.serve.loadgen import LoadResult
     from secbert_edge.serve.tune import Measured, worst_ratios
 
@@ -287,12 +287,12 @@ def test_a_stage_keeps_the_plan_nearest_the_best_at_its_worst_level():
         results = [LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)]
         return Measured(plan, "1 layout", [results])
 
-    one_by_two = measured(ServingPlan(threads=2), (140.0, 130.0, 135.0))
+    one_by_two = measured(ServingPlan(threads=2), (140.0, 130.0, 140.0))
     two_by_one = measured(ServingPlan(runs=2), (70.0, 153.0, 160.0))
-    solo = measured(ServingPlan(runs=2, solo_threads=2), (128.0, 145.0, 150.0))
+    solo = measured(ServingPlan(runs=2, solo_threads=2), (120.0, 140.0, 150.0))
     worst_ratios([one_by_two, two_by_one, solo])
-    assert one_by_two.worst_ratio == pytest.approx(135 / 160) and two_by_one.worst_ratio == pytest.approx(0.5)
-    assert solo.worst_ratio == pytest.approx(min(128 / 140, 145 / 153, 150 / 160))
+    assert one_by_two.worst_ratio == pytest.approx(130 / 153) and two_by_one.worst_ratio == pytest.approx(0.5)
+    assert solo.worst_ratio == pytest.approx(120 / 140)
     assert max([one_by_two, two_by_one, solo], key=lambda m: m.worst_ratio or 0.0) is solo
     assert one_by_two.score > solo.score  # the geometric mean would have kept 1 x 2
 
