@@ -475,8 +475,8 @@ def _plan_text(plan: dict[str, Any] | None) -> str:
         return "none"
     from secbert_edge.runtime.plan import ServingPlan
 
-    fields = {k: plan[k] for k in ("runs", "threads", "sessions", "max_batch_size", "max_wait_ms", "spinning")}
-    return ServingPlan(**fields).describe()
+    known = {f.name for f in dataclasses.fields(ServingPlan)}  # records written before a field existed lack it
+    return ServingPlan(**{k: v for k, v in plan.items() if k in known}).describe()
 
 
 def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:

@@ -28,8 +28,9 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def test_rule_never_asks_for_more_threads_than_cores():
-    assert plans.rule(dynamic_scales=True, device="cpu", cores=4) == ServingPlan(runs=4, threads=1)
-    assert plans.rule(dynamic_scales=True, device="cpu", cores=4, threads=2) == ServingPlan(runs=2, threads=2)
+    assert plans.rule(dynamic_scales=True, device="cpu", cores=4) == ServingPlan(runs=4, threads=1, solo_threads=4)
+    assert plans.rule(dynamic_scales=True, device="cpu", cores=4, threads=2) == ServingPlan(2, 2, solo_threads=4)
+    assert plans.rule(dynamic_scales=True, device="cpu", cores=1) == ServingPlan(runs=1, threads=1)  # no solo
     assert plans.rule(dynamic_scales=False, device="cpu", cores=4) == ServingPlan(runs=1, threads=4)
     assert plans.rule(dynamic_scales=True, device="cuda", cores=4) == ServingPlan(runs=1, threads=4)
 
