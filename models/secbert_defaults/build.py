@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from secbert_edge import __version__
-from secbert_edge.data import Example, stratified_split, write_jsonl
+from secbert_edge.data import Example, Splits, stratified_split, write_jsonl
 from secbert_edge.errors import ConfigError, InputError, ParityError
 from secbert_edge.manifest import Manifest, Pooling, Task
 from secbert_edge.recipe import DistillConfig, TrainConfig
@@ -209,10 +209,9 @@ def backbone(models_dir: Path, log: Log = log_line) -> Path:
 
 
 @dataclasses.dataclass(frozen=True)
-class Data:
-    train: list[Example]
-    validation: list[Example]
-    test: list[Example]
+class Data(Splits):
+    """The splits of a default's training rows, with the mixture's data report."""
+
     report: dict
 
     @property
