@@ -86,6 +86,11 @@ class ServingPlan:
             f"wait {self.max_wait_ms:g} ms"
         )
 
+    def with_solo(self, cores: int) -> ServingPlan:
+        """This plan with a solo session on every core where one can help (several runs of fewer threads than
+        ``cores``), else this plan unchanged."""
+        return self.replace(solo_threads=cores) if self.runs > 1 and self.threads < cores else self
+
     def replace(self, **changes: Any) -> ServingPlan:
         """This plan with some fields changed (None values are left as they are); ``sessions`` follows ``runs`` when
         the runs change and the sessions were one each."""
@@ -200,9 +205,7 @@ def rule(*, dynamic_scales: bool, device: str, cores: int, threads: int | None =
     ``threads`` given (a user's setting) sizes the runs around it: cores // threads runs of that many threads.
     """
     if dynamic_scales and device == "cpu":
-        runs = max(1, cores // (threads or 1))
-        solo = cores if runs > 1 and (threads or 1) < cores else 0
-        return ServingPlan(runs=runs, threads=threads or 1, solo_threads=solo)
+        return ServingPlan(runs=max(1, cores // (threads or 1)), threads=threads or 1).with_solo(cores)
     return ServingPlan(runs=1, threads=threads or max(1, cores))
 
 

@@ -222,8 +222,7 @@ def layouts(cores: int, runs: Sequence[int] | None = None, threads: Sequence[int
     given = runs is not None or threads is not None
     candidates = [ServingPlan(runs=r, threads=t) for r, t in itertools.product(run_counts, thread_counts)]
     kept = [p for p in candidates if given or busy_threads(p) <= cores + 1]
-    # several runs of fewer threads than cores: also with a solo session on every core for a request alone
-    return kept + [p.replace(solo_threads=cores) for p in kept if p.runs > 1 and p.threads < cores]
+    return kept + [solo for p in kept if (solo := p.with_solo(cores)) != p]
 
 
 def variations(best: ServingPlan) -> list[ServingPlan]:
