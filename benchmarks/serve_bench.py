@@ -475,7 +475,8 @@ def _plan_text(plan: dict[str, Any] | None) -> str:
         return "none"
     from secbert_edge.runtime.plan import ServingPlan
 
-    known = {f.name for f in dataclasses.fields(ServingPlan)}  # records written before a field existed lack it
+    # in-process records also carry source and reason; records written before a field existed lack it
+    known = {f.name for f in dataclasses.fields(ServingPlan)}
     return ServingPlan(**{k: v for k, v in plan.items() if k in known}).describe()
 
 

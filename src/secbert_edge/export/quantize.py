@@ -99,7 +99,7 @@ FP32_GROUPS = {
 
 
 def _layers(spec: str) -> set[int]:
-    """ "0-3" -> {0, 1, 2, 3}; "0,2,5" -> {0, 2, 5}."""
+    """ "0-3" -> {0, 1, 2, 3}; "0+2+5" -> {0, 2, 5} (commas separate --keep-fp32 groups)."""
     out: set[int] = set()
     for part in spec.split("+"):
         lo, _, hi = part.partition("-")
