@@ -105,6 +105,55 @@ def test_every_variant_is_batch_invariant(quantized, variant):
         assert clf.max_batch_size == 1
 
 
+def test_per_text_int8_is_exact_in_batches_so_the_runtime_batches_it(quantized, tmp_path):
+    """--activation-scales per-text: each text's activations get their own scale, so a text scores the same alone
+    and inside a padded, mixed-length batch (bit for bit here), the runtime batches it, and it passes the same gate
+    against fp32. Its graph has no per-tensor quantizer and no QAttention left."""
+    package, _, _, _, splits = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    args = ["quantize", "--model", str(copy), "--variant", "int8", "--activation-scales", "per-text", "--force"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    int8 = Manifest.read(copy).variants["int8"]
+    layers = Manifest.read(copy).source["layers"]
+    assert int8.options["activation_scales"] == "per-text" and int8.parity["passed"] is True
+    assert int8.options["int8_matmuls"] == 4 * layers  # QKV, attention output, both feed-forward matrices
+    assert int8.options["embedding"] == "int8"
+    nodes = onnx.load(str(copy / int8.file)).graph.node
+    ops = {n.op_type for n in nodes}
+    assert {"MatMulInteger", "MultiHeadAttention", "QuantizeLinear", "QEmbedLayerNormalization"} <= ops
+    assert not ops & {"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention", "Attention"}
+    # The pooler and head (one row a text, a few kFLOP) stay fp32; no encoder matrix does.
+    assert not [n.name for n in nodes if n.op_type == "MatMul" and "/encoder/" in n.name]
+    clf = load(copy, variant="int8")
+    assert clf.dynamic_scales is False and clf.max_batch_size > 1
+    texts = [e.text for e in splits.test[:24]] + ["Oi", "palavra " * 300]
+    alone = np.array([clf.score([t])[0] for t in texts])
+    assert np.array_equal(alone, clf.score(texts))
+    # Against the per-batch recipe's file on the same texts: the same model within the int8 gate.
+    per_batch = load(package, variant="int8")
+    assert np.max(np.abs(alone - np.array([per_batch.score([t])[0] for t in texts]))) < 0.05
+
+
+def test_per_text_int8_refuses_what_it_cannot_rewrite(quantized, tmp_path):
+    """Per-text scales are a dynamic-int8 recipe; an Attention node with attributes it would drop is refused by name
+    (nothing written) rather than rewritten into a different model."""
+    from secbert_edge.export.pertext import quantize_per_text
+
+    package = quantized[0]
+    with pytest.raises(ConfigError, match="per-text applies to the dynamic int8 variant"):
+        add_variant(package, "fp16", force=True, activation_scales="per-text")
+    model = onnx.load(str(package / "model.onnx"))
+    attention = next(n for n in model.graph.node if n.op_type == "Attention")
+    attention.attribute.append(onnx.helper.make_attribute("unidirectional", 1))
+    odd = tmp_path / "odd.onnx"
+    onnx.save(model, str(odd))
+    with pytest.raises(ConfigError, match=r"\['unidirectional'\].*--activation-scales per-batch"):
+        quantize_per_text(odd, tmp_path / "out.onnx", reduce_range=False)
+    assert not (tmp_path / "out.onnx").exists()
+
+
 def test_verify_passes_real_variants_and_stores_refits(quantized, tmp_path, monkeypatch):
     monkeypatch.setenv("SECBERT_EDGE_CACHE", str(tmp_path / "cache"))
     package, checkpoint, backbone, data, _ = quantized

@@ -316,6 +316,23 @@ def test_int8_keeps_fp32_in_the_named_layers_only(unigram_package, tmp_path):
         add_variant(package, "fp16", keep_fp32=["ffn-out"])
 
 
+def test_per_text_int8_on_a_mean_pooled_unigram_model(unigram_package, tmp_path):
+    """Per-text activation scales on the e5-style package (mean pooling in-graph, no [CLS]-only last layer), with
+    --keep-fp32 still leaving the named matrices float: batches score exactly as texts alone."""
+    package = tmp_path / "pertext"
+    shutil.copytree(unigram_package, package)
+    add_variant(package, "int8", force=True, keep_fp32=["ffn-out"], activation_scales="per-text")
+    int8 = Manifest.read(package).variants["int8"]
+    layers = Manifest.read(package).source["layers"]
+    assert int8.options["activation_scales"] == "per-text" and int8.options["int8_matmuls"] == 3 * layers
+    graph = onnx.load(str(package / int8.file)).graph
+    float_matmuls = [n.name for n in graph.node if n.op_type == "MatMul" and "/encoder/" in n.name]  # head: fp32
+    assert len(float_matmuls) == layers and all(n.endswith("/output/dense/MatMul") for n in float_matmuls)
+    clf = load(package, variant="int8")
+    alone = np.array([clf.score([t])[0] for t in TEXTS])
+    assert clf.max_batch_size > 1 and np.array_equal(alone, clf.score(TEXTS))
+
+
 def test_mean_pooled_unigram_teacher_distils_into_a_one_layer_student(unigram_run, unigram_backbone, tmp_path):
     from secbert_edge import distill as dist
     from secbert_edge import synthetic

@@ -6,7 +6,7 @@ A variant is one ONNX file of the package:
 | name          | precision | graph   | built by                        | runs on                          |
 |---------------|-----------|---------|---------------------------------|----------------------------------|
 | fp32          | fp32      | fused   | export                          | CPU, CUDA                        |
-| int8          | int8      | fused   | quantize (dynamic, per-channel) | CPU (one text at a time)         |
+| int8          | int8      | fused   | quantize (dynamic, per-channel) | CPU (one text a run; per-text: batched) |
 | int8-static   | int8      | fused   | quantize (QDQ, calibrated)      | CPU                              |
 | fp16          | fp16      | fused   | quantize (float16 converter)    | CUDA                             |
 | tensorrt      | fp32      | unfused | export --tensorrt               | TensorRT (fp32, or fp16 by flag) |

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..data import Preset
-from ..export.quantize import CalibrationMethod, Target  # numpy only: quantize imports onnx lazily
+from ..export.quantize import ActivationScales, CalibrationMethod, Target  # numpy only: quantize imports onnx lazily
 from ..manifest import Pooling, Task
 from ..recipe import TrainConfig
 from ..variants import QUANTIZE_NAMES
@@ -230,6 +230,14 @@ def train(
     "costs size and speed (e5-small: 1.8 MB each; the first layers' feed-forward matrices lose the most in int8).",
     default="",
 )
+@choice(
+    "--activation-scales",
+    ActivationScales,
+    "int8 (dynamic): per-batch is ONNX Runtime's recipe, one input scale over the whole call, so the runtime scores "
+    "the variant one text at a time; per-text scales each text alone, so batches are exact and serve and lists batch "
+    "it (BERTimbau-base: as fast one text a call, 1.2x the texts/s in batches of 8).",
+    default="per-batch",
+)
 def quantize(
     model_dir: Path,
     variant: str | None,
@@ -240,12 +248,15 @@ def quantize(
     force: bool,
     drop_fp32: bool,
     keep_fp32: str,
+    activation_scales: str,
 ) -> None:
     """Add an int8 or fp16 variant to a package, checked against its fp32 variant (the quantize extra: onnx).
 
-    int8 (dynamic): per-channel int8 weights on the fused graph; run one text at a time by the runtime so a text's
-    score never depends on its batch-mates. int8-static: QDQ with calibrated scales. fp16: for GPU providers, with
-    float32 inputs/outputs and LayerNorms kept in fp32. tensorrt-int8: TensorRT's int8 rules on the unfused graph.
+    int8 (dynamic): per-channel int8 weights on the fused graph; with per-batch activation scales (ORT's recipe) the
+    runtime runs it one text at a time so a text's score never depends on its batch-mates; with per-text scales
+    (--activation-scales per-text) each text is quantized alone and batches are exact. int8-static: QDQ with
+    calibrated scales. fp16: for GPU providers, with float32 inputs/outputs and LayerNorms kept in fp32.
+    tensorrt-int8: TensorRT's int8 rules on the unfused graph.
 
     The candidate is compared with fp32 on the parity texts and random token shapes; it is refused (a failed gate,
     nothing written) when its max |dP| or its label flips at tau / tau* exceed the variant's check: int8, int8-static,
@@ -257,6 +268,7 @@ def quantize(
       secbert-edge quantize --model models/e5-guard --variant int8 --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-out --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-in@0-3,ffn-out@0-2 --drop-fp32
+      secbert-edge quantize --model bertimbau-pkg --variant int8 --activation-scales per-text
       secbert-edge quantize --model models/secbert-pt --variant int8-static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --variant fp16
       secbert-edge quantize --model models/secbert-pt --variant tensorrt-int8 --calibration prompts.txt
@@ -284,6 +296,7 @@ def quantize(
         force=force,
         drop_fp32=drop_fp32,
         keep_fp32=[g.strip() for g in keep_fp32.split(",") if g.strip()],
+        activation_scales=activation_scales,
         log=log("quantize"),
     )
     v = manifest.variants[variant]

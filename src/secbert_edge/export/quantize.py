@@ -31,6 +31,7 @@ from ..errors import ConfigError, ParityError, require
 from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Graph, Precision, Recipe, VariantName, spec
 from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds
+from .pertext import quantize_per_text
 
 FP16_KEEP_FP32 = [
     "LayerNormalization",
@@ -144,39 +145,61 @@ def fp32_nodes(graph, groups: Sequence[str]) -> list[str]:
     return names
 
 
+class ActivationScales(str, enum.Enum):
+    """How dynamic int8 scales a MatMul's input: one scale over the whole batch (ORT's ``quantize_dynamic``; the runtime
+    then scores one text at a time), or one per text (:mod:`.pertext`; exact in batches, so the runtime batches)."""
+
+    PER_BATCH = "per-batch"
+    PER_TEXT = "per-text"
+
+
 def quantize_int8_dynamic(
-    src: str | Path, dst: str | Path, target: Target, *, embedding: bool = True, keep_fp32: Sequence[str] = ()
+    src: str | Path,
+    dst: str | Path,
+    target: Target,
+    *,
+    embedding: bool = True,
+    keep_fp32: Sequence[str] = (),
+    activation_scales: str | ActivationScales = ActivationScales.PER_BATCH,
 ) -> dict:
     """Dynamic int8. ``embedding``: also the embedding tables: ORT's quantizer turns the fused graph's
     EmbedLayerNormalization into QEmbedLayerNormalization (uint8 word, position and type tables, dequantized per
     looked-up row), 4x smaller, which is most of an XLM-R-vocabulary model's bytes (47,284 x 384 fp32 = 73 MB);
     False keeps them fp32 (measured for comparison). ``keep_fp32``: FP32_GROUPS left in fp32 (ORT's
-    ``nodes_to_exclude``), for a model whose all-int8 variant misses its parity check."""
+    ``nodes_to_exclude``), for a model whose all-int8 variant misses its parity check. ``activation_scales``:
+    per-batch (ORT's recipe, recorded as "dynamic": one text a run) or per-text (recorded as "per-text": batchable)."""
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     onnx = require("onnx", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
+    per_text = ActivationScales(activation_scales) is ActivationScales.PER_TEXT
     graph = onnx.load(str(src), load_external_data=False).graph
     keep = [] if embedding else [n.name for n in graph.node if n.op_type in EMBEDDING_OPS]
     kept = fp32_nodes(graph, keep_fp32)
     keep += kept
-    q.quantize_dynamic(
-        str(src),
-        str(dst),
-        per_channel=True,
-        reduce_range=recipe["reduce_range"],
-        weight_type=q.QuantType.QInt8,
-        nodes_to_exclude=keep,
-        # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
-        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
-    )
+    # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
+    common = {"per_channel": True, "reduce_range": recipe["reduce_range"], "weight_type": q.QuantType.QInt8}
+    extra = {"MatMulConstBOnly": True, "DefaultTensorType": 1}
+    if per_text:
+        with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
+            embedded = Path(src)
+            if embedding:  # ORT still quantizes the tables; the MatMuls are rewritten per text below
+                embedded = Path(tmp) / "embedding.onnx"
+                q.quantize_dynamic(
+                    str(src), str(embedded), op_types_to_quantize=list(EMBEDDING_OPS), extra_options=extra, **common
+                )
+            count = quantize_per_text(embedded, dst, reduce_range=recipe["reduce_range"], exclude=kept)
+    else:
+        q.quantize_dynamic(str(src), str(dst), nodes_to_exclude=keep, extra_options=extra, **common)
     return {
         "method": "dynamic",
         "per_channel": True,
         "weight_type": "int8",
         "target": Target(target).value,
         **recipe,
-        "activation_scales": "dynamic",
+        # "dynamic" (one scale per call, over the batch) is what runtimes before per-text read as "one text a run".
+        "activation_scales": "per-text" if per_text else "dynamic",
         "embedding": "int8" if embedding_quantized(dst) else "fp32",
+        **({"int8_matmuls": count} if per_text else {}),
         **({"fp32_matmuls": {"groups": list(keep_fp32), "count": len(kept)}} if keep_fp32 else {}),
     }
 
@@ -308,6 +331,7 @@ def add_variant(
     drop_fp32: bool = False,
     embedding: bool = True,
     keep_fp32: Sequence[str] = (),
+    activation_scales: str | ActivationScales = ActivationScales.PER_BATCH,
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Build ``variant`` (int8, int8-static, fp16 or tensorrt-int8) from its source graph and add it to a package.
@@ -324,6 +348,8 @@ def add_variant(
     variant can be built from such a package. ``embedding=False`` keeps the embedding tables fp32 (dynamic int8 only;
     for comparison: ~2.4x the size on e5-small). ``keep_fp32`` (dynamic int8 only): groups of MatMuls left in fp32
     (FP32_GROUPS: ``ffn-out``, ``ffn-in``, ``attention-out``), recorded in the variant's recipe.
+    ``activation_scales`` (dynamic int8 only): ``per-text`` scales each text's activations alone, so the runtime
+    may batch the variant (see :mod:`.pertext`); ``per-batch`` is ORT's recipe, scored one text at a time.
     """
     from .tokenizer import PARITY_CORPUS
 
@@ -354,6 +380,8 @@ def add_variant(
     static = row.recipe in (Recipe.STATIC_INT8, Recipe.TENSORRT_INT8)
     if keep_fp32 and row.recipe is not Recipe.DYNAMIC_INT8:
         raise ConfigError(f"--keep-fp32 applies to the dynamic int8 variant, not {key}")
+    if ActivationScales(activation_scales) is ActivationScales.PER_TEXT and row.recipe is not Recipe.DYNAMIC_INT8:
+        raise ConfigError(f"--activation-scales per-text applies to the dynamic int8 variant, not {key}")
     if static and not calibration_texts:
         raise ConfigError(
             f"the {key} variant needs calibration texts (--calibration FILE): a few hundred texts like "
@@ -374,7 +402,9 @@ def add_variant(
                 source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
             )
         else:
-            options = quantize_int8_dynamic(source, tmp, target, embedding=embedding, keep_fp32=keep_fp32)
+            options = quantize_int8_dynamic(
+                source, tmp, target, embedding=embedding, keep_fp32=keep_fp32, activation_scales=activation_scales
+            )
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
         shapes = random_feeds(

@@ -254,8 +254,9 @@ class Classifier:
         self._check_graph()
         self.device = providers.session_device(self.requested_providers)
         on_gpu = self.device == "cuda"
-        # Dynamic int8 computes activation scales over the whole padded batch, so a text's score would depend on
-        # its batch-mates: such variants run one text at a time, unpadded (as fast as batching on CPU).
+        # Dynamic int8 with per-batch scales ("dynamic") computes them over the whole padded batch, so a text's score
+        # would depend on its batch-mates: such variants run one text at a time, unpadded. Per-text scales
+        # ("per-text", export/pertext.py) are exact in batches and batch like fp32.
         self.dynamic_scales = self.variant.options.get("activation_scales") == "dynamic"
         self.plan_choice = self._choose_plan()
         self._helpers: tuple[ThreadPoolExecutor, int] | None = None  # the threads of concurrent runs, and how many

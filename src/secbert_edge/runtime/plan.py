@@ -201,7 +201,8 @@ def rule(*, dynamic_scales: bool, device: str, cores: int, threads: int | None =
       run, a solo session on every core for a request that is the only work (serve): in tune's first stage on this
       2-core box it measured 1.6-1.9x the plain runs with one client and no worse at 8 and 32 (the default guard:
       150 / 200 / 190 vs 91 / 173 / 184 texts/s; BERTimbau-base int8: 48 / 52 / 62 vs 25 / 51 / 60).
-    * everything else (batched fp32 / static int8 / GPU): one run on every core; batches split well across threads.
+    * everything else (batched fp32 / static int8 / per-text int8 / GPU): one run on every core; batches split well
+      across threads.
     ``threads`` given (a user's setting) sizes the runs around it: cores // threads runs of that many threads.
     """
     if dynamic_scales and device == "cpu":
