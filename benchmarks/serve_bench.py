@@ -3,7 +3,9 @@
     python benchmarks/serve_bench.py [--package PATH[:VARIANT] ...] [--clients 1 8 32] [--rounds 2] [--tag quiet]
 
 Packages (``--package``, repeatable; default: ``bertimbau-base:int8`` = the BERTimbau-base architecture built by
-benchmarks/run.py's ``build_package`` into benchmarks/.cache, and ``models/secbert-pt-demo:int8``). For each:
+benchmarks/run.py's ``build_package`` into benchmarks/.cache, and ``models/secbert-pt-demo:int8``;
+``bertimbau-base-pertext`` = the same weights with int8 built ``--activation-scales per-text``). ``--peer-package``
+runs the peers a second time on another package in the same rounds (designs ``fastapi@alt`` ...). For each:
   1. the serving plan: ``secbert-edge tune`` on this box (``--tune auto`` reuses a plan already tuned for this
      package, variant and box; ``force`` re-tunes; ``skip`` measures whatever serve finds),
   2. in-process ``clf.predict([text] * N)`` as the runtime did before serving plans (one run of all the cores'
@@ -66,6 +68,8 @@ def design_spec(name: str) -> tuple[str, int | None]:
 
 
 BERTIMBAU = "bertimbau-base"
+BERTIMBAU_PER_TEXT = "bertimbau-base-pertext"  # the same weights, int8 with per-text activation scales (batchable)
+ALT = "@alt"  # a peer on --peer-package, in the same rounds
 
 
 # ---- the peers (run in a subprocess: python serve_bench.py _server DESIGN MODEL VARIANT PORT THREADS) -------------
@@ -194,7 +198,7 @@ def load_average() -> list[float]:
 class Server:
     def __init__(self, name: str, model: Path, variant: str) -> None:
         self.port = free_port()
-        design, peer_threads = design_spec(name)
+        design, peer_threads = design_spec(name.removesuffix(ALT))
         if design in SERVE_DESIGNS:
             cmd = [sys.executable, "-m", "secbert_edge.cli", "serve", "--model", str(model), "--variant", variant]
             cmd += ["--port", str(self.port), "--quiet", "--plan", "auto" if design == "serve-tuned" else "rule"]
@@ -275,21 +279,47 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 def resolve_package(spec: str) -> tuple[str, Path, str]:
     """``PATH[:VARIANT]`` (or ``bertimbau-base[:VARIANT]``, built here) -> (label, folder, variant)."""
     path, _, variant = spec.partition(":")
-    if path == BERTIMBAU:
+    if path in (BERTIMBAU, BERTIMBAU_PER_TEXT):
         sys.path.insert(0, str(HERE))
         from run import build_package
 
-        return (
-            "BERTimbau-base architecture",
-            build_package(HERE / ".cache" / "bertimbau-base", ("int8",))[0],
-            (variant or "int8"),
-        )
+        package = build_package(HERE / ".cache" / "bertimbau-base", ("int8",))[0]
+        if path == BERTIMBAU:
+            return "BERTimbau-base architecture", package, variant or "int8"
+        return "BERTimbau-base architecture, int8 per-text", per_text_copy(package), variant or "int8"
     folder = Path(path)
     if not (folder / "manifest.json").is_file():
         raise SystemExit(f"--package {spec}: {folder} is not a model package (no manifest.json)")
     from secbert_edge.manifest import Manifest
 
     return str(path), folder, variant or Manifest.read(folder).default_name
+
+
+def per_text_copy(package: Path) -> Path:
+    """benchmarks/.cache/bertimbau-base-pertext/package: ``package``'s fp32 graph and tokenizer (hard links) with its
+    int8 variant rebuilt with per-text activation scales (``quantize --activation-scales per-text``); built once."""
+    import dataclasses as dc
+
+    from secbert_edge.export.quantize import add_variant
+    from secbert_edge.manifest import Manifest
+
+    out = HERE / ".cache" / BERTIMBAU_PER_TEXT / "package"
+    if (out / "manifest.json").is_file():
+        int8 = Manifest.read(out).variants.get("int8")
+        if int8 is not None and int8.options.get("activation_scales") == "per-text":
+            return out
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        try:
+            os.link(package / name, out / name)
+        except OSError:
+            shutil.copy2(package / name, out / name)
+    manifest = Manifest.read(package)
+    dc.replace(manifest, variants={k: v for k, v in manifest.variants.items() if k == "fp32"}).write(out)
+    print("adding int8 with per-text activation scales...", file=sys.stderr)
+    add_variant(out, "int8", activation_scales="per-text", force=True)  # random weights: speed only (see run.py)
+    return out
 
 
 def serving_plan(model: Path, variant: str, mode: str, seconds: float) -> dict[str, Any]:
@@ -380,11 +410,16 @@ def bench_package(
     result["tokens"] = load(model, variant=variant).predict([TEXT])[0].n_tokens
     inproc = in_process(model, variant, args.inproc_texts or (24 if "bertimbau" in label.lower() else 512))
     result["in_process"] = {"plan": inproc["plan"], "texts": inproc["texts"], "rounds": []}
+    alt = resolve_package(args.peer_package) if args.peer_package else None
+    if alt is not None:  # the peers again, on the other package, in the same interleaved rounds
+        designs = designs + [d + ALT for d in designs if design_spec(d)[0] in PEERS]
+        result["peer_package"] = {"package": alt[0], "model": str(alt[1]), "variant": alt[2]}
     result["designs"] = {d: {"runs": []} for d in designs}
     servers: dict[str, Server] = {}
     try:
         for design in designs:
-            servers[design] = Server(design, model, variant)
+            where = (alt[1], alt[2]) if alt is not None and design.endswith(ALT) else (model, variant)
+            servers[design] = Server(design, *where)
             hey(servers[design].url, body, 4, 1.0)  # warm every design the same way
         for design in SERVE_DESIGNS:
             if design in servers:  # the startup line: which plan, and why
@@ -438,14 +473,14 @@ def verdict(result: dict[str, Any], clients: list[int]) -> list[dict[str, Any]]:
     p99 <= 3 x p50); also against the best peer whose session has all the cores' threads (``-tN``: the runtime's
     default before serving plans, as the issue's table measured the peers)."""
     designs = result["designs"]
-    peers = [d for d in designs if design_spec(d)[0] in PEERS]
+    peers = [d for d in designs if design_spec(d.removesuffix(ALT))[0] in PEERS]
     if "serve-tuned" not in designs or not peers:
         return []
 
     def rate(design: str, c: int) -> float:
         return next(r for r in designs[design]["runs"] if r["clients"] == c)["texts_per_s"]
 
-    old = [d for d in peers if design_spec(d)[1]]
+    old = [d for d in peers if design_spec(d.removesuffix(ALT))[1]]
     out = []
     for c in clients:
         tuned = next(r for r in designs["serve-tuned"]["runs"] if r["clients"] == c)
@@ -501,6 +536,14 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         la = r["load_average"]
         plan = r["plan"]
         lines += [f"## {r['package']} — {r['variant']} ({r['tokens']} tokens a request)", ""]
+        if r.get("peer_package"):
+            other = r["peer_package"]
+            lines += [
+                f"Designs ending `{ALT}`: the same peers on `{other['model']}` ({other['package']}, "
+                f"{other['variant']}), up at the same time and measured in the same interleaved rounds; the best "
+                "peer below is the best of all of them.",
+                "",
+            ]
         lines.append(
             f"Load average (1/5/15 min): start {la['start']}, after tuning {la['after_tune']}, end {la['end']}."
         )
@@ -605,6 +648,12 @@ def main() -> None:
         metavar="PATH[:VARIANT]",
         help=f"a model package (repeatable); '{BERTIMBAU}' = the BERTimbau-base architecture built here "
         f"[default: {BERTIMBAU}:int8 and models/secbert-pt-demo:int8]",
+    )
+    parser.add_argument(
+        "--peer-package",
+        metavar="PATH[:VARIANT]",
+        help="also run the peers on this package, in the same rounds (e.g. the same model's other int8 recipe: "
+        f"--package {BERTIMBAU_PER_TEXT} --peer-package {BERTIMBAU}); serve-tuned is compared with the best of all",
     )
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=4.0, help="hey -z per design, client level and round")
