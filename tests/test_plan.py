@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from secbert_edge.errors import ConfigError
@@ -120,6 +121,22 @@ def test_concurrent_runs_give_the_sequential_results(tiny_package, package, vari
     one = [p.to_dict() for p in clf.predict(texts, runs=1)]
     assert [p.to_dict() for p in clf.predict(texts, runs=4)] == one
     assert [p.to_dict() for p in clf.predict(texts, runs=2)] == one
+
+
+def test_a_list_of_one_batch_is_cut_so_every_run_has_one(tiny_package):
+    """In-process, a batchable variant's list that fits one batch is cut into one batch per concurrent run (a tuned
+    plan of two 1-thread runs otherwise scored it on one thread); the scores stay those of one run."""
+    clf = load(tiny_package, max_batch_size=32)
+    lengths = [12] * 24
+    assert len(clf.plan(lengths)) == 1
+    cut = clf.plan(lengths, runs=2)
+    assert [len(b.indices) for b in cut] == [12, 12]
+    assert len(clf.plan([12] * 40, runs=2)) == 2  # already two batches (32 + 8): left alone
+    assert len(clf.plan([12], runs=4)) == 1
+    texts = [f"texto {i} sobre a minha conta do banco" for i in range(24)]
+    alone = np.array([clf.score([t])[0] for t in texts])
+    together = np.array([p.score for p in clf.predict(texts, runs=2)])
+    assert np.max(np.abs(together - alone)) <= 1e-5
 
 
 def test_serve_reports_the_plan_source(tiny_package, cache):
