@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -230,6 +231,19 @@ def test_concurrent_requests_are_batched_and_get_their_own_results(classifier):
 @pytest.mark.parametrize("parallel_runs", [1, 3])
 def test_dynamic_int8_is_batch_invariant_under_concurrency(parallel_runs):
     _check_concurrent(load(MODELS / "secbert-pt-demo", variant="int8"), exact=True, parallel_runs=parallel_runs)
+
+
+def test_per_text_int8_is_batched_and_bit_identical_under_concurrency(tiny_package, tmp_path):
+    """int8 built with per-text activation scales is batched by serve (unlike per-batch dynamic int8) and every
+    request still gets, bit for bit, the scores of its texts alone."""
+    from secbert_edge.export.quantize import add_variant
+
+    package = tmp_path / "per-text"
+    shutil.copytree(tiny_package, package)
+    add_variant(package, "int8", force=True, activation_scales="per-text")  # random weights: speed/shape only
+    clf = load(package, variant="int8")
+    assert not clf.dynamic_scales and clf.max_batch_size > 1
+    _check_concurrent(clf, exact=True, parallel_runs=2)
 
 
 def test_parallel_runs_default_follows_the_plan(classifier):
