@@ -51,10 +51,11 @@ def tune(
     A plan is how serve uses the cores: parallel runs (inference workers), intra-op threads per run, one session
     shared or one per run, idle threads spinning, max texts per runtime call and the wait for batch-mates. Each
     candidate is served by the real `secbert-edge serve`, loaded by closed-loop clients over loopback (one text a
-    request, cycling through real-length pt-BR prompts or --texts) at every --clients level, and scored by the
-    geometric mean of its texts/s; a plan whose p99/p50 grows past --max-tail x its one-client p99/p50 is not
-    eligible. The candidates of a stage are measured in interleaved rounds, and a measurement during which other
-    processes took a quarter core is taken again. The winner and the whole table go to
+    request, cycling through real-length pt-BR prompts or --texts) at every --clients level; a stage keeps the plan
+    nearest the stage's best at its worst level (its texts/s over the stage's best there, the lowest of those; the
+    geometric mean of its texts/s breaks ties), and a plan whose p99/p50 grows past --max-tail x its one-client
+    p99/p50 is not eligible. The candidates of a stage are measured in interleaved rounds, and a measurement during
+    which other processes took a quarter core is taken again. The winner and the whole table go to
     $SECBERT_EDGE_CACHE/plans/, keyed by the variant file's sha256, the variant, the provider and the box (CPU model
     and cores): `serve` (and `load(...)` in Python) use it from then on and refuse it anywhere else. Run it on the
     box that serves, when it is otherwise quiet; a big model takes a few minutes.
