@@ -302,3 +302,17 @@ def test_held_out_attack_sources_are_never_trained_on_and_come_translated(tmp_pa
         (t.replace("{payload}", " "), str(i)) for i, t in enumerate(corpora.jailbreak_templates())
     )
     assert all(templates.match(r.text.lower()) is None for r in held[:50])
+
+
+def test_written_twins_come_in_pairs_of_one_form():
+    """The written look-alike twins: both halves of each pair, one benign and one attack of the same form, read in
+    pair order; asking for fewer pairs takes the first ones."""
+    rows = mixture.written_twins(320)
+    assert len(rows) == 640 and sum(r.label for r in rows) == 320
+    by_pair: dict[str, list] = {}
+    for r in rows:
+        by_pair.setdefault(r.id.rsplit("-", 1)[0], []).append(r)
+    pairs = list(by_pair.values())
+    assert all(sorted(x.label for x in pair) == [0, 1] and len({x.kind for x in pair}) == 1 for pair in pairs)
+    assert {r.component for r in rows} == {"written"} and not any(r.translated for r in rows)
+    assert [r.id for r in mixture.written_twins(2)] == ["wt-001-b", "wt-001-a", "wt-002-b", "wt-002-a"]

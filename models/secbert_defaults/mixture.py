@@ -160,6 +160,26 @@ class GuardMix:
     sources: tuple[str, ...] | None = None
     attack_kinds: tuple[str, ...] | None = None  # real attacks of these kinds only (prefixes of Row.kind)
     seed: int = 0
+    written: int = 0  # pairs of WRITTEN_TWINS (a benign look-alike and an attack in the same form)
+
+
+# Pairs written for this project by a writer who saw neither the generator nor any held-out set (given only the
+# forms issue 21 names: role-play, hypotheticals, system-prompt-like instructions, security questions asked for
+# protection, "ignore the instructions" inside ordinary text, professional framing, embedded text, chat style, long
+# and short): a benign look-alike and an attack in the same form, so the form carries no label.
+WRITTEN_TWINS = HERE / "data" / "written-twins.jsonl"
+
+
+def written_twins(pairs: int, path: Path = WRITTEN_TWINS) -> list[TrainRow]:
+    """The first ``pairs`` pairs of ``path`` as training rows (both halves of each pair)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    keep = sorted({r["pair"] for r in rows})[:pairs]
+    wanted = set(keep)
+    return [
+        TrainRow(r["text"], int(r["label"]), "written", "written-twins", r["form"], "pt", False, r["id"])
+        for r in rows
+        if r["pair"] in wanted
+    ]
 
 
 # Real attack sources held out BY SOURCE (issue 21): no guard mixture reads them; they are translated like the
@@ -296,6 +316,8 @@ def guard_rows(
         components["toxic-pt"] = [
             _train_row(r, "toxic-pt", False) for r in rng.sample(toxic, min(mix.toxic_pt, len(toxic)))
         ]
+    if mix.written:
+        components["written"] = written_twins(mix.written)
     if mix.generator:
         english_pairs = corpora.xstest() + [(q, 1) for q in corpora.gptfuzz_questions()]
         generated = guard_data.guard_examples(
@@ -421,6 +443,10 @@ GUARD_MIXES = {
             attack_kinds=("jailbreak", "injection", "malicious_instruction", "contextual_request"),
         ),
         GuardMix("g+mt+pt+en", generator=6000, real_mt=3000, twins_pt=1000, toxic_pt=500, english=1000),
+        # the probe (models/probe.py --mix), against "g" on the same held-out sets: r4 FPR at 80% recall 13.5 ->
+        # 9.6%, r4 look-alikes 23.7 -> 17.5%, r1 + real benign 13.7 -> 9.9%, r4 recall at 0.5 70.3 -> 75.6%; the
+        # translated real held-out attacks' AUC 94.9 -> 93.6 (2026-12-06)
+        GuardMix("g+written", generator=12000, real_mt=0, twins_pt=0, toxic_pt=0, written=320),
     )
 }
 
