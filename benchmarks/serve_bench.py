@@ -298,8 +298,6 @@ def resolve_package(spec: str) -> tuple[str, Path, str]:
 def per_text_copy(package: Path) -> Path:
     """benchmarks/.cache/bertimbau-base-pertext/package: ``package``'s fp32 graph and tokenizer (hard links) with its
     int8 variant rebuilt with per-text activation scales (``quantize --activation-scales per-text``); built once."""
-    import dataclasses as dc
-
     from secbert_edge.export.quantize import add_variant
     from secbert_edge.manifest import Manifest
 
@@ -316,7 +314,7 @@ def per_text_copy(package: Path) -> Path:
         except OSError:
             shutil.copy2(package / name, out / name)
     manifest = Manifest.read(package)
-    dc.replace(manifest, variants={k: v for k, v in manifest.variants.items() if k == "fp32"}).write(out)
+    dataclasses.replace(manifest, variants={k: v for k, v in manifest.variants.items() if k == "fp32"}).write(out)
     print("adding int8 with per-text activation scales...", file=sys.stderr)
     add_variant(out, "int8", activation_scales="per-text", force=True)  # random weights: speed only (see run.py)
     return out

@@ -172,7 +172,9 @@ WRITTEN_TWINS = HERE / "data" / "written-twins.jsonl"
 
 def written_twins(pairs: int, path: Path = WRITTEN_TWINS) -> list[TrainRow]:
     """The first ``pairs`` pairs of ``path`` as training rows (both halves of each pair)."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the written twins are part of the checkout (models/data/)")
+    rows = heldout.read_jsonl(path)
     keep = sorted({r["pair"] for r in rows})[:pairs]
     wanted = set(keep)
     return [

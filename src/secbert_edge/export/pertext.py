@@ -63,10 +63,11 @@ class _Builder:
         self.inits.append(self.nh.from_array(np.asarray(value), name))
         return name
 
-    def node(self, op: str, inputs: Sequence[str], stem: str, domain: str = "", **attrs) -> str:
-        out = self.name(stem)
-        self.nodes.append(self.h.make_node(op, list(inputs), [out], name=out, domain=domain or None, **attrs))
-        return out
+    def node(self, op: str, inputs: Sequence[str], stem: str, out: str | None = None, **attrs) -> str:
+        """One node; its output is named after the node unless ``out`` (a tensor of the source graph) is given."""
+        name = self.name(stem)
+        self.nodes.append(self.h.make_node(op, list(inputs), [out or name], name=name, **attrs))
+        return out or name
 
     def shared(self, stem: str, value: np.ndarray) -> str:
         """One initializer per constant value, however many nodes read it."""
@@ -139,10 +140,7 @@ class _Builder:
             colsum = (wq.astype(np.int64).sum(axis=0) * col).astype(np.float32)
             shift = self.node("Mul", [zs, self.const("colsum", colsum)], "shift")
             last = ("Sub", [self.node(*last, "y"), shift])
-        if out is None:
-            return self.node(*last, "mm")
-        self.nodes.append(self.h.make_node(last[0], last[1], [out], name=self.name("mm")))
-        return out
+        return self.node(*last, "mm", out=out)
 
 
 def quantize_per_text(src: str | Path, dst: str | Path, *, reduce_range: bool, exclude: Sequence[str] = ()) -> int:
