@@ -60,6 +60,18 @@ def test_threshold_policy_takes_the_highest_threshold_that_reaches_the_recall_on
     assert "80% of the r1 and r4" in build.ThresholdPolicy().describe()
 
 
+def test_threshold_policy_by_accuracy_reads_the_judge_result():
+    policy = build.ThresholdPolicy(metric="accuracy", sets=("r1", "r4"))
+    result = {"best_accuracy": {"r1": {"threshold": 0.7}, "r1+r4": {"threshold": 0.62}}}
+    assert build.choose_threshold(policy, result) == 0.62
+    assert build.choose_threshold(build.ThresholdPolicy(metric="accuracy", sets=("r1",)), result) == 0.7
+    with pytest.raises(InputError, match="r1\\+r4"):
+        build.choose_threshold(policy, {"best_accuracy": {"r1": {"threshold": 0.7}}})
+    with pytest.raises(ConfigError, match="recall .* or accuracy"):
+        build.ThresholdPolicy(metric="f1")
+    assert "best accuracy on the r1 and r4 held-out pairs" in policy.describe()
+
+
 def test_cross_check_reads_each_set_at_the_other_sets_threshold():
     cross = build.cross_check(TABLE)
     assert cross["pick on r1"] == {"threshold": 0.42, "r1 benign FPR": 0.06, "r4 recall": 0.78, "r4 benign FPR": 0.08}

@@ -184,6 +184,32 @@ def test_evaluate_judge_with_and_without_prompt(tmp_path):
     assert heldout.evaluate_judge(score, tmp_path, 0.5)["r4"]["accuracy_with_prompt"] == 0.0  # no prompt there
 
 
+def test_best_accuracy_threshold_is_the_middle_of_the_best_interval():
+    y = np.asarray([0, 0, 1, 0, 1, 1])
+    s = np.asarray([0.1, 0.3, 0.5, 0.6, 0.8, 0.9])
+    # 5 of 6 right for 0.3 < t <= 0.5 (0.6 flagged) and for 0.6 < t <= 0.8 (0.5 missed), 4 or fewer elsewhere:
+    # the middle of the second of the two tied intervals
+    pick = heldout.best_accuracy_threshold(y, s)
+    assert pick["accuracy"] == 5 / 6 and pick["threshold"] == pytest.approx(0.7)
+    assert np.mean((s >= pick["threshold"]) == y) == pick["accuracy"]
+    perfect = heldout.best_accuracy_threshold(np.asarray([0, 0, 1, 1]), np.asarray([0.2, 0.7, 0.75, 0.9]))
+    assert perfect["accuracy"] == 1.0  # between the highest benign score and the lowest unsafe one
+    assert perfect["threshold"] == pytest.approx(0.725)
+
+
+def test_evaluate_judge_picks_the_best_accuracy_threshold_per_set_and_pooled(tmp_path):
+    r1 = [{"prompt": "p", "response": f"{v}", "label": lab} for v, lab in ((0.2, 0), (0.6, 0), (0.7, 1), (0.9, 1))]
+    r4 = [{"prompt": "p", "response": f"{v}", "label": lab} for v, lab in ((0.3, 0), (0.5, 1), (0.8, 1))]
+    _write(tmp_path / "heldout-pairs.jsonl", r1)
+    _write(tmp_path / heldout.R4_FILES["pairs"], r4)
+    out = heldout.evaluate_judge(lambda ps, rs: np.asarray([float(r) for r in rs]), tmp_path, 0.5)
+    best = out["best_accuracy"]
+    assert best["r1"]["threshold"] == pytest.approx(0.65) and best["r1"]["accuracy_r1"] == 1.0
+    assert best["r1"]["accuracy_r4"] == pytest.approx(2 / 3)  # 0.5 falls below r1's pick: read on the other set
+    assert best["r4"]["threshold"] == pytest.approx(0.4) and best["r4"]["accuracy_r1"] == 0.75
+    assert best["r1+r4"]["accuracy_r1+r4"] == 6 / 7
+
+
 def test_evaluate_r4_rates_per_category_and_at_80_percent_recall(tmp_path):
     assert heldout.evaluate_r4(lambda texts: np.zeros(len(texts)), tmp_path, 0.5) == {}
     _write(tmp_path / heldout.R4_FILES["attacks"], [{"text": f"ATTACK {i}", "category": "jb"} for i in range(10)])

@@ -53,19 +53,32 @@ BACKBONE = "e5-backbone"
 class ThresholdPolicy:
     """How the shipped threshold (the manifest's default) is chosen, on the package's own scores.
 
-    ``fixed``: that value. Otherwise the highest threshold at which every held-out attack set in ``sets`` (``r1``:
-    models/eval/heldout-attacks.jsonl, ``r4``: heldout-r4-attacks.jsonl) is caught at ``recall`` or more. Chosen on
-    the held-out sets it is then measured on, so its numbers are optimistic: the card cross-checks it by choosing
-    on one set and reading the other.
+    ``fixed``: that value. ``metric="recall"`` (a guard): the highest threshold at which every held-out attack set
+    in ``sets`` (``r1``: models/eval/heldout-attacks.jsonl, ``r4``: heldout-r4-attacks.jsonl) is caught at
+    ``recall`` or more. ``metric="accuracy"`` (a judge): the threshold with the best accuracy on the held-out pairs
+    of ``sets`` together (heldout-pairs.jsonl, heldout-r4-pairs.jsonl). Chosen on the held-out sets it is then
+    measured on, so its numbers are optimistic: the card cross-checks it by choosing on one set and reading the
+    other.
     """
 
     fixed: float | None = None
     recall: float = 0.80
     sets: tuple[str, ...] = ("r1", "r4")
+    metric: str = "recall"
+
+    def __post_init__(self) -> None:
+        if self.metric not in ("recall", "accuracy"):
+            raise ConfigError(f"threshold metric {self.metric!r}: choose recall (guards) or accuracy (judges)")
 
     def describe(self) -> str:
         if self.fixed is not None:
             return f"fixed at {self.fixed}"
+        if self.metric == "accuracy":
+            names = " and ".join(self.sets)
+            return (
+                f"the threshold with the best accuracy on the {names} held-out pairs together, in the middle of the "
+                "score interval that gives it"
+            )
         names = " and ".join(self.sets)
         return f"the highest threshold that catches {100 * self.recall:.0f}% of the {names} held-out attacks"
 
@@ -159,7 +172,9 @@ JUDGE = DefaultSpec(
     mix=mixture.JUDGE_DEFAULT,
     teacher=dataclasses.replace(E5_TEACHER, seed=11, task=Task.RESPONSE),
     student=dataclasses.replace(E5_STUDENT, seed=11),
-    threshold=ThresholdPolicy(fixed=0.5),
+    # 0.5 until the held-out pairs were scored at every threshold: the student over-flags benign answers, and both
+    # sets peak near 0.8 (r1 86.8% at 0.83, r4 87.1% at 0.75-0.83; at 0.5: 85.0 / 83.8%)
+    threshold=ThresholdPolicy(metric="accuracy", sets=("r1", "r4")),
     # all-int8: max |dP| 0.39 on its verify split (0.30 on quantize's check); FFN output alone 0.17; both FFN
     # matrices fp32: 0.12, 2 flips of 600 (50.5 MB)
     int8_keep_fp32=("ffn-in", "ffn-out"),
@@ -453,8 +468,15 @@ def threshold_at(table: dict, recall: int, sets: Sequence[str]) -> float:
 
 
 def choose_threshold(policy: ThresholdPolicy, table: dict) -> float:
+    """The policy's threshold from a held-out table: the guard's (evaluate_guard) or the judge's result
+    (evaluate_judge) for ``metric="accuracy"``."""
     if policy.fixed is not None:
         return policy.fixed
+    if policy.metric == "accuracy":
+        pooled = "+".join(policy.sets)
+        if pooled not in table.get("best_accuracy", {}):
+            raise InputError(f"the held-out judge result has no best-accuracy threshold for {pooled} (models/eval?)")
+        return float(table["best_accuracy"][pooled]["threshold"])
     if round(policy.recall * 100) not in (80, 85):
         raise ConfigError(f"the held-out tables carry the 80% and 85% operating points; recall {policy.recall}")
     return threshold_at(table, round(policy.recall * 100), policy.sets)
@@ -562,6 +584,13 @@ def evaluate_and_document(models_dir: Path, names: Sequence[str], log: Log = log
             evaluation["guard"]["cross_check"] = cross_check(evaluation["guard"]["table"])
             log(heldout.format_table(evaluation["guard"]["table"]))
         else:
+            if spec.threshold.fixed is None:
+                probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5)
+                tau = choose_threshold(spec.threshold, probe["judge"]["result"])
+            else:
+                tau = spec.threshold.fixed
+            set_default_threshold(package, tau)
+            log(f"[{name}] shipped threshold {tau:.4f} ({spec.threshold.describe()})")
             evaluation = heldout.evaluate_package(package, eval_dir, variant=variant)
             log(json.dumps(evaluation["judge"]["result"], indent=1))
         (eval_dir / f"results-{name}.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")

@@ -130,6 +130,28 @@ def judge_teacher_student(teacher: dict, student: dict) -> str:
     return "\n".join(lines)
 
 
+def judge_threshold_section(policy_text: str, evaluation: dict) -> str:
+    """The shipped threshold of a judge, how it was chosen, and the accuracy a pick on one pair set gets on the
+    others (each set's best-accuracy threshold read on every set)."""
+    j = evaluation.get("judge", {})
+    best = j.get("result", {}).get("best_accuracy", {})
+    lines = [f"## The shipped threshold: {j.get('threshold')}", "", f"Chosen as {policy_text} (on this package's own"]
+    lines += [
+        "int8 scores), and recorded in `manifest.json` as the default threshold. It is chosen on the pairs the tables",
+        "above report, so their accuracy is optimistic: the best threshold of each set alone, read on the others,",
+        "shows by how much:",
+        "",
+    ]
+    if best:
+        sets = list(best)
+        lines.append("| threshold chosen on | threshold | " + " | ".join(f"right on {s}" for s in sets) + " |")
+        lines.append("|---|---|" + "---|" * len(sets))
+        for pick, row in best.items():
+            cells = " | ".join(_pct(row.get(f"accuracy_{s}")) for s in sets)
+            lines.append(f"| {pick} | {row['threshold']:.4f} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
 def judge_section(before: dict, evaluation: dict, teacher: dict | None = None) -> str:
     j = evaluation.get("judge", {})
     return f"""## Held-out (prompt, response) pairs: the old default (before) and this package (after)
@@ -141,23 +163,30 @@ def judge_section(before: dict, evaluation: dict, teacher: dict | None = None) -
 {judge_teacher_student(teacher or {}, evaluation)}
 
 before: the from-scratch 2-layer judge it replaces ({before.get("judge", {}).get("variant", "")}); after: this
-package ({j.get("variant")}), threshold {j.get("threshold")}. The pairs were written for this project by writers
-who never saw either generator; "without" scores the response alone. The wider generator's categories (disguised
-compliance, leaking refusals, safe redirects, injections obeyed or resisted) were written after reading the first
-e5 judge's r4 results per kind: r4 is the less independent of the two sets, r1 the cleaner one.
+package ({j.get("variant")}), threshold {j.get("threshold")} (the teacher's column: 0.5). The pairs were written for
+this project by writers who never saw either generator; "without" scores the response alone. The wider generator's
+categories (disguised compliance, leaking refusals, safe redirects, injections obeyed or resisted) were written after
+reading the first e5 judge's r4 results per kind: r4 is the less independent of the two sets, r1 the cleaner one.
 """
 
 
-def latest_budgets(models_dir: Path) -> dict:
-    """The most recent budgets benchmark (``*-default-budgets*.json``, several a day when tagged), by its date."""
+def _package_rows(budgets: dict, name: str) -> list[dict]:
+    """A budgets benchmark's rows for the package folder ``name`` (given by name or by path)."""
+    return [r for r in budgets.get("packages", []) if Path(str(r.get("name", ""))).name == name]
+
+
+def latest_budgets(models_dir: Path, name: str) -> dict:
+    """The most recent budgets benchmark (``*-default-budgets*.json``, several a day when tagged) that measured the
+    package ``name``, by its date."""
     paths = (models_dir.parent / "benchmarks" / "results").glob("*-default-budgets*.json")
     results = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    results = [r for r in results if _package_rows(r, name)]
     return max(results, key=lambda r: str(r.get("date", ""))) if results else {}
 
 
 def budgets_table(budgets: dict, name: str) -> str:
-    """The budgets rows of one package from the latest budgets benchmark (empty if it has not been run)."""
-    rows = [r for r in budgets.get("packages", []) if r.get("name") == name]
+    """The budgets rows of one package from a budgets benchmark (empty if it has not been run)."""
+    rows = _package_rows(budgets, name)
     if not rows:
         return "(not measured yet: `python models/bench_default.py`)"
     lines = ["| budget | target | measured | met |", "|---|---|---|---|"]
@@ -264,10 +293,17 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
         )
     if student:
         a = student["agreement"]
+        labelled = ""
+        if student.get("losses", {}).get("labelled_weight"):
+            lab = student.get("labelled", {})
+            labelled = (
+                f" plus {student['losses']['labelled_weight']} x the hard-label loss on "
+                f"{lab.get('train_examples', 'the')} of the training rows (a quarter held out for its report)"
+            )
         model_line = (
             f"- Model: the {student['student']['layers']}-layer student (layers {student['student']['layer_map']} "
             f"of the teacher; {student['student']['parameters']:,} parameters) distilled (`secbert_edge.distill`: KL "
-            f"at T={spec.student.temperature}, {spec.student.epochs} epoch(s), lr {spec.student.lr}, batch "
+            f"at T={spec.student.temperature}{labelled}, {spec.student.epochs} epoch(s), lr {spec.student.lr}, batch "
             f"{spec.student.batch_size}, best of {student['steps']} steps by mean |dP| on a validation slice; "
             f"{student['seconds']:.0f} s) from a 12-layer teacher on {student['texts']['total']:,} unlabelled texts: "
             f"the teacher's training and validation texts{extra}. Agreement with the teacher on {a['texts']:,} texts "
@@ -306,8 +342,9 @@ reading the other shows by how much:
 """
     else:
         held = judge_section(before, evaluation, build.get("teacher_heldout"))
+        held += "\n" + judge_threshold_section(spec.threshold.describe(), evaluation)
     test = t["test"]
-    budgets = budgets_table(latest_budgets(models_dir), spec.name)
+    budgets = budgets_table(latest_budgets(models_dir, spec.name), spec.name)
     path.write_text(
         f"""# {spec.name} — the embedded default {"prompt guard" if spec.task is Task.PROMPT else "response judge"}
 

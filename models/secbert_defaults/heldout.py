@@ -280,13 +280,23 @@ def evaluate_r4(score: Scorer, eval_dir: Path, threshold: float, *, r1_threshold
     return table
 
 
-def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float, *, file: str = "") -> dict:
-    """Accuracy on held-out (prompt, response) pairs, with and without the prompt, and their agreement; the r4
-    pairs' result under "r4" where that file is present."""
-    rows = read_jsonl(eval_dir / (file or EVAL_FILES["pairs"]))
-    rows = [r for r in rows if r.get("response")]
+def best_accuracy_threshold(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """The threshold (score >= it: unsafe) with the best accuracy: the middle of the score interval that gives it
+    (of the middle one where several tie), so that it does not sit on one pair's score."""
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    cuts = np.unique(s)
+    lows = np.r_[0.0, cuts[:-1]]
+    acc = np.asarray([np.mean((s >= t) == y) for t in cuts])
+    ties = np.flatnonzero(acc == acc.max())
+    k = int(ties[len(ties) // 2])
+    return {"threshold": float((lows[k] + cuts[k]) / 2), "accuracy": float(acc[k])}
+
+
+def _judge_set(score_pairs: PairScorer, path: Path, threshold: float) -> tuple[dict, np.ndarray, np.ndarray]:
+    """One pair file's result at ``threshold`` and (labels, scores with the prompt); empty without rows."""
+    rows = [r for r in read_jsonl(path) if r.get("response")]
     if not rows:
-        return {}
+        return {}, np.zeros(0), np.zeros(0)
     y = np.asarray([_label(r, 0) for r in rows])
     with_p = np.asarray(score_pairs([r.get("prompt") or None for r in rows], [r["response"] for r in rows]))
     without = np.asarray(score_pairs([None] * len(rows), [r["response"] for r in rows]))
@@ -304,8 +314,30 @@ def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float, *,
     for r, s, lab in zip(rows, with_p, y):
         kinds.setdefault(str(r.get("kind", r.get("category", "?"))), []).append(bool((s >= threshold) == lab))
     out["by_kind"] = {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(kinds.items())}
-    if not file and (eval_dir / R4_FILES["pairs"]).is_file():
-        out["r4"] = evaluate_judge(score_pairs, eval_dir, threshold, file=R4_FILES["pairs"])
+    return out, y, with_p
+
+
+def evaluate_judge(score_pairs: PairScorer, eval_dir: Path, threshold: float) -> dict:
+    """Accuracy on held-out (prompt, response) pairs, with and without the prompt, and their agreement; the r4
+    pairs' result under "r4" where that file is present; and under "best_accuracy", the threshold with the best
+    accuracy (with the prompt) on r1, on r4 and on both together, each with its accuracy on every set."""
+    out, y1, s1 = _judge_set(score_pairs, eval_dir / EVAL_FILES["pairs"], threshold)
+    if not out:
+        return {}
+    sets = {"r1": (y1, s1)}
+    r4, y4, s4 = _judge_set(score_pairs, eval_dir / R4_FILES["pairs"], threshold)
+    if r4:
+        out["r4"] = r4
+        sets["r4"] = (y4, s4)
+        sets["r1+r4"] = (np.r_[y1, y4], np.r_[s1, s4])
+    best = {}
+    for name, (y, s) in sets.items():
+        tau = best_accuracy_threshold(y, s)["threshold"]
+        best[name] = {
+            "threshold": tau,
+            **{f"accuracy_{o}": float(np.mean((so >= tau) == yo)) for o, (yo, so) in sets.items()},
+        }
+    out["best_accuracy"] = best
     return out
 
 
