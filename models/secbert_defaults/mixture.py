@@ -449,7 +449,8 @@ GUARD_MIXES = {
         # 9.6%, r4 look-alikes 23.7 -> 17.5%, r1 + real benign 13.7 -> 9.9%, r4 recall at 0.5 70.3 -> 75.6%; the
         # translated real held-out attacks' AUC 94.9 -> 93.6 (2026-12-06). The 12-layer teacher on it (fp32):
         # r4 FPR at 80% recall 14.8 -> 8.3%, but the real held-out attacks' recall 71.9 -> 55.4%; its 6-layer
-        # student, distilled like the shipped one, r4 14.4 -> 18.1%: not shipped (see the closing note of 2026-12-06)
+        # student distilled on the teacher's scores alone: r4 14.4 -> 18.1% (not shipped); with the hard-label loss
+        # on the training rows too (build.GUARD's distill_labelled): r4 14.4 -> 11.9%, r1 5.5 -> 4.1%: shipped
         GuardMix("g+written", generator=12000, real_mt=0, twins_pt=0, toxic_pt=0, written=320),
     )
 }
@@ -667,7 +668,7 @@ JUDGE_MIXES = {
 # outputs of gpt-3.5-turbo, gpt-4, Llama-2 and Vicuna that "should not be trained on" (use `prompt` and `goal` only;
 # see corpora.jailbreakbench_responses), and a measured gain does not override a source's terms. "jg+jbb-all" stays
 # defined so the gain can be re-measured; the responses may still serve to *evaluate* a judge.
-GUARD_DEFAULT = "g"
+GUARD_DEFAULT = "g+written"
 JUDGE_DEFAULT = "jg+jw-12k"
 
 
