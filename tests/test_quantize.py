@@ -294,6 +294,28 @@ def test_verify_refuses_another_checkpoint(quantized, trained_runs, tmp_path):
         verify(package, other, backbone, data)
 
 
+def test_quantize_checks_against_fp32_on_the_users_texts(quantized, tmp_path):
+    """--check-texts: the candidate is compared with fp32 on those texts (beside the random shapes), not on the
+    tokenizer's few parity texts; an empty file is a usage error, nothing written."""
+    package, _, _, _, splits = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    texts = tmp_path / "mine.jsonl"
+    write_jsonl(texts, splits.test[:70])
+    runner = CliRunner()
+    args = ["quantize", "--model", str(copy), "--variant", "int8", "--force", "--check-texts", str(texts)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == Status.OK, result.output
+    parity = json.loads((copy / "manifest.json").read_text())["variants"]["int8"]["parity"]
+    assert parity["texts"]["inputs"] == 70 and parity["inputs"] > 70  # plus the random token shapes
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    before = (copy / "manifest.json").read_text()
+    refused = runner.invoke(main, [*args[:-1], str(empty)])
+    assert refused.exit_code == 2 and "holds no records" in refused.output
+    assert (copy / "manifest.json").read_text() == before
+
+
 def test_quantize_cli_errors(quantized, monkeypatch):
     package = quantized[0]
     runner = CliRunner()

@@ -209,7 +209,14 @@ def train(
     "unfused TensorRT graph, calibrated).",
 )
 @opt("--calibration", FILE, "Calibration texts for int8-static / tensorrt-int8 (.txt/.jsonl/.csv/.tsv/.parquet).")
-@opt("--text-column", "Column of a --calibration file.", default="text")
+@opt(
+    "--check-texts",
+    FILE,
+    "Texts the candidate is compared with fp32 on, beside random token shapes [default: the tokenizer's ~25 parity "
+    "texts]: a few hundred of your own, both classes, when one borderline text decides the check (1 flip of 38 "
+    "inputs is 2.6%, over the 1% bound).",
+)
+@opt("--text-column", "Column of a --calibration / --check-texts file.", default="text")
 @choice("--method", CalibrationMethod, "Calibration method for int8-static / tensorrt-int8.", default="minmax")
 @choice("--target", Target, "int8 kernel target [default: detected from this CPU]; sets reduce_range.")
 @flag(
@@ -242,6 +249,7 @@ def quantize(
     model_dir: Path,
     variant: str | None,
     calibration: Path | None,
+    check_texts: Path | None,
     text_column: str,
     method: str,
     target: str | None,
@@ -268,6 +276,7 @@ def quantize(
       secbert-edge quantize --model models/e5-guard --variant int8 --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-out --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-in@0-3,ffn-out@0-2 --drop-fp32
+      secbert-edge quantize --model models/e5-guard --variant int8 --check-texts my-600-prompts.jsonl
       secbert-edge quantize --model bertimbau-pkg --variant int8 --activation-scales per-text
       secbert-edge quantize --model models/secbert-pt --variant int8-static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --variant fp16
@@ -287,10 +296,14 @@ def quantize(
             f"first (cp -r {model_dir} my-model) and quantize the copy"
         )
     texts = read_texts(calibration, text_column) if calibration else []
+    check = read_texts(check_texts, text_column) if check_texts else []
+    if check_texts and not check:
+        raise click.UsageError(f"--check-texts {check_texts} holds no texts (column {text_column!r})")
     manifest = add_variant(
         model_dir,
         variant,
         calibration_texts=texts,
+        check_texts=check,
         method=method,
         target=target,
         force=force,

@@ -438,7 +438,9 @@ def add_variant(
                 "long, including the odd ones (obfuscated, code, lists) (--calibration FILE), or try --method "
                 "minmax|entropy|percentile"
                 if static
-                else "keep the fp32 variant for this model"
+                else "keep the fp32 variant for this model, or leave its worst MatMuls fp32 (--keep-fp32 ffn-out, "
+                "ffn-in@0-3, ...); where one borderline input decides (a flip of 38 inputs is 2.6%), compare on a few "
+                "hundred of your own texts (--check-texts FILE)"
             )
             if not force:
                 raise ParityError(
