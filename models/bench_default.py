@@ -13,7 +13,7 @@ threads):
 
 ``--also`` measures more packages in the same run (e.g. the 12-layer teacher the build leaves in
 models/build/secbert-pt-demo/teacher/package), interleaved round by round so their ratios hold on a noisy box.
-Writes benchmarks/results/<date>-<machine>-2c-default-budgets.{json,md} with the load average (``uptime``) at the
+Writes benchmarks/results/<date>-<machine>-2c-default-budgets[-TAG].{json,md} with the load average (``uptime``) at the
 start and end: on this shared box, say when a number was taken under load.
 """
 
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--also", type=Path, nargs="*", default=[], help="more packages measured in the same run")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--tag", default="", help="suffix of the result files (several runs a day: -b, -c, ...)")
     args = ap.parse_args(argv)
     load_start = os.getloadavg()
     started = dt.datetime.now()
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "packages": rows,
     }
     stamp = f"{started.date().isoformat()}-{platform.machine()}-{os.cpu_count()}c-default-budgets"
+    stamp += f"-{args.tag}" if args.tag else ""
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stamp}.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     lines = [

@@ -5,6 +5,7 @@ retrains the defaults)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -77,3 +78,44 @@ def test_cross_check_reads_each_set_at_the_other_sets_threshold():
     assert cross["pick on r1"] == {"threshold": 0.42, "r1 benign FPR": 0.06, "r4 recall": 0.78, "r4 benign FPR": 0.08}
     assert cross["pick on r4"]["r1 recall"] == 0.83 and cross["pick on r4"]["threshold"] == 0.37
     assert build.cross_check({"all held-out": {}}) == {}
+
+
+def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec_says_so(tmp_path, monkeypatch):
+    """distill_labelled: the training rows go to distill's labelled loss and their digest joins the stage key (a
+    spec without it keeps the key earlier builds wrote); an unchanged stage is reused, not retrained."""
+    from secbert_edge import distill as distill_module
+    from secbert_edge.data import Example
+
+    calls = []
+
+    def fake_distill(teacher, backbone, texts, out, config, *, labelled=None, progress=None, log=None):
+        calls.append(labelled)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "best_model.pth").write_bytes(b"student")
+        (out / distill_module.DISTILL_REPORT).write_text("{}", encoding="utf-8")
+        return {}
+
+    monkeypatch.setattr(distill_module, "distill", fake_distill)
+    monkeypatch.setattr(build, "transfer_texts", lambda spec, data, log: [Example(f"t{i}", 0) for i in range(5)])
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "best_model.pth").write_bytes(b"teacher")
+    rows = [Example("ataque", 1), Example("oi", 0)]
+    data = build.Data(rows, [], [], {})
+    keys = {}
+    for labelled in (False, True):
+        spec = dataclasses.replace(build.GUARD, name=f"s{labelled}", distill_labelled=labelled)
+        out = build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)
+        keys[labelled] = (out / "distill.json").read_text(encoding="utf-8")
+        build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)  # up to date: not called again
+    assert calls == [None, rows]
+    assert keys[False] != keys[True]
+    texts = build.transfer_texts(build.GUARD, data, None)
+    earlier = build._digest(  # the key before distill_labelled existed
+        "student",
+        dataclasses.asdict(build.GUARD.student),
+        build.GUARD.threads,
+        build._examples_digest(texts),
+        build._file_digest(teacher / "best_model.pth"),
+    )
+    assert json.loads(keys[False])["key"] == earlier
