@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from secbert_edge import __version__
-from secbert_edge.data import Example, Splits, stratified_split, write_jsonl
+from secbert_edge.data import Example, Splits, load_examples, stratified_split, write_jsonl
 from secbert_edge.errors import ConfigError, InputError, ParityError
 from secbert_edge.manifest import Manifest, Pooling, Task
 from secbert_edge.recipe import DistillConfig, TrainConfig
@@ -73,13 +73,12 @@ class ThresholdPolicy:
     def describe(self) -> str:
         if self.fixed is not None:
             return f"fixed at {self.fixed}"
+        names = " and ".join(self.sets)
         if self.metric == "accuracy":
-            names = " and ".join(self.sets)
             return (
                 f"the threshold with the best accuracy on the {names} held-out pairs together, in the middle of the "
                 "score interval that gives it"
             )
-        names = " and ".join(self.sets)
         return f"the highest threshold that catches {100 * self.recall:.0f}% of the {names} held-out attacks"
 
 
@@ -404,7 +403,7 @@ def write_package(
     split = out.parent / "src" / spec.name / "test.jsonl"
     # quantize's own check on the verify split's 600 texts, not only the tokenizer's ~38 parity inputs: on those, one
     # text that sits at 0.5 is a 2.6% flip rate against a 1% bound (the g+written student, 2026-12-06)
-    check = [row["text"] for row in heldout.read_jsonl(split)]
+    check = [e.text for e in load_examples(split)]
     add_variant(out, "int8", drop_fp32=True, keep_fp32=spec.int8_keep_fp32, check_texts=check)
     gate = verify(out, checkpoint, backbone_dir, split, use_cache=False)
     if not gate.passed:

@@ -69,12 +69,31 @@ def teacher_student(teacher: dict, student: dict) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {label} | {_pct(t.get(r, {}).get(k))} | {_pct(s.get(r, {}).get(k))} |" for r, k, label in keys]
-    if teacher.get("int8_parity_failure"):
-        lines.append(
-            f"\nThe teacher's dynamic int8 failed its parity check against fp32 ({teacher['int8_parity_failure']}), so "
-            "it is measured as fp32."
-        )
+    lines += _parity_note(teacher)
     return "\n".join(lines)
+
+
+def _parity_note(teacher: dict) -> list[str]:
+    """The line saying the teacher is measured as fp32 because its int8 failed parity (none when it passed)."""
+    failure = teacher.get("int8_parity_failure")
+    if not failure:
+        return []
+    return [
+        f"\nThe teacher's dynamic int8 failed its parity check against fp32 ({failure}), so it is measured as fp32."
+    ]
+
+
+def threshold_section(threshold: float, policy: str, caveat: str, table: str) -> str:
+    """A card's "shipped threshold" section: the value, the policy that chose it, and how optimistic reading it on
+    the sets it was chosen on is (``caveat``, then its cross-check ``table``)."""
+    return f"""## The shipped threshold: {threshold:.4f}
+
+Chosen as {policy} (on this package's own int8 scores), and recorded in `manifest.json` as the
+default threshold (`predict` and `serve` use it unless told otherwise; tau* below stays available as `ks`). It is
+{caveat} shows by how much:
+
+{table}
+"""
 
 
 def cross_check_table(cross: dict) -> str:
@@ -131,34 +150,21 @@ def judge_teacher_student(teacher: dict, student: dict) -> str:
         lines.append(
             f"| {name} | {' / '.join(_pct(rt.get(k)) for k in keys)} | {' / '.join(_pct(rs.get(k)) for k in keys)} |"
         )
-    failure = teacher.get("int8_parity_failure")
-    if failure:
-        lines.append(
-            f"\nThe teacher's dynamic int8 failed its parity check against fp32 ({failure}), so it is measured as fp32."
-        )
+    lines += _parity_note(teacher)
     return "\n".join(lines)
 
 
-def judge_threshold_section(policy_text: str, evaluation: dict) -> str:
-    """The shipped threshold of a judge, how it was chosen, and the accuracy a pick on one pair set gets on the
-    others (each set's best-accuracy threshold read on every set)."""
-    j = evaluation.get("judge", {})
-    best = j.get("result", {}).get("best_accuracy", {})
-    lines = [f"## The shipped threshold: {j.get('threshold')}", "", f"Chosen as {policy_text} (on this package's own"]
-    lines += [
-        "int8 scores), and recorded in `manifest.json` as the default threshold. It is chosen on the pairs the tables",
-        "above report, so their accuracy is optimistic: the best threshold of each set alone, read on the others,",
-        "shows by how much:",
-        "",
-    ]
-    if best:
-        sets = list(best)
-        lines.append("| threshold chosen on | threshold | " + " | ".join(f"right on {s}" for s in sets) + " |")
-        lines.append("|---|---|" + "---|" * len(sets))
-        for pick, row in best.items():
-            cells = " | ".join(_pct(row.get(f"accuracy_{s}")) for s in sets)
-            lines.append(f"| {pick} | {row['threshold']:.4f} | {cells} |")
-    return "\n".join(lines) + "\n"
+def judge_cross_check_table(best: dict) -> str:
+    """Each pair set's best-accuracy threshold (evaluate_judge's ``best_accuracy``) and its accuracy on every set."""
+    if not best:
+        return ""
+    sets = list(best)
+    lines = ["| threshold chosen on | threshold | " + " | ".join(f"right on {s}" for s in sets) + " |"]
+    lines.append("|---|---|" + "---|" * len(sets))
+    for pick, row in best.items():
+        cells = " | ".join(_pct(row.get(f"accuracy_{s}")) for s in sets)
+        lines.append(f"| {pick} | {row['threshold']:.4f} | {cells} |")
+    return "\n".join(lines)
 
 
 def judge_section(before: dict, evaluation: dict, teacher: dict | None = None) -> str:
@@ -332,6 +338,13 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
         g = evaluation["guard"]
         variant = g["variant"]
         teacher_eval = build.get("teacher_heldout", {})
+        shipped = threshold_section(
+            g["threshold"],
+            spec.threshold.describe(),
+            "chosen on the same held-out sets the table reports, so those rows are optimistic: choosing on one attack "
+            "set and reading the other",
+            cross_check_table(g.get("cross_check", {})),
+        )
         held = f"""## Held-out real text: the old default (before) and this package (after)
 
 {before_after(before, evaluation, "the from-scratch 2-layer default it replaces (int8)", f"this package ({variant})")}
@@ -347,18 +360,17 @@ reaches.
 
 {teacher_student(teacher_eval, evaluation) if teacher_eval else "(the teacher is shipped)"}
 
-## The shipped threshold: {g["threshold"]:.4f}
-
-Chosen as {spec.threshold.describe()} (on this package's own int8 scores), and recorded in `manifest.json` as the
-default threshold (`predict` and `serve` use it unless told otherwise; tau* below stays available as `ks`). It is
-chosen on the same held-out sets the table reports, so those rows are optimistic: choosing on one attack set and
-reading the other shows by how much:
-
-{cross_check_table(g.get("cross_check", {}))}
-"""
+{shipped}"""
     else:
+        j = evaluation["judge"]
         held = judge_section(before, evaluation, build.get("teacher_heldout"))
-        held += "\n" + judge_threshold_section(spec.threshold.describe(), evaluation)
+        held += "\n" + threshold_section(
+            j["threshold"],
+            spec.threshold.describe(),
+            "chosen on the pairs the tables above report, so their accuracy is optimistic: the best threshold of each "
+            "set alone, read on the others,",
+            judge_cross_check_table(j.get("result", {}).get("best_accuracy", {})),
+        )
     test = t["test"]
     threads = f"{spec.threads} torch thread{'s' if spec.threads > 1 else ''}"
     trained = f"{t['train_seconds'] / 60:.0f} min (teacher)"
