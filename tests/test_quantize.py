@@ -4,6 +4,7 @@ real variants pass, a damaged one fails with a non-zero exit."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -355,6 +356,26 @@ def test_replacing_a_variant_needs_force(quantized, tmp_path):
     forced = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--variant", "int8", "--force"])
     assert forced.exit_code == 0, forced.output
     assert Manifest.read(copy).variants["int8"].parity["passed"] is True
+
+
+def test_quantize_on_a_hard_linked_copy_leaves_the_original(quantized, tmp_path):
+    """A package copied with hard links (cp -al, a build cache): quantize replaces the copy's manifest and model
+    files, never rewrites them under the original's names (it once wrote manifest.json in place)."""
+    original = tmp_path / "original"
+    shutil.copytree(quantized[0], original)
+    copy = tmp_path / "linked"
+    copy.mkdir()
+    for f in original.iterdir():
+        os.link(f, copy / f.name)
+    before = {f.name: f.read_bytes() for f in original.iterdir()}
+    result = CliRunner().invoke(
+        main, ["quantize", "--model", str(copy), "--variant", "int8", "--force", "--activation-scales", "per-text"]
+    )
+    assert result.exit_code == Status.OK, result.output
+    assert {f.name: f.read_bytes() for f in original.iterdir()} == before
+    assert Manifest.read(copy).variants["int8"].options["activation_scales"] == "per-text"
+    assert Manifest.read(original).variants["int8"].options["activation_scales"] == "dynamic"
+    assert not list(copy.glob(".*.tmp")) and not list(original.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize("method", ["minmax", "entropy", "percentile"])

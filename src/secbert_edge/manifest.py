@@ -11,12 +11,11 @@ import dataclasses
 import enum
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, PackageError
-from .paths import cache_root
+from .paths import cache_root, write_text_atomic
 from .template import Template
 from .variants import Precision, VariantName, spec
 
@@ -104,9 +103,7 @@ def verified_sha256(path: str | Path) -> str:
     digest = sha256_file(path)
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({**key, "sha256": digest}), encoding="utf-8")
-        tmp.replace(entry)
+        write_text_atomic(entry, json.dumps({**key, "sha256": digest}))
     except OSError:
         pass
     return digest
@@ -318,9 +315,9 @@ class Manifest:
             )
 
     def write(self, directory: str | Path) -> Path:
-        path = Path(directory) / MANIFEST_NAME
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        return path
+        return write_text_atomic(
+            Path(directory) / MANIFEST_NAME, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        )
 
     @classmethod
     def read(cls, directory: str | Path) -> Manifest:

@@ -434,10 +434,7 @@ def _store_refits(package_dir: Path, refits: dict[str, float], target_fpr: float
         else v
         for name, v in manifest.variants.items()
     }
-    updated = dataclasses.replace(manifest, variants=variants)
-    tmp = package_dir / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(updated.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(package_dir / "manifest.json")
+    dataclasses.replace(manifest, variants=variants).write(package_dir)
 
 
 def markdown(report: GateReport) -> str:

@@ -17,7 +17,6 @@ import datetime as dt
 import enum
 import hashlib
 import json
-import os
 import platform
 import warnings
 from collections.abc import Mapping
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..paths import cache_root
+from ..paths import cache_root, write_text_atomic
 
 FORMAT_VERSION = 1
 AUTO, RULE = "auto", "rule"  # RuntimeConfig.plan: the tuned plan where there is one, else the rule | always the rule
@@ -235,10 +234,7 @@ def write(
         "measured": dict(measured or {}),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text_atomic(target, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
 def read(path: str | Path) -> tuple[PlanKey, ServingPlan, dict[str, Any]]:
