@@ -191,6 +191,14 @@ DEFAULTS = {spec.name: spec for spec in (GUARD, JUDGE)}
 VERIFY_EXAMPLES = 600  # generated-only examples kept as models/src/<name>/test.jsonl for `verify`
 
 
+def source_dir(models_dir: Path, name: str) -> Path:
+    """models/src/<name>: a default's build record, data report and verify split (``VERIFY_SPLIT``)."""
+    return models_dir / "src" / name
+
+
+VERIFY_SPLIT = "test.jsonl"
+
+
 def log_line(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
@@ -400,7 +408,7 @@ def write_package(
         ks_threshold=None if ks_threshold is None else round(ks_threshold, 4),
         force=True,
     )
-    split = out.parent / "src" / spec.name / "test.jsonl"
+    split = source_dir(out.parent, spec.name) / VERIFY_SPLIT
     # quantize's own check on the verify split's 600 texts, not only the tokenizer's ~38 parity inputs: on those, one
     # text that sits at 0.5 is a 2.6% flip rate against a 1% bound (the g+written student, 2026-12-06)
     check = [e.text for e in load_examples(split)]
@@ -531,11 +539,11 @@ def cross_check(table: dict) -> dict:
 def build_default(spec: DefaultSpec, models_dir: Path, log: Log = log_line) -> dict:
     """Data, teacher, student, package, threshold; returns the build record (models/src/<name>/build.json)."""
     started = time.perf_counter()
-    src = models_dir / "src" / spec.name
+    src = source_dir(models_dir, spec.name)
     src.mkdir(parents=True, exist_ok=True)
     data = training_data(spec, log)
     mixture.write_report(data.report, src)
-    write_jsonl(src / "test.jsonl", verify_examples(spec))
+    write_jsonl(src / VERIFY_SPLIT, verify_examples(spec))
     log(f"[{spec.name}] {len(data.train)} train / {len(data.validation)} validation / {len(data.test)} test rows")
     teacher = train_teacher(spec, data, models_dir, log)
     teacher_metrics = json.loads((teacher / "metrics.json").read_text(encoding="utf-8"))
@@ -554,7 +562,7 @@ def build_default(spec: DefaultSpec, models_dir: Path, log: Log = log_line) -> d
         (package / "README.md").write_text(card, encoding="utf-8")
     record["checkpoint"] = str(checkpoint.relative_to(models_dir))
     record["backbone"] = str(bb.relative_to(models_dir))
-    record["gate"] = gate_summary(package, checkpoint, bb, src / "test.jsonl")
+    record["gate"] = gate_summary(package, checkpoint, bb, src / VERIFY_SPLIT)
     record["build_seconds"] = round(time.perf_counter() - started, 1)
     record["package_files"] = {p.name: p.stat().st_size for p in sorted(package.iterdir()) if p.name != "README.md"}
     (src / "build.json").write_text(json.dumps(_public(record), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -587,7 +595,7 @@ def evaluate_and_document(models_dir: Path, names: Sequence[str], log: Log = log
     for name in names:
         spec = DEFAULTS[name]
         package = models_dir / name
-        build = json.loads((models_dir / "src" / name / "build.json").read_text(encoding="utf-8"))
+        build = json.loads((source_dir(models_dir, name) / "build.json").read_text(encoding="utf-8"))
         variant = Manifest.read(package).default_variant
         if spec.task is Task.PROMPT:
             probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5)

@@ -292,7 +292,9 @@ The encoder: {ENCODER}.
 def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_dir: Path) -> None:
     """Write the card of a default built on the pretrained encoder."""
     manifest = Manifest.read(path.parent)
-    report = json.loads((models_dir / "src" / spec.name / "data-report.json").read_text(encoding="utf-8"))
+    from .build import source_dir
+
+    report = json.loads((source_dir(models_dir, spec.name) / "data-report.json").read_text(encoding="utf-8"))
     t = build["teacher"]
     tc = spec.teacher
     files = ", ".join(f"`{n}` {size / 1e6:.1f} MB" for n, size in build["package_files"].items())
