@@ -6,6 +6,7 @@ import base64
 import json
 import random
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -208,6 +209,38 @@ def test_evaluate_judge_picks_the_best_accuracy_threshold_per_set_and_pooled(tmp
     assert best["r1"]["accuracy_r4"] == pytest.approx(2 / 3)  # 0.5 falls below r1's pick: read on the other set
     assert best["r4"]["threshold"] == pytest.approx(0.4) and best["r4"]["accuracy_r1"] == 0.75
     assert best["r1+r4"]["accuracy_r1+r4"] == 6 / 7
+
+
+def test_evaluate_package_scores_once_across_thresholds_with_a_memo(tmp_path, monkeypatch):
+    """The build reads the held-out sets at 0.5 (to choose the threshold) and at the chosen one: with a memo the
+    second read scores nothing again, and gives what a fresh scoring at that threshold gives."""
+    _write(
+        tmp_path / "heldout-pairs.jsonl",
+        [{"prompt": "p", "response": f"{v}", "label": int(v > 0.65)} for v in (0.2, 0.6, 0.7)],
+    )
+    calls = []
+
+    class Judge:
+        variant_name = "int8"
+        manifest = SimpleNamespace(task=SimpleNamespace(value="response"))
+
+        def threshold(self, t):
+            return 0.65 if t == "default" else float(t)
+
+        def predict_pairs(self, prompts, responses):
+            calls.append(len(responses))
+            return [SimpleNamespace(score=float(r)) for r in responses]
+
+    monkeypatch.setattr(heldout, "open_package", lambda *a, **k: Judge())
+    memo: dict = {}
+    probe = heldout.evaluate_package(tmp_path / "pkg", tmp_path, threshold=0.5, memo=memo)
+    scored = len(calls)
+    at_tau = heldout.evaluate_package(tmp_path / "pkg", tmp_path, memo=memo)
+    assert scored > 0 and len(calls) == scored  # nothing scored the second time
+    assert probe["judge"]["result"]["accuracy_with_prompt"] == 2 / 3
+    assert at_tau["judge"]["threshold"] == 0.65 and at_tau["judge"]["result"]["accuracy_with_prompt"] == 1.0
+    assert at_tau == heldout.evaluate_package(tmp_path / "pkg", tmp_path)  # the same as scoring afresh
+    assert all(not v.flags.writeable for v in memo.values())
 
 
 def test_evaluate_r4_rates_per_category_and_at_80_percent_recall(tmp_path):

@@ -597,23 +597,24 @@ def evaluate_and_document(models_dir: Path, names: Sequence[str], log: Log = log
         package = models_dir / name
         build = json.loads((source_dir(models_dir, name) / "build.json").read_text(encoding="utf-8"))
         variant = Manifest.read(package).default_variant
+        memo: dict = {}  # the held-out sets are scored once: at 0.5 to choose the threshold, then read at it
         if spec.task is Task.PROMPT:
-            probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5)
+            probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5, memo=memo)
             tau = choose_threshold(spec.threshold, probe["guard"]["table"])
             set_default_threshold(package, tau)
             log(f"[{name}] shipped threshold {tau:.4f} ({spec.threshold.describe()})")
-            evaluation = heldout.evaluate_package(package, eval_dir, variant=variant)
+            evaluation = heldout.evaluate_package(package, eval_dir, variant=variant, memo=memo)
             evaluation["guard"]["cross_check"] = cross_check(evaluation["guard"]["table"])
             log(heldout.format_table(evaluation["guard"]["table"]))
         else:
             if spec.threshold.fixed is None:
-                probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5)
+                probe = heldout.evaluate_package(package, eval_dir, variant=variant, threshold=0.5, memo=memo)
                 tau = choose_threshold(spec.threshold, probe["judge"]["result"])
             else:
                 tau = spec.threshold.fixed
             set_default_threshold(package, tau)
             log(f"[{name}] shipped threshold {tau:.4f} ({spec.threshold.describe()})")
-            evaluation = heldout.evaluate_package(package, eval_dir, variant=variant)
+            evaluation = heldout.evaluate_package(package, eval_dir, variant=variant, memo=memo)
             log(json.dumps(evaluation["judge"]["result"], indent=1))
         (eval_dir / f"results-{name}.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         before_path = eval_dir / (

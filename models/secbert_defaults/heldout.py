@@ -362,26 +362,51 @@ def open_package(path: Path, variant: str | None = None, long_inputs: str = "tru
 
 
 def evaluate_package(
-    path: Path, eval_dir: Path, *, variant: str | None = None, threshold: str | float = "default"
+    path: Path,
+    eval_dir: Path,
+    *,
+    variant: str | None = None,
+    threshold: str | float = "default",
+    memo: dict | None = None,
 ) -> dict:
-    """The held-out table of one package: a guard (task prompt) or a judge (task response)."""
+    """The held-out table of one package: a guard (task prompt) or a judge (task response). ``memo``: scores by
+    input, kept across calls on the same package and variant (scores do not depend on the threshold, so a second
+    call at another threshold scores nothing again)."""
     clf = open_package(path, variant)
     tau = clf.threshold(threshold)
+    memo = {} if memo is None else memo
     out: dict = {"package": Path(path).name, "variant": clf.variant_name, "threshold": tau}
+
+    def remembered(kind: str, run: Callable[[], np.ndarray], *inputs: Sequence[str | None]) -> np.ndarray:
+        key = (Path(path).name, clf.variant_name, kind, *map(tuple, inputs))
+        if key not in memo:
+            memo[key] = run()
+            memo[key].setflags(write=False)  # shared by later calls: nobody may change it
+        return memo[key]
+
     if clf.manifest.task.value == "prompt":
         windows = open_package(path, variant, "windows")
 
         def score(texts: Sequence[str]) -> np.ndarray:
-            return np.asarray([p.score for p in clf.predict(list(texts))], dtype=float)
+            return remembered(
+                "truncate", lambda: np.asarray([p.score for p in clf.predict(list(texts))], dtype=float), texts
+            )
 
         def score_long(texts: Sequence[str]) -> np.ndarray:
-            return np.asarray([p.score for p in windows.predict(list(texts))], dtype=float)
+            return remembered(
+                "windows", lambda: np.asarray([p.score for p in windows.predict(list(texts))], dtype=float), texts
+            )
 
         out["table"] = evaluate_guard(score, eval_dir, tau, score_long=score_long)
         return {"guard": out}
 
     def score_pairs(prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
-        return np.asarray([p.score for p in clf.predict_pairs(list(prompts), list(responses))], dtype=float)
+        return remembered(
+            "pairs",
+            lambda: np.asarray([p.score for p in clf.predict_pairs(list(prompts), list(responses))], dtype=float),
+            prompts,
+            responses,
+        )
 
     out["result"] = evaluate_judge(score_pairs, eval_dir, tau)
     return {"judge": out}
