@@ -111,11 +111,17 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     assert calls == [None, rows]
     assert keys[False] != keys[True]
     texts = build.transfer_texts(build.GUARD, data, None)
-    earlier = build._digest(  # the key before distill_labelled existed
+    before_selection = {k: v for k, v in dataclasses.asdict(build.GUARD.student).items() if k != "selection"}
+    earlier = build._digest(  # the key before distill_labelled (and DistillConfig.selection) existed
         "student",
-        dataclasses.asdict(build.GUARD.student),
+        before_selection,
         build.GUARD.threads,
         build._examples_digest(texts),
         build._file_digest(teacher / "best_model.pth"),
     )
     assert json.loads(keys[False])["key"] == earlier
+    objective = dataclasses.replace(  # selecting on the objective is another student: another key
+        build.GUARD, name="s-objective", student=dataclasses.replace(build.GUARD.student, selection="objective")
+    )
+    out = build.distill_student(objective, data, teacher, tmp_path, log=lambda m: None)
+    assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])

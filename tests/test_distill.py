@@ -3,6 +3,7 @@ that holds a student package to its teacher."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -114,6 +115,35 @@ def test_distillation_is_deterministic_for_a_seed_and_narrow_students_train(trai
         )
     with pytest.raises(ValueError, match="exceeds the teacher's 2 layers"):
         dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c", dist.DistillConfig(layers=3))
+
+
+def test_objective_selection_keeps_the_step_with_the_lowest_validation_objective(trained_runs, tmp_path):
+    """selection="objective": the kept step is the one whose KD + weighted labelled loss on the validation rows is
+    lowest (a tenth of the labelled rows are kept for it); "agreement" keeps the one closest to the teacher."""
+    run, backbone, _ = trained_runs["prompt"]
+    texts = dist.read_texts(_texts(tmp_path, n=160))
+    labelled = synthetic.generate_prompts(200, seed=5)
+    base = dist.DistillConfig(
+        layers=1, max_steps=8, batch_size=16, lr=1e-3, max_length=64, eval_every=2, labelled_weight=4.0
+    )
+    reports = {}
+    for selection in ("agreement", "objective"):
+        config = dataclasses.replace(base, selection=selection)
+        reports[selection] = dist.distill(
+            run / "best_model.pth", backbone, texts, tmp_path / selection, config, labelled=labelled
+        )
+    obj = reports["objective"]
+    assert obj["selection"] == "objective" and obj["labelled"]["validation_examples"] == 20
+    assert obj["labelled"]["train_examples"] == 130  # 200 less a quarter for the report and a tenth for selection
+    values = {h["step"]: h["val_objective"] for h in obj["history"]}
+    assert len(values) == 5 and obj["best_step"] == min(values, key=values.get)
+    assert obj["best_val_objective"] == values[obj["best_step"]]
+    agree = reports["agreement"]
+    assert "val_objective" not in agree["history"][0] and agree["labelled"]["validation_examples"] == 0
+    dps = {h["step"]: h["val_mean_abs_dp"] for h in agree["history"]}
+    assert agree["best_step"] == min(dps, key=dps.get) and agree["best_val_mean_abs_dp"] == dps[agree["best_step"]]
+    with pytest.raises(ValueError, match="selection"):
+        dataclasses.replace(base, selection="latest")
 
 
 def test_read_texts_formats_blanks_and_duplicates(tmp_path):

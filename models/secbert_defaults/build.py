@@ -211,6 +211,18 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()
 
 
+# Settings added to a config after builds were keyed on it, at the value that reproduces those builds: left out of
+# the key at that value, so the earlier builds' keys still match (the way distill_labelled's digest joins only when
+# set).
+_LATER_SETTINGS = {"selection": "agreement"}
+
+
+def _key_fields(config: object) -> dict:
+    """A config's fields for a stage key, less later-added settings left at their earlier behaviour."""
+    fields = dataclasses.asdict(config)  # type: ignore[call-overload]
+    return {k: v for k, v in fields.items() if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])}
+
+
 def _examples_digest(examples: Sequence[Example]) -> str:
     return _digest([(e.prompt, e.text, e.label) for e in examples])
 
@@ -351,7 +363,7 @@ def distill_student(spec: DefaultSpec, data: Data, teacher: Path, models_dir: Pa
     labelled = list(data.train) if spec.distill_labelled else None
     key = _digest(
         "student",
-        dataclasses.asdict(spec.student),
+        _key_fields(spec.student),
         spec.threads,
         _examples_digest(texts),
         _file_digest(teacher / "best_model.pth"),

@@ -274,11 +274,17 @@ def distill(
         teacher_logits = _logits(teacher, train_enc, config.batch_size * 2, config.length_bucketing)
         val_teacher = _logits(teacher, val_enc, config.batch_size * 2, config.length_bucketing)
 
-    lab_train, lab_test, lab_enc = [], [], []
+    by_objective = config.selection == "objective"
+    lab_train, lab_val, lab_test, lab_enc, lab_val_enc = [], [], [], [], []
     if labelled:
-        parts = stratified_split(labelled, test=0.25, validation=0.0, seed=config.seed)
-        lab_train, lab_test = parts.train, parts.test
+        # "objective" selection keeps a tenth of the labelled rows to read the labelled loss on; "agreement" trains on
+        # them (the split earlier builds used)
+        parts = stratified_split(labelled, test=0.25, validation=0.1 if by_objective else 0.0, seed=config.seed)
+        lab_train, lab_val, lab_test = parts.train, parts.validation, parts.test
         lab_enc = encode_examples(lab_train, teacher_backbone, max_length)
+        if lab_val:
+            lab_val_enc = encode_examples(lab_val, teacher_backbone, max_length)
+            lab_val_y = torch.tensor([float(e.label) for e in lab_val])
 
     steps_per_epoch = math.ceil(len(train_enc) / config.batch_size)
     total_steps = config.max_steps or steps_per_epoch * config.epochs
@@ -296,17 +302,28 @@ def distill(
 
     lab_iter = lab_batches() if lab_enc else None
 
-    def validate() -> tuple[float, float]:
-        """(mean |dP|, KL at T=1) on the validation slice. Selection is on |dP|: decisions live in probability
-        space, while KL is dominated by saturated texts whose decision never moves."""
+    def validate() -> dict[str, float]:
+        """Mean |dP| and KL at T=1 on the validation slice, and with "objective" selection the training objective
+        there (KD at T, plus the weighted labelled loss on the labelled validation rows). "agreement" selects on
+        |dP|: decisions live in probability space, while KL is dominated by saturated texts whose decision never
+        moves."""
         student.eval()
         with torch.no_grad():
             logits = _logits(student, val_enc, config.batch_size * 2, config.length_bucketing)
-        dp = (student.probability(logits) - teacher.probability(val_teacher)).abs().mean()
-        return float(dp), float(kd_loss(logits, val_teacher, student.num_labels, 1.0))
+            dp = (student.probability(logits) - teacher.probability(val_teacher)).abs().mean()
+            row = {"val_mean_abs_dp": float(dp), "val_kl": float(kd_loss(logits, val_teacher, student.num_labels, 1.0))}
+            if by_objective:
+                objective = kd_loss(logits, val_teacher, student.num_labels, config.temperature)
+                if lab_val_enc:
+                    l_logits = _logits(student, lab_val_enc, config.batch_size * 2, config.length_bucketing)
+                    objective = objective + config.labelled_weight * classification_loss(student, l_logits, lab_val_y)
+                row["val_objective"] = float(objective)
+        return row
 
-    best_dp, kl = validate()
-    history = [{"step": 0, "loss": None, "val_mean_abs_dp": best_dp, "val_kl": kl}]
+    criterion = "val_objective" if by_objective else "val_mean_abs_dp"
+    first = validate()
+    best = first[criterion]
+    history = [{"step": 0, "loss": None, **first}]
     best_state, best_step, step = _clone(student), 0, 0
     while step < total_steps:
         draw = bucketed_batches if config.length_bucketing else labelled_batches
@@ -344,10 +361,10 @@ def distill(
                 progress(step, total_steps, value)
             epoch_end = step % steps_per_epoch == 0
             if step % config.eval_every == 0 or epoch_end or step == total_steps:
-                dp, kl = validate()
-                history.append({"step": step, "loss": value, "val_mean_abs_dp": dp, "val_kl": kl})
-                if dp < best_dp:
-                    best_dp, best_step, best_state = dp, step, _clone(student)
+                row = validate()
+                history.append({"step": step, "loss": value, **row})
+                if row[criterion] < best:
+                    best, best_step, best_state = row[criterion], step, _clone(student)
             if step >= total_steps:
                 break
     seconds = time.perf_counter() - started
@@ -391,7 +408,9 @@ def distill(
         "texts": {"total": len(texts), "train": len(train_texts), "validation": len(val), "held_out": len(held)},
         "steps": step,
         "best_step": best_step,
-        "best_val_mean_abs_dp": best_dp,
+        "selection": config.selection,
+        "best_val_mean_abs_dp": next(h["val_mean_abs_dp"] for h in history if h["step"] == best_step),
+        **({"best_val_objective": best} if by_objective else {}),
         "seconds": round(seconds, 1),
         "history": history,
         "agreement": _agreement(t_held, s_held, thresholds),
@@ -399,6 +418,7 @@ def distill(
     if labelled:
         report["labelled"] = _labelled_report(teacher, student, lab_test, teacher_backbone, max_length, thresholds)
         report["labelled"]["train_examples"] = len(lab_train)
+        report["labelled"]["validation_examples"] = len(lab_val)
     (out / DISTILL_REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
 

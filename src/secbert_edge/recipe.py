@@ -81,6 +81,14 @@ class DistillConfig:
         0.0, "Attention-map MSE weight (needs the teacher's number of heads).", flag="--attention-loss", min=0
     )
     labelled_weight: float = setting(0.5, "Weight of the labelled loss (with --labelled).", min=0)
+    selection: str = setting(
+        "agreement",
+        "How the kept checkpoint is picked on the validation slice: agreement = closest to the teacher (mean |dP|); "
+        "objective = lowest training objective (the KD loss at --temperature plus, with --labelled, the weighted "
+        "labelled loss on a tenth of the labelled rows kept for it). With a large --labelled-weight the student "
+        "leaves the teacher on purpose, and agreement keeps an early step.",
+        choices=("agreement", "objective"),
+    )
     max_length: int = setting(512, "Max tokens per text.", min=8)
     holdout_fraction: float = setting(
         0.1,
@@ -110,6 +118,7 @@ class DistillConfig:
             "hidden_weight": self.hidden_weight is None or self.hidden_weight >= 0,
             "attention_weight": self.attention_weight >= 0,
             "labelled_weight": self.labelled_weight >= 0,
+            "selection": self.selection in ("agreement", "objective"),
             "max_length": self.max_length >= 8,
             "holdout_fraction": 0 < self.holdout_fraction < 0.5,
             "validation_fraction": 0 < self.validation_fraction < 0.5,
