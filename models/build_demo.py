@@ -12,7 +12,8 @@ change is reused). After the build, each default is measured on the held-out set
 chosen and recorded in its manifest, and its model card is written; `--eval-only` redoes just that step.
 
 Without NAME it rebuilds every default whose recipe is filled in (secbert_defaults.build.DEFAULTS less PENDING:
-today the prompt guard, secbert-pt-demo). Name one to rebuild just that one.
+today both, the prompt guard secbert-pt-demo and the response judge response-judge-demo). Name one to rebuild just
+that one, e.g. `python models/build_demo.py --eval-only secbert-pt-demo`.
 """
 
 import sys
@@ -22,6 +23,9 @@ from secbert_defaults.build import DEFAULTS, PENDING, build_all, evaluate_and_do
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        sys.exit(0)
     eval_only = "--eval-only" in args
     names = [a for a in args if a != "--eval-only"] or None
     unknown = [n for n in names or [] if n not in DEFAULTS]

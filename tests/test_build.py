@@ -125,3 +125,15 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     )
     out = build.distill_student(objective, data, teacher, tmp_path, log=lambda m: None)
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
+
+
+def test_build_demo_help_teaches_and_unknown_names_are_refused():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(build.__file__).resolve().parents[1] / "build_demo.py"
+    shown = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "--eval-only" in shown.stdout and "`build` extra" in shown.stdout
+    unknown = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 1 and "choose from" in unknown.stderr and "secbert-pt-demo" in unknown.stderr
