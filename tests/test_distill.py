@@ -146,6 +146,34 @@ def test_objective_selection_keeps_the_step_with_the_lowest_validation_objective
         dataclasses.replace(base, selection="latest")
 
 
+def test_teacher_scores_are_cached_and_reused_only_for_the_same_inputs(trained_runs, tmp_path, monkeypatch):
+    """A second run on the same teacher and texts reads the teacher's logits from the cache and trains the same
+    student; other texts, another batch size or cache=False score again."""
+    monkeypatch.setenv("SECBERT_EDGE_CACHE", str(tmp_path / "cache"))
+    run, backbone, _ = trained_runs["prompt"]
+    texts = dist.read_texts(_texts(tmp_path, n=120))
+    config = dist.DistillConfig(layers=1, max_steps=4, batch_size=16, lr=1e-3, max_length=64, eval_every=2)
+
+    def distil(name, cfg=config, these=texts, **kw):
+        lines = []
+        dist.distill(run / "best_model.pth", backbone, these, tmp_path / name, cfg, log=lines.append, **kw)
+        return [m for m in lines if "teacher" in m]
+
+    assert distil("a") == ["scoring the texts with the teacher"]
+    assert len(list((tmp_path / "cache" / "teacher-logits").glob("*.pt"))) == 1
+    again = distil("b")
+    assert len(again) == 1 and again[0].startswith("teacher scores from the cache")
+    sa, sb = torch.load(tmp_path / "a" / "best_model.pth"), torch.load(tmp_path / "b" / "best_model.pth")
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert distil("c", these=texts[:-1]) == ["scoring the texts with the teacher"]
+    assert distil("d", cfg=dataclasses.replace(config, batch_size=8)) == ["scoring the texts with the teacher"]
+    assert distil("e", cache=False) == ["scoring the texts with the teacher"]
+    for entry in (tmp_path / "cache" / "teacher-logits").glob("*.pt"):
+        entry.write_bytes(b"damaged")
+    assert distil("f") == ["scoring the texts with the teacher"]  # a damaged entry is scored again
+    assert distil("g")[0].startswith("teacher scores from the cache")
+
+
 def test_read_texts_formats_blanks_and_duplicates(tmp_path):
     (tmp_path / "a.txt").write_text("um\n\n  \ndois três\num\n", encoding="utf-8")
     assert [e.text for e in dist.read_texts(tmp_path / "a.txt")] == ["um", "dois três"]

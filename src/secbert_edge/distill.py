@@ -20,8 +20,10 @@ teacher's tau and tau*, mean and max |dP|, and, with labelled data, the labelled
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
+import os
 import random
 import shutil
 import time
@@ -31,8 +33,9 @@ from pathlib import Path
 from . import metrics
 from .data import Columns, Example, load_examples, stratified_split
 from .errors import CheckpointError, ConfigError, InputError
-from .manifest import read_json
+from .manifest import read_json, sha256_file
 from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
+from .paths import cache_root
 from .recipe import DistillConfig
 from .textio import SURROGATE, Fields, read_records
 from .training import (
@@ -219,8 +222,11 @@ def distill(
     tau_star: float | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     log: Callable[[str], None] = lambda _: None,
+    cache: bool = True,
 ) -> dict:
-    """Distil; write OUT/best_model.pth, OUT/backbone and OUT/distill.json; return the report."""
+    """Distil; write OUT/best_model.pth, OUT/backbone and OUT/distill.json; return the report. ``cache``: keep the
+    teacher's logits on the training and validation texts under the cache folder and reuse them when a later run
+    has the same teacher, texts, split and scoring settings (scoring them is a third of a run on a CPU)."""
     started = time.perf_counter()
     random.seed(config.seed)
     torch.manual_seed(config.seed)
@@ -268,11 +274,10 @@ def distill(
     val_enc = encode_examples(val, teacher_backbone, max_length)
     held_enc = encode_examples(held, teacher_backbone, max_length)
 
-    log("scoring the texts with the teacher")
     need_states = bool(hidden_weight or attention_weight)
-    with torch.no_grad():
-        teacher_logits = _logits(teacher, train_enc, config.batch_size * 2, config.length_bucketing)
-        val_teacher = _logits(teacher, val_enc, config.batch_size * 2, config.length_bucketing)
+    teacher_logits, val_teacher = _teacher_logits(
+        teacher, ckpt.sha256, teacher_backbone, (train_enc, val_enc), config, use_cache=cache, log=log
+    )
 
     by_objective = config.selection == "objective"
     lab_train, lab_val, lab_test, lab_enc, lab_val_enc = [], [], [], [], []
@@ -421,6 +426,54 @@ def distill(
         report["labelled"]["validation_examples"] = len(lab_val)
     (out / DISTILL_REPORT).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
+
+
+def _teacher_logits(
+    teacher: BertMLPClassifier,
+    teacher_sha: str,
+    teacher_backbone: str | Path,
+    parts: tuple[list, ...],
+    config: DistillConfig,
+    *,
+    use_cache: bool,
+    log: Callable[[str], None],
+) -> tuple:
+    """The teacher's logits on each encoded part, from the cache when this teacher (checkpoint and backbone config)
+    scored these exact token sequences with the same batching, thread count and torch version (float sums depend
+    on all three, and a student trained on them should not)."""
+    batch, by_length = config.batch_size * 2, config.length_bucketing
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "teacher": teacher_sha,
+                "backbone_config": sha256_file(Path(teacher_backbone) / "config.json"),
+                "batch": batch,
+                "by_length": by_length,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+            }
+        ).encode()
+    )
+    for part in parts:
+        digest.update(json.dumps([list(map(list, row)) for row in part]).encode())
+    path = cache_root() / "teacher-logits" / f"{digest.hexdigest()[:32]}.pt"
+    if use_cache and path.is_file():
+        try:
+            cached = torch.load(path)
+            if isinstance(cached, list) and [len(c) for c in cached] == [len(p) for p in parts]:
+                log(f"teacher scores from the cache ({path})")
+                return tuple(cached)
+        except Exception:  # a damaged entry is scored again and replaced
+            pass
+    log("scoring the texts with the teacher")
+    with torch.no_grad():
+        out = [_logits(teacher, part, batch, by_length) for part in parts]
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(out, tmp)
+        os.replace(tmp, path)
+    return tuple(out)
 
 
 def _clone(model) -> dict:
