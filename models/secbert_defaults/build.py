@@ -152,7 +152,10 @@ GUARD = DefaultSpec(
     # ~4.5 ms, ~270 texts/s (benchmarks/results/*-default-budgets.md has the shipped student's own numbers).
     # Distilled on the teacher's scores alone, the student lost what the teacher learnt from the written twins (r4
     # FPR at 80% recall: teacher 8.3%, student 18.1%); with the hard-label loss on the training rows beside it
-    # (weight 1.0) it kept part of it: 11.9%, and r1 + real benign 5.4 -> 4.1% (2026-12-06).
+    # (weight 1.0) it kept part of it: 11.9%, and r1 + real benign 5.4 -> 4.1% (2026-12-06). Weight 2.0, the step
+    # kept by the validation objective (distill --selection objective; by agreement it kept step 100, undertrained):
+    # r4 11.9 -> 11.5%, but r1 + real benign 4.1 -> 7.3%, fakewhatsapp 6.1 -> 11.4%, Debian 4.0 -> 6.3%, long benign
+    # 28 -> 31/40 (not shipped).
     student=dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0),
     distill_labelled=True,
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
