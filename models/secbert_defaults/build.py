@@ -38,7 +38,7 @@ from secbert_edge import __version__
 from secbert_edge.data import Example, Splits, load_examples, stratified_split, write_jsonl
 from secbert_edge.errors import ConfigError, InputError, ParityError
 from secbert_edge.manifest import Manifest, Pooling, Task
-from secbert_edge.recipe import DistillConfig, TrainConfig
+from secbert_edge.recipe import DistillConfig, Selection, TrainConfig
 from secbert_edge.runtime.defaults import DEFAULT_PROMPT_MODEL, DEFAULT_RESPONSE_MODEL
 
 from . import corpora, guard_data, heldout, judge_data, mixture
@@ -217,7 +217,7 @@ def _digest(*parts: object) -> str:
 # Settings added to a config after builds were keyed on it, at the value that reproduces those builds: left out of
 # the key at that value, so the earlier builds' keys still match (the way distill_labelled's digest joins only when
 # set).
-_LATER_SETTINGS = {"selection": "agreement"}
+_LATER_SETTINGS = {"selection": Selection.AGREEMENT.value}
 
 
 def _key_fields(config: object) -> dict:

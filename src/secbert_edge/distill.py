@@ -23,7 +23,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 import random
 import shutil
 import time
@@ -35,8 +34,8 @@ from .data import Columns, Example, load_examples, stratified_split
 from .errors import CheckpointError, ConfigError, InputError
 from .manifest import read_json, sha256_file
 from .modeling import BertMLPClassifier, load_reference_model, torch, transformers
-from .paths import cache_root
-from .recipe import DistillConfig
+from .paths import cache_root, replace_atomically
+from .recipe import DistillConfig, Selection
 from .textio import SURROGATE, Fields, read_records
 from .training import (
     WEIGHT_FILES,
@@ -279,7 +278,7 @@ def distill(
         teacher, ckpt.sha256, teacher_backbone, (train_enc, val_enc), config, use_cache=cache, log=log
     )
 
-    by_objective = config.selection == "objective"
+    by_objective = config.selection == Selection.OBJECTIVE.value
     lab_train, lab_val, lab_test, lab_enc, lab_val_enc = [], [], [], [], []
     if labelled:
         # "objective" selection keeps a tenth of the labelled rows to read the labelled loss on; "agreement" trains on
@@ -470,9 +469,7 @@ def _teacher_logits(
         out = [_logits(teacher, part, batch, by_length) for part in parts]
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(out, tmp)
-        os.replace(tmp, path)
+        replace_atomically(path, lambda f: torch.save(out, f))
     return tuple(out)
 
 

@@ -7,6 +7,7 @@ Torch-free on purpose (stdlib only), so the command line builds `train`'s and `d
 from __future__ import annotations
 
 import dataclasses
+import enum
 
 from .errors import ConfigError
 from .manifest import Pooling, Task
@@ -63,6 +64,16 @@ class TrainConfig:
         _check("training", self, checks)
 
 
+class Selection(str, enum.Enum):
+    """How distillation picks the step it keeps (DistillConfig.selection)."""
+
+    AGREEMENT = "agreement"  # closest to the teacher: mean |dP| on the validation texts
+    OBJECTIVE = "objective"  # lowest training objective on the validation texts (and labelled rows)
+
+
+SELECTIONS = tuple(s.value for s in Selection)
+
+
 @dataclasses.dataclass(frozen=True)
 class DistillConfig:
     layers: int = setting(dataclasses.MISSING, "The student's encoder layers (fewer than the teacher's).", min=1)
@@ -82,12 +93,12 @@ class DistillConfig:
     )
     labelled_weight: float = setting(0.5, "Weight of the labelled loss (with --labelled).", min=0)
     selection: str = setting(
-        "agreement",
+        Selection.AGREEMENT.value,
         "How the kept checkpoint is picked on the validation slice: agreement = closest to the teacher (mean |dP|); "
         "objective = lowest training objective (the KD loss at --temperature plus, with --labelled, the weighted "
         "labelled loss on a tenth of the labelled rows kept for it). With a large --labelled-weight the student "
         "leaves the teacher on purpose, and agreement keeps an early step.",
-        choices=("agreement", "objective"),
+        choices=SELECTIONS,
     )
     max_length: int = setting(512, "Max tokens per text.", min=8)
     holdout_fraction: float = setting(
@@ -118,7 +129,7 @@ class DistillConfig:
             "hidden_weight": self.hidden_weight is None or self.hidden_weight >= 0,
             "attention_weight": self.attention_weight >= 0,
             "labelled_weight": self.labelled_weight >= 0,
-            "selection": self.selection in ("agreement", "objective"),
+            "selection": self.selection in SELECTIONS,
             "max_length": self.max_length >= 8,
             "holdout_fraction": 0 < self.holdout_fraction < 0.5,
             "validation_fraction": 0 < self.validation_fraction < 0.5,

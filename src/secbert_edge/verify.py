@@ -40,7 +40,7 @@ from . import metrics
 from .data import Columns, Example, load_examples
 from .errors import InputError, PackageError
 from .manifest import Manifest, sha256_file
-from .paths import cache_root
+from .paths import cache_root, replace_atomically
 from .variants import SPECS, TEACHER_GATE, Tolerance, VariantName
 
 
@@ -209,7 +209,7 @@ def reference_scores(
     scores = ReferenceScorer(checkpoint, backbone).score_examples(examples, max_length)
     if use_cache:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, scores)
+        replace_atomically(path, lambda f: np.save(f, scores))
     return scores, False
 
 
