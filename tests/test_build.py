@@ -48,6 +48,8 @@ def test_a_spec_is_checked_as_a_combination():
         dataclasses.replace(build.GUARD, task=Task.RESPONSE, mix=mixture.JUDGE_DEFAULT)  # the teacher says prompt
     with pytest.raises(ConfigError, match="max_length"):
         dataclasses.replace(build.GUARD, student=DistillConfig(layers=2, max_length=128))
+    with pytest.raises(ConfigError, match="student_windows"):  # windows are labelled rows: nothing would read them
+        dataclasses.replace(build.GUARD, student_windows=10, distill_labelled=False)
 
 
 def test_threshold_policy_takes_the_highest_threshold_that_reaches_the_recall_on_every_set():
@@ -104,7 +106,7 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     data = build.Data(rows, [], [], {})
     keys = {}
     for labelled in (False, True):
-        spec = dataclasses.replace(build.GUARD, name=f"s{labelled}", distill_labelled=labelled)
+        spec = dataclasses.replace(build.GUARD, name=f"s{labelled}", distill_labelled=labelled, student_windows=0)
         out = build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)
         keys[labelled] = (out / "distill.json").read_text(encoding="utf-8")
         build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)  # up to date: not called again
@@ -125,6 +127,15 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     )
     out = build.distill_student(objective, data, teacher, tmp_path, log=lambda m: None)
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
+    # chat windows join the labelled rows (and so the key), built from the training rows' attacks
+    monkeypatch.setattr(
+        mixture.corpora, "benign_train_texts", lambda: {"chat": [f"linha {i} da conversa" for i in range(30)]}
+    )
+    windowed = dataclasses.replace(build.GUARD, name="s-windows", distill_labelled=True, student_windows=3)
+    out = build.distill_student(windowed, data, teacher, tmp_path, log=lambda m: None)
+    assert calls[-1][:2] == rows and len(calls[-1]) == 2 + 6
+    assert [e.label for e in calls[-1][2:]] == [0, 1] * 3 and all("ataque" in e.text for e in calls[-1][3::2])
+    assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] != keys[True]
 
 
 def test_build_demo_help_teaches_and_unknown_names_are_refused():

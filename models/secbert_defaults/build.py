@@ -97,6 +97,9 @@ class DefaultSpec:
     # distillation: also the hard-label loss (DistillConfig.labelled_weight) on the training rows, so what the
     # mixture's labels say about look-alikes reaches the student directly, not only through the teacher's scores
     distill_labelled: bool = False
+    # distillation: pairs of labelled chat windows beside the training rows (``mixture.chat_windows``: runs of benign
+    # training-source messages, and the same run with a training attack inside) for ``--long-inputs windows``
+    student_windows: int = 0
     split_seed: int = 0
     threads: int = 1  # torch threads while training (fixed: the float sums, hence the weights, depend on it)
     default_variant: str = "int8"
@@ -108,6 +111,10 @@ class DefaultSpec:
         mixes = mixture.GUARD_MIXES if self.task is Task.PROMPT else mixture.JUDGE_MIXES
         if self.mix not in mixes:
             raise ConfigError(f"{self.name}: unknown mixture {self.mix!r}; choose from {sorted(mixes)}")
+        if self.student_windows and not (self.student is not None and self.distill_labelled):
+            raise ConfigError(
+                f"{self.name}: student_windows are labelled rows: they need a student and distill_labelled"
+            )
         if self.student is not None and self.student.max_length != self.teacher.max_length:
             raise ConfigError(f"{self.name}: the student's max_length must be the teacher's {self.teacher.max_length}")
 
@@ -364,6 +371,11 @@ def distill_student(spec: DefaultSpec, data: Data, teacher: Path, models_dir: Pa
     out = models_dir / BUILD / spec.name / "student"
     texts = transfer_texts(spec, data, log)
     labelled = list(data.train) if spec.distill_labelled else None
+    if labelled is not None and spec.student_windows:
+        attacks = [e.text for e in data.train if e.label == 1 and not e.prompt]
+        windows = mixture.chat_windows(spec.student_windows, spec.student.seed, attacks, index=mixture.heldout_index())
+        log(f"[{spec.name}] {len(windows)} labelled chat windows beside the {len(labelled)} training rows")
+        labelled += windows
     key = _digest(
         "student",
         _key_fields(spec.student),

@@ -184,6 +184,53 @@ def written_twins(pairs: int, path: Path = WRITTEN_TWINS) -> list[TrainRow]:
     ]
 
 
+# Long inputs are scored in windows of ~250 tokens (``--long-inputs windows``): a window is a run of short messages,
+# and a guard that saw only single messages scores a window about like its most suspicious line. Chat windows teach
+# the other half: runs of benign training-source messages are benign, the same run with one attack inside is not.
+WINDOW_CHARS = (300, 1300)  # a window's benign text, characters (~60-250 tokens of pt-BR chat)
+WINDOW_LINE_CHARS = 400  # longer messages are left out of windows (a window is many short messages)
+
+
+def chat_windows(
+    pairs: int,
+    seed: int,
+    attacks: Sequence[str],
+    sources: dict[str, list[str]] | None = None,
+    index: NearDuplicates | None = None,
+) -> list[Example]:
+    """``pairs`` benign chat windows (newline-joined messages of the benign training sources: half from one source,
+    half mixed) and the same windows with one of ``attacks`` inserted at a random message boundary, labelled 0 and
+    1: both halves of a pair share every benign message, so only the attack carries the label. Messages near a
+    held-out text (``index``) are left out."""
+    if pairs and not attacks:
+        raise ValueError("chat windows need attack texts to insert")
+    rng = random.Random(seed)
+    pools = {
+        name: sorted(
+            {
+                t.strip()
+                for t in texts
+                if t.strip() and len(t) <= WINDOW_LINE_CHARS and (index is None or index.match(t) is None)
+            }
+        )
+        for name, texts in sorted((sources if sources is not None else corpora.benign_train_texts()).items())
+    }
+    pools = {name: pool for name, pool in pools.items() if pool}
+    names = sorted(pools)
+    short = [a for a in attacks if len(a) <= 2 * WINDOW_LINE_CHARS] or list(attacks)
+    out: list[Example] = []
+    for i in range(pairs):
+        single = rng.choice(names) if i % 2 == 0 else None
+        size = rng.randint(*WINDOW_CHARS)
+        lines: list[str] = []
+        while sum(len(t) + 1 for t in lines) < size:
+            lines.append(rng.choice(pools[single or rng.choice(names)]))
+        attacked = list(lines)
+        attacked.insert(rng.randint(0, len(lines)), rng.choice(short))
+        out += [Example("\n".join(lines), 0), Example("\n".join(attacked), 1)]
+    return out
+
+
 # Real attack sources held out BY SOURCE (issue 21): no guard mixture reads them; they are translated like the
 # training sources and measured as the "real held-out" rows of the guard's table (``heldout_attack_rows``), a proxy
 # for public attack collections the generator's and the r1/r4 writers' style does not reach: in-the-wild jailbreak
