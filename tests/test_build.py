@@ -113,7 +113,8 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     assert calls == [None, rows]
     assert keys[False] != keys[True]
     texts = build.transfer_texts(build.GUARD, data, None)
-    before_selection = {k: v for k, v in dataclasses.asdict(build.GUARD.student).items() if k != "selection"}
+    later = ("selection", "labelled_bucketing")
+    before_selection = {k: v for k, v in dataclasses.asdict(build.GUARD.student).items() if k not in later}
     earlier = build._digest(  # the key before distill_labelled (and DistillConfig.selection) existed
         "student",
         before_selection,
@@ -126,6 +127,11 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
         build.GUARD, name="s-objective", student=dataclasses.replace(build.GUARD.student, selection="objective")
     )
     out = build.distill_student(objective, data, teacher, tmp_path, log=lambda m: None)
+    assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
+    bucketed = dataclasses.replace(  # labelled batches drawn by length: another student, another key
+        build.GUARD, name="s-bucketed", student=dataclasses.replace(build.GUARD.student, labelled_bucketing=True)
+    )
+    out = build.distill_student(bucketed, data, teacher, tmp_path, log=lambda m: None)
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
     # chat windows join the labelled rows (and so the key), built from the training rows' attacks
     monkeypatch.setattr(

@@ -146,6 +146,28 @@ def test_objective_selection_keeps_the_step_with_the_lowest_validation_objective
         dataclasses.replace(base, selection="latest")
 
 
+def test_labelled_bucketing_draws_the_labelled_batches_by_length(trained_runs, tmp_path, monkeypatch):
+    """labelled_bucketing: the labelled rows' batches come from the length-sorted draw (padded to similar lengths,
+    not to the longest row of a random batch); off, from the shuffled one, as earlier builds drew them."""
+    run, backbone, _ = trained_runs["prompt"]
+    texts = dist.read_texts(_texts(tmp_path, n=120))
+    labelled = synthetic.generate_prompts(120, seed=5)
+    drawn: list[int] = []
+    real = dist.bucketed_batches
+
+    def recording(encoded, labels, batch_size, rng):
+        drawn.append(len(encoded))
+        yield from real(encoded, labels, batch_size, rng)
+
+    monkeypatch.setattr(dist, "bucketed_batches", recording)
+    base = dist.DistillConfig(layers=1, max_steps=3, batch_size=16, lr=1e-3, max_length=64, eval_every=3)
+    for on in (False, True):
+        drawn.clear()
+        config = dataclasses.replace(base, labelled_bucketing=on)
+        report = dist.distill(run / "best_model.pth", backbone, texts, tmp_path / str(on), config, labelled=labelled)
+        assert drawn == ([report["labelled"]["train_examples"]] if on else [])  # KD batches: length_bucketing off
+
+
 def test_teacher_scores_are_cached_and_reused_only_for_the_same_inputs(trained_runs, tmp_path, monkeypatch):
     """A second run on the same teacher and texts reads the teacher's logits from the cache and trains the same
     student; other texts, another batch size or cache=False score again."""

@@ -224,7 +224,7 @@ def _digest(*parts: object) -> str:
 # Settings added to a config after builds were keyed on it, at the value that reproduces those builds: left out of
 # the key at that value, so the earlier builds' keys still match (the way distill_labelled's digest joins only when
 # set).
-_LATER_SETTINGS = {"selection": Selection.AGREEMENT.value}
+_LATER_SETTINGS = {"selection": Selection.AGREEMENT.value, "labelled_bucketing": False}
 
 
 def _key_fields(config: object) -> dict:

@@ -301,8 +301,9 @@ def distill(
     lab_rng = random.Random(config.seed + 1)
 
     def lab_batches():
+        draw = bucketed_batches if config.labelled_bucketing else labelled_batches
         while True:
-            yield from labelled_batches(lab_enc, [e.label for e in lab_train], config.batch_size, lab_rng)
+            yield from draw(lab_enc, [e.label for e in lab_train], config.batch_size, lab_rng)
 
     lab_iter = lab_batches() if lab_enc else None
 
