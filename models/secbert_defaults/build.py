@@ -162,7 +162,11 @@ GUARD = DefaultSpec(
     # (weight 1.0) it kept part of it: 11.9%, and r1 + real benign 5.4 -> 4.1% (2026-12-06). Weight 2.0, the step
     # kept by the validation objective (distill --selection objective; by agreement it kept step 100, undertrained):
     # r4 11.9 -> 11.5%, but r1 + real benign 4.1 -> 7.3%, fakewhatsapp 6.1 -> 11.4%, Debian 4.0 -> 6.3%, long benign
-    # 28 -> 31/40 (not shipped).
+    # 28 -> 31/40 (not shipped). With 800 pairs of labelled chat windows beside the rows (student_windows): windows
+    # long benign 28 -> 33/40 (payloads 36 -> 38), r4 11.9 -> 11.5%, r1 + real benign 4.1 -> 5.0%, fakewhatsapp 6.1 ->
+    # 8.2%: a benign window and its twin with one attack line differ in one line of ~20; the student learnt to rate
+    # every window higher (median top-window score of the long benign texts 0.32 -> 0.72, of the payloads 0.78 ->
+    # 0.86), not to tell the two apart (not shipped).
     student=dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0),
     distill_labelled=True,
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
