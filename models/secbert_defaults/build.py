@@ -166,7 +166,10 @@ GUARD = DefaultSpec(
     # long benign 28 -> 33/40 (payloads 36 -> 38), r4 11.9 -> 11.5%, r1 + real benign 4.1 -> 5.0%, fakewhatsapp 6.1 ->
     # 8.2%: a benign window and its twin with one attack line differ in one line of ~20; the student learnt to rate
     # every window higher (median top-window score of the long benign texts 0.32 -> 0.72, of the payloads 0.78 ->
-    # 0.86), not to tell the two apart (not shipped).
+    # 0.86), not to tell the two apart (not shipped). Two epochs with length-bucketed labelled batches
+    # (labelled_bucketing; 2.4x faster a step): kept step 500 of 794, r4 11.9 -> 12.3%, r1 + real benign 4.1 -> 3.3%,
+    # real held-out attacks recall 74.3 -> 71.9% (AUC 92.0 -> 90.4), windows 36/28 -> 30/16 of 40 (payloads under 32);
+    # its labelled AUC 0.979 passed the teacher's 0.973: more passes fit the rows' labels, not the teacher (not shipped).
     student=dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0),
     distill_labelled=True,
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
