@@ -169,7 +169,8 @@ GUARD = DefaultSpec(
     # 0.86), not to tell the two apart (not shipped). Two epochs with length-bucketed labelled batches
     # (labelled_bucketing; 2.4x faster a step): kept step 500 of 794, r4 11.9 -> 12.3%, r1 + real benign 4.1 -> 3.3%,
     # real held-out attacks recall 74.3 -> 71.9% (AUC 92.0 -> 90.4), windows 36/28 -> 30/16 of 40 (payloads under 32);
-    # its labelled AUC 0.979 passed the teacher's 0.973: more passes fit the rows' labels, not the teacher (not shipped).
+    # its labelled AUC 0.979 passed the teacher's 0.973: more passes fit the rows' labels, not the teacher (not
+    # shipped).
     student=dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0),
     distill_labelled=True,
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
