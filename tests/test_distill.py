@@ -311,3 +311,11 @@ def test_cli_distill_writes_what_export_reads(trained_runs, tmp_path):
     few.write_text("a\nb\n", encoding="utf-8")
     short = runner.invoke(main, args[:6] + [str(few)] + args[7:-1] + [str(tmp_path / "t")])
     assert short.exit_code == 2 and "needs at least 20" in short.output
+    report = json.loads((out / "distill.json").read_text(encoding="utf-8"))
+    assert report["config"]["length_bucketing"] is False and report["config"]["labelled_bucketing"] is False
+    bucketed = runner.invoke(
+        main, args[:-1] + [str(tmp_path / "b"), "--length-bucketing", "--labelled-bucketing"]
+    )  # the recipe's bucketing settings reach the config from the command line
+    assert bucketed.exit_code == 0, bucketed.output
+    config = json.loads((tmp_path / "b" / "distill.json").read_text(encoding="utf-8"))["config"]
+    assert config["length_bucketing"] is True and config["labelled_bucketing"] is True

@@ -108,13 +108,16 @@ class DistillConfig:
         min=0,
         min_open=True,
     )
-    # Draw batches from length-sorted windows of 50 batches (shuffled), and score texts with the teacher sorted by
-    # length: several-fold fewer padded tokens on texts of mixed lengths (the embedded default's recipe).
-    length_bucketing: bool = False
-    # The labelled rows' batches (with --labelled) drawn the same way: a random labelled batch pads to its longest
-    # row; on the embedded guard's rows (up to 256 tokens, 2 threads) 100 steps took 11-12 min with random labelled
-    # batches, ~4.8 with bucketed ones (the KD batches alone: ~3).
-    labelled_bucketing: bool = False
+    length_bucketing: bool = setting(
+        False,
+        "Draw batches from length-sorted windows of 50 batches (shuffled) and score texts with the teacher sorted by "
+        "length: several-fold fewer padded tokens on texts of mixed lengths (the embedded defaults' recipe).",
+    )
+    labelled_bucketing: bool = setting(
+        False,
+        "Draw the --labelled rows' batches the same way (a random batch pads to its longest row: on the embedded "
+        "guard's rows, up to 256 tokens, 100 steps took 11-12 min with random labelled batches, ~4.8 with these).",
+    )
     validation_fraction: float = 0.1  # texts for picking the best student
     eval_every: int = 100  # steps between validation evaluations (also at the end of each epoch)
     warmup_fraction: float = 0.1
