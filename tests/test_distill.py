@@ -13,7 +13,7 @@ from secbert_edge import synthetic
 from secbert_edge.cli import main
 from secbert_edge.cli._common import Status
 from secbert_edge.data import write_jsonl
-from secbert_edge.errors import InputError, PackageError
+from secbert_edge.errors import CheckpointError, InputError, PackageError
 
 torch = pytest.importorskip("torch")
 
@@ -319,3 +319,41 @@ def test_cli_distill_writes_what_export_reads(trained_runs, tmp_path):
     assert bucketed.exit_code == 0, bucketed.output
     config = json.loads((tmp_path / "b" / "distill.json").read_text(encoding="utf-8"))["config"]
     assert config["length_bucketing"] is True and config["labelled_bucketing"] is True
+
+
+def test_average_students_is_the_mean_of_their_weights_and_reports_its_own_agreement(trained_runs, tmp_path):
+    """average_students: two students of one teacher on the same texts (different recipes) -> the element-wise mean
+    of their weights, scored against the teacher on the held-out slice none of them trained on; students of another
+    shape, split or text set are refused, each with what differs."""
+    run, backbone, _ = trained_runs["prompt"]
+    texts = dist.read_texts(_texts(tmp_path, n=120))
+    labelled = synthetic.generate_prompts(80, seed=5)
+    base = dist.DistillConfig(layers=1, max_steps=4, batch_size=16, lr=1e-3, max_length=64, eval_every=2)
+    folders = []
+    for name, config in (("a", base), ("b", dataclasses.replace(base, max_steps=6, lr=3e-3))):
+        dist.distill(run / "best_model.pth", backbone, texts, tmp_path / name, config, labelled=labelled)
+        folders.append(tmp_path / name)
+    out = tmp_path / "avg"
+    report = dist.average_students(folders, out, run / "best_model.pth", backbone, texts, labelled=labelled)
+    a, b, avg = (torch.load(f / "best_model.pth") for f in (*folders, out))
+    assert not all(torch.equal(a[k], b[k]) for k in a)  # two different students
+    for k in a:
+        if a[k].is_floating_point():
+            assert torch.allclose(avg[k], (a[k] + b[k]) / 2, atol=1e-6), k
+    held = report["texts"]["held_out"]
+    assert report["agreement"]["texts"] == held == len(dist.split_texts(texts, base)[0])
+    assert [p["steps"] for p in report["average"]] == [4, 6] and report["steps"] == 10
+    assert report["labelled"]["test_examples"] == 20 and "student" in report["labelled"]
+    assert json.loads((out / "distill.json").read_text())["agreement"] == report["agreement"]
+    # what export reads: the average packages and scores like any student
+    pkg = export_package(out / "best_model.pth", out / "backbone", tmp_path / "pkg", max_length=64)
+    assert pkg.source["layers"] == 1
+    with pytest.raises(ValueError, match="at least two students"):
+        dist.average_students(folders[:1], tmp_path / "x", run / "best_model.pth", backbone, texts)
+    with pytest.raises(ValueError, match=f"{len(texts)} texts, not these {len(texts) - 1}"):
+        dist.average_students(folders, tmp_path / "x", run / "best_model.pth", backbone, texts[:-1])
+    dist.distill(run / "best_model.pth", backbone, texts, tmp_path / "c", dataclasses.replace(base, seed=7))
+    with pytest.raises(ValueError, match="seed 7 differs"):
+        dist.average_students([*folders, tmp_path / "c"], tmp_path / "x", run / "best_model.pth", backbone, texts)
+    with pytest.raises(CheckpointError, match="not a distilled student"):
+        dist.average_students([folders[0], tmp_path], tmp_path / "x", run / "best_model.pth", backbone, texts)
