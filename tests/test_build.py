@@ -88,6 +88,7 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     from secbert_edge import distill as distill_module
     from secbert_edge.data import Example
 
+    one = dataclasses.replace(build.GUARD, average=())  # one student, not the shipped average
     calls = []
 
     def fake_distill(teacher, backbone, texts, out, config, *, labelled=None, progress=None, log=None):
@@ -106,30 +107,30 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     data = build.Data(rows, [], [], {})
     keys = {}
     for labelled in (False, True):
-        spec = dataclasses.replace(build.GUARD, name=f"s{labelled}", distill_labelled=labelled, student_windows=0)
+        spec = dataclasses.replace(one, name=f"s{labelled}", distill_labelled=labelled, student_windows=0)
         out = build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)
         keys[labelled] = (out / "distill.json").read_text(encoding="utf-8")
         build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)  # up to date: not called again
     assert calls == [None, rows]
     assert keys[False] != keys[True]
-    texts = build.transfer_texts(build.GUARD, data, None)
+    texts = build.transfer_texts(one, data, None)
     later = ("selection", "labelled_bucketing")
-    before_selection = {k: v for k, v in dataclasses.asdict(build.GUARD.student).items() if k not in later}
+    before_selection = {k: v for k, v in dataclasses.asdict(one.student).items() if k not in later}
     earlier = build._digest(  # the key before distill_labelled (and DistillConfig.selection) existed
         "student",
         before_selection,
-        build.GUARD.threads,
+        one.threads,
         build._examples_digest(texts),
         build._file_digest(teacher / "best_model.pth"),
     )
     assert json.loads(keys[False])["key"] == earlier
     objective = dataclasses.replace(  # selecting on the objective is another student: another key
-        build.GUARD, name="s-objective", student=dataclasses.replace(build.GUARD.student, selection="objective")
+        one, name="s-objective", student=dataclasses.replace(one.student, selection="objective")
     )
     out = build.distill_student(objective, data, teacher, tmp_path, log=lambda m: None)
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
     bucketed = dataclasses.replace(  # labelled batches drawn by length: another student, another key
-        build.GUARD, name="s-bucketed", student=dataclasses.replace(build.GUARD.student, labelled_bucketing=True)
+        one, name="s-bucketed", student=dataclasses.replace(one.student, labelled_bucketing=True)
     )
     out = build.distill_student(bucketed, data, teacher, tmp_path, log=lambda m: None)
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] not in (earlier, keys[True])
@@ -137,11 +138,73 @@ def test_the_student_stage_passes_the_training_rows_as_labels_only_when_the_spec
     monkeypatch.setattr(
         mixture.corpora, "benign_train_texts", lambda: {"chat": [f"linha {i} da conversa" for i in range(30)]}
     )
-    windowed = dataclasses.replace(build.GUARD, name="s-windows", distill_labelled=True, student_windows=3)
+    windowed = dataclasses.replace(one, name="s-windows", distill_labelled=True, student_windows=3)
     out = build.distill_student(windowed, data, teacher, tmp_path, log=lambda m: None)
     assert calls[-1][:2] == rows and len(calls[-1]) == 2 + 6
     assert [e.label for e in calls[-1][2:]] == [0, 1] * 3 and all("ataque" in e.text for e in calls[-1][3::2])
     assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] != keys[True]
+
+
+def test_an_averaged_student_builds_each_ingredient_then_their_average(tmp_path, monkeypatch):
+    """spec.average: every ingredient is its own student stage (models/build/<name>/student-<tag>, keyed like a plain
+    student of that recipe, so an ingredient equal to the plain student keeps its key), then their weight average in
+    .../student, keyed on the ingredients' keys; a rerun reuses all of it."""
+    from secbert_edge import distill as distill_module
+    from secbert_edge.data import Example
+
+    trained, averaged = [], []
+
+    def fake_distill(teacher, backbone, texts, out, config, *, labelled=None, progress=None, log=None):
+        trained.append((out.name, config.epochs, len(labelled or [])))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "best_model.pth").write_bytes(b"student")
+        (out / distill_module.DISTILL_REPORT).write_text("{}", encoding="utf-8")
+        return {}
+
+    def fake_average(students, out, teacher, backbone, texts, *, labelled=None, log=None):
+        averaged.append(([s.name for s in students], len(labelled or [])))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "best_model.pth").write_bytes(b"average")
+        return {"agreement": {}}
+
+    monkeypatch.setattr(distill_module, "distill", fake_distill)
+    monkeypatch.setattr(distill_module, "average_students", fake_average)
+    monkeypatch.setattr(build, "transfer_texts", lambda spec, data, log: [Example(f"t{i}", 0) for i in range(5)])
+    monkeypatch.setattr(
+        mixture.corpora, "benign_train_texts", lambda: {"chat": [f"linha {i} da conversa" for i in range(30)]}
+    )
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "best_model.pth").write_bytes(b"teacher")
+    rows = [Example("ataque", 1), Example("oi", 0)]
+    data = build.Data(rows, [], [], {})
+    spec = dataclasses.replace(
+        build.GUARD,
+        average=(
+            build.Ingredient("rows", build.GUARD.student),
+            build.Ingredient("win", build.GUARD.student, windows=2),
+            build.Ingredient("long", dataclasses.replace(build.GUARD.student, epochs=2)),
+        ),
+    )
+    out = build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)
+    assert trained == [("student-rows", 1, 2), ("student-win", 1, 2 + 4), ("student-long", 2, 2)]
+    assert averaged == [(["student-rows", "student-win", "student-long"], 2)]
+    assert out == tmp_path / build.BUILD / spec.name / "student"
+    keys = [
+        json.loads((out.parent / f"student-{tag}" / "distill.json").read_text(encoding="utf-8"))["key"]
+        for tag in ("rows", "win", "long")
+    ]
+    assert json.loads((out / "distill.json").read_text(encoding="utf-8"))["key"] == build._digest("average", keys)
+    alone = dataclasses.replace(spec, name="p", average=())  # the plain student of the first ingredient's recipe
+    plain = build.distill_student(alone, data, teacher, tmp_path, lambda m: None)
+    assert json.loads((plain / "distill.json").read_text(encoding="utf-8"))["key"] == keys[0]
+    trained.clear()
+    build.distill_student(spec, data, teacher, tmp_path, log=lambda m: None)  # all up to date
+    assert trained == [] and len(averaged) == 1
+    with pytest.raises(ConfigError, match="at least two ingredients with distinct tags"):
+        dataclasses.replace(spec, average=spec.average[:1])
+    with pytest.raises(ConfigError, match="chat windows need distill_labelled"):
+        dataclasses.replace(spec, distill_labelled=False, student_windows=0)
 
 
 def test_build_demo_help_teaches_and_unknown_names_are_refused():

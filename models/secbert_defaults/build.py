@@ -83,6 +83,16 @@ class ThresholdPolicy:
 
 
 @dataclasses.dataclass(frozen=True)
+class Ingredient:
+    """One of the students a default ships the weight average of (DefaultSpec.average): distilled from the same
+    teacher on the same texts into models/build/<name>/student-<tag>, with its own recipe and labelled chat windows."""
+
+    tag: str
+    student: DistillConfig
+    windows: int = 0  # labelled chat-window pairs beside the training rows (as DefaultSpec.student_windows)
+
+
+@dataclasses.dataclass(frozen=True)
 class DefaultSpec:
     """One embedded default, from the pretrained encoder to the shipped package."""
 
@@ -100,6 +110,9 @@ class DefaultSpec:
     # distillation: pairs of labelled chat windows beside the training rows (``mixture.chat_windows``: runs of benign
     # training-source messages, and the same run with a training attack inside) for ``--long-inputs windows``
     student_windows: int = 0
+    # ship the uniform weight average of these students (distill.average_students) instead of one student: each
+    # starts from the teacher's mapped layers and differs in recipe; spec.student is the first's recipe
+    average: tuple[Ingredient, ...] = ()
     split_seed: int = 0
     threads: int = 1  # torch threads while training (fixed: the float sums, hence the weights, depend on it)
     default_variant: str = "int8"
@@ -115,8 +128,18 @@ class DefaultSpec:
             raise ConfigError(
                 f"{self.name}: student_windows are labelled rows: they need a student and distill_labelled"
             )
-        if self.student is not None and self.student.max_length != self.teacher.max_length:
+        students = [self.student] if self.student is not None else []
+        for part in self.average:
+            students.append(part.student)
+            if part.windows and not self.distill_labelled:
+                raise ConfigError(f"{self.name}: ingredient {part.tag}'s chat windows need distill_labelled")
+        if any(s.max_length != self.teacher.max_length for s in students):
             raise ConfigError(f"{self.name}: the student's max_length must be the teacher's {self.teacher.max_length}")
+        tags = {p.tag for p in self.average}
+        if self.average and (self.student is None or len(tags) != len(self.average) or len(tags) < 2):
+            raise ConfigError(
+                f"{self.name}: an average needs a student and at least two ingredients with distinct tags"
+            )
 
     @property
     def max_length(self) -> int:
@@ -148,6 +171,7 @@ E5_TEACHER = TrainConfig(
 E5_STUDENT = DistillConfig(
     layers=6, epochs=1, batch_size=32, lr=1e-4, temperature=2.0, max_length=256, length_bucketing=True
 )
+_GUARD_STUDENT = dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0)
 
 GUARD = DefaultSpec(
     name=DEFAULT_PROMPT_MODEL,
@@ -170,8 +194,17 @@ GUARD = DefaultSpec(
     # (labelled_bucketing; 2.4x faster a step): kept step 500 of 794, r4 11.9 -> 12.3%, r1 + real benign 4.1 -> 3.3%,
     # real held-out attacks recall 74.3 -> 71.9% (AUC 92.0 -> 90.4), windows 36/28 -> 30/16 of 40 (payloads under 32);
     # its labelled AUC 0.979 passed the teacher's 0.973: more passes fit the rows' labels, not the teacher (not
-    # shipped).
-    student=dataclasses.replace(E5_STUDENT, seed=43, labelled_weight=1.0),
+    # shipped). Hidden-state loss (weight 1; agreement kept step 100): r4 11.5%, r1 + real benign 6.8%, Debian 15.4%.
+    # Shipped: the uniform average of the first three (all start from the teacher's layers 2, 4, ..., 12): r4 8.5%
+    # (AUC 91.9; the teacher's 90.6), r1 + real benign 3.8%, Debian 2.8%, real held-out attacks 72.5% (AUC 92.7),
+    # windows 37/24 of 40. The first two alone averaged: r4 11.5%; the three and the hidden-loss student: r4 7.7% but
+    # real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07).
+    student=_GUARD_STUDENT,
+    average=(
+        Ingredient("rows", _GUARD_STUDENT),
+        Ingredient("windows", _GUARD_STUDENT, windows=800),
+        Ingredient("2-epochs", dataclasses.replace(_GUARD_STUDENT, epochs=2, labelled_bucketing=True)),
+    ),
     distill_labelled=True,
     threshold=ThresholdPolicy(recall=0.80, sets=("r1", "r4")),
     transfer_generated=4000,
@@ -372,44 +405,89 @@ def train_teacher(spec: DefaultSpec, data: Data, models_dir: Path, log: Log = lo
 
 
 def distill_student(spec: DefaultSpec, data: Data, teacher: Path, models_dir: Path, log: Log = log_line) -> Path:
-    """The student distilled from the teacher: models/build/<name>/student (checkpoint, backbone, distill.json)."""
-    from secbert_edge.distill import DISTILL_REPORT, distill
+    """The student distilled from the teacher: models/build/<name>/student (checkpoint, backbone, distill.json); with
+    ``spec.average``, the weight average of its ingredients (each distilled into models/build/<name>/student-<tag>)."""
+    from secbert_edge.distill import DISTILL_REPORT, average_students
 
     assert spec.student is not None
-    out = models_dir / BUILD / spec.name / "student"
     texts = transfer_texts(spec, data, log)
+    if not spec.average:
+        return _distill_one(spec, spec.student, spec.student_windows, "student", data, texts, teacher, models_dir, log)
+    folders = [
+        _distill_one(spec, part.student, part.windows, f"student-{part.tag}", data, texts, teacher, models_dir, log)
+        for part in spec.average
+    ]
+    out = models_dir / BUILD / spec.name / "student"
+    keys = [json.loads((folder / DISTILL_REPORT).read_text(encoding="utf-8"))["key"] for folder in folders]
+    key = _digest("average", keys)
+    if _stage_ready(out, key, DISTILL_REPORT):
+        log(f"[{spec.name}] averaged student up to date: {out}")
+        return out
+    if out.exists():
+        shutil.rmtree(out)
+    _set_threads(spec.threads)
+    report = average_students(
+        folders,
+        out,
+        teacher / "best_model.pth",
+        models_dir / BUILD / BACKBONE,
+        texts,
+        labelled=list(data.train) if spec.distill_labelled else None,
+        log=lambda m: log(f"[{spec.name}] {m}"),
+    )
+    (out / DISTILL_REPORT).write_text(
+        json.dumps({**report, "key": key}, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return out
+
+
+def _distill_one(
+    spec: DefaultSpec,
+    config: DistillConfig,
+    windows: int,
+    folder: str,
+    data: Data,
+    texts: list[Example],
+    teacher: Path,
+    models_dir: Path,
+    log: Log,
+) -> Path:
+    """One student: models/build/<name>/<folder>, reused when its key (recipe, texts, teacher, labelled rows) fits."""
+    from secbert_edge.distill import DISTILL_REPORT, distill
+
+    out = models_dir / BUILD / spec.name / folder
     labelled = list(data.train) if spec.distill_labelled else None
-    if labelled is not None and spec.student_windows:
+    if labelled is not None and windows:
         attacks = [e.text for e in data.train if e.label == 1 and not e.prompt]
-        windows = mixture.chat_windows(spec.student_windows, spec.student.seed, attacks, index=mixture.heldout_index())
-        log(f"[{spec.name}] {len(windows)} labelled chat windows beside the {len(labelled)} training rows")
-        labelled += windows
+        chat = mixture.chat_windows(windows, config.seed, attacks, index=mixture.heldout_index())
+        log(f"[{spec.name}] {len(chat)} labelled chat windows beside the {len(labelled)} training rows")
+        labelled += chat
     key = _digest(
         "student",
-        _key_fields(spec.student),
+        _key_fields(config),
         spec.threads,
         _examples_digest(texts),
         _file_digest(teacher / "best_model.pth"),
         *([_examples_digest(labelled)] if labelled else []),  # absent: the keys of earlier builds still match
     )
     if _stage_ready(out, key, DISTILL_REPORT):
-        log(f"[{spec.name}] student up to date: {out}")
+        log(f"[{spec.name}] {folder} up to date: {out}")
         return out
     if out.exists():
         shutil.rmtree(out)
     _set_threads(spec.threads)
-    log(f"[{spec.name}] distilling a {spec.student.layers}-layer student on {len(texts)} texts")
+    log(f"[{spec.name}] distilling a {config.layers}-layer student ({folder}) on {len(texts)} texts")
 
     def progress(step: int, total: int, loss: float) -> None:
         if step % 100 == 0 or step == total:
-            log(f"[{spec.name}] student step {step}/{total} loss {loss:.4f}")
+            log(f"[{spec.name}] {folder} step {step}/{total} loss {loss:.4f}")
 
     distill(
         teacher / "best_model.pth",
         models_dir / BUILD / BACKBONE,
         texts,
         out,
-        spec.student,
+        config,
         labelled=labelled,
         progress=progress,
         log=lambda m: log(f"[{spec.name}] {m}"),

@@ -315,7 +315,29 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
             f", {spec.transfer_generated:,} more generated texts and ~{spec.transfer_real:,} permissive real pt-BR "
             "texts (below; never a held-out source)"
         )
-    if student:
+    if student and student.get("average"):
+        a = student["agreement"]
+        parts = []
+        for part, made in zip(spec.average, student["average"], strict=True):
+            recipe = f"{part.student.epochs} epoch(s)"
+            if part.student.labelled_bucketing:
+                recipe += ", labelled batches drawn by length"
+            if part.windows:
+                recipe += f", {part.windows} pairs of labelled chat windows"
+            parts.append(f"`{part.tag}` ({recipe}; best of {made['steps']} steps: {made['best_step']})")
+        model_line = (
+            f'- Model: the uniform average of {len(parts)} students\' weights (a "model soup"; '
+            f"`secbert_edge.distill.average_students`), each a {student['student']['layers']}-layer student "
+            f"initialised from layers {student['student']['layer_map']} of a 12-layer teacher "
+            f"({student['student']['parameters']:,} parameters) and distilled (KL at T={spec.student.temperature} "
+            f"plus {student['losses']['labelled_weight']} x the hard-label loss on the training rows, lr "
+            f"{spec.student.lr}, batch {spec.student.batch_size}, kept step by mean |dP| on a validation slice; "
+            f"{student['seconds']:.0f} s in all) on {student['texts']['total']:,} unlabelled texts: the teacher's "
+            f"training and validation texts{extra}. The ingredients: {'; '.join(parts)}. Agreement of the average "
+            f"with the teacher on {a['texts']:,} texts none of them trained on: {100 * a['flip_rate']['tau']:.2f}% "
+            f"decisions flipped at 0.5, mean |dP| {a['mean_abs_dp']:.4f}."
+        )
+    elif student:
         a = student["agreement"]
         labelled = ""
         if student.get("losses", {}).get("labelled_weight"):
