@@ -196,9 +196,9 @@ GUARD = DefaultSpec(
     # its labelled AUC 0.979 passed the teacher's 0.973: more passes fit the rows' labels, not the teacher (not
     # shipped). Hidden-state loss (weight 1; agreement kept step 100): r4 11.5%, r1 + real benign 6.8%, Debian 15.4%.
     # Shipped: the uniform average of the first three (all start from the teacher's layers 2, 4, ..., 12): r4 8.5%
-    # (AUC 91.9; the teacher's 90.6), r1 + real benign 3.8%, Debian 2.8%, real held-out attacks 72.5% (AUC 92.7),
-    # windows 37/24 of 40. The first two alone averaged: r4 11.5%; the three and the hidden-loss student: r4 7.7% but
-    # real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07).
+    # (AUC 91.9; the teacher's 90.6), r1 + real benign 3.9%, Debian 3.4% at the shipped threshold, real held-out attacks
+    # 72.5% (AUC 92.8), windows 37/24 of 40. The first two alone averaged: r4 11.5%; the three and the hidden-loss
+    # student: r4 7.7% but real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07).
     student=_GUARD_STUDENT,
     average=(
         Ingredient("rows", _GUARD_STUDENT),
