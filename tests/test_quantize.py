@@ -436,10 +436,23 @@ def test_parity_check_counts_flips_at_each_threshold():
     assert parity_check(ref, moved, {"tau": 0.5}, tol)["passed"]
     moved[3] = 0.73  # and one at tau* -> still 1 per threshold
     assert parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)["flips"] == {"tau": 1, "tau*": 1}
-    moved[6] = 0.5  # a second flip at tau: 2% > 1%
+    moved[6] = 0.5  # a second flip at tau: 2 of 100 cannot show a rate above 1% (bound 3, as verify's gate reads it)
+    report = parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)
+    assert report["passed"] and report["flip_bound"] == 3
+    moved[[16, 21]] = 0.5  # 4 flips at tau: P(X >= 4) = 0.018 for X ~ Binomial(100, 1%)
     report = parity_check(ref, moved, {"tau": 0.5, "tau*": 0.72}, tol)
     assert not report["passed"]
-    assert report["failures"] == ["2 of 100 labels flip (2.0% > 1.0%; at tau 0.5: 2, tau* 0.72: 1)"]
+    assert report["failures"] == [
+        "4 of 100 labels flip (more than the 3 that 100 inputs allow at a tolerated 1.0%: exact binomial p = 0.018 "
+        "<= 0.05; at tau 0.5: 4, tau* 0.72: 1)"
+    ]
+    # the default check's ~40 inputs: one borderline text (2.6%) no longer refuses a variant; three do
+    few = np.array([0.49, 0.9] * 19)
+    one = few.copy()
+    one[0] = 0.51
+    assert parity_check(few, one, {"tau": 0.5}, tol)["passed"]
+    one[[2, 4]] = 0.51
+    assert not parity_check(few, one, {"tau": 0.5}, tol)["passed"]
     far = parity_check(ref, ref + 0.2, {"tau": 0.5}, tol)
     assert not far["passed"] and far["failures"][0].startswith("max |dP| 0.2 > 0.15")
 

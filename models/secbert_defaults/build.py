@@ -522,8 +522,8 @@ def write_package(
         force=True,
     )
     split = source_dir(out.parent, spec.name) / VERIFY_SPLIT
-    # quantize's own check on the verify split's 600 texts, not only the tokenizer's ~38 parity inputs: on those, one
-    # text that sits at 0.5 is a 2.6% flip rate against a 1% bound (the g+written student, 2026-12-06)
+    # quantize's own check on the verify split's 600 texts, not only the tokenizer's ~38 parity inputs: more inputs
+    # resolve a smaller flip rate (its binomial bound: 2 flips of ~38, 10 of ~600)
     check = [e.text for e in load_examples(split)]
     add_variant(out, "int8", drop_fp32=True, keep_fp32=spec.int8_keep_fp32, check_texts=check)
     gate = verify(out, checkpoint, backbone_dir, split, use_cache=False)

@@ -76,7 +76,9 @@ class FP32Check:
     (checked on the tokenizer's parity texts and random token shapes, with no labels needed)."""
 
     max_abs_diff: float  # max |P(candidate) - P(fp32)|
-    flip_rate: float  # max share of those inputs whose label changes at tau or at tau*
+    # the tolerated share of those inputs whose label changes at tau or at tau*, tested like verify's flips (one-sided
+    # exact binomial at verify's alpha: fails when the count shows the rate is above it)
+    flip_rate: float
 
 
 @dataclasses.dataclass(frozen=True)

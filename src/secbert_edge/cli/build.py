@@ -213,8 +213,8 @@ def train(
     "--check-texts",
     FILE,
     "Texts the candidate is compared with fp32 on, beside random token shapes [default: the tokenizer's ~25 parity "
-    "texts]: a few hundred of your own, both classes, when one borderline text decides the check (1 flip of 38 "
-    "inputs is 2.6%, over the 1% bound).",
+    "texts]: a few hundred of your own, both classes, when a few borderline texts decide the check (its flips are "
+    "tested like verify's, exact binomial against 1%: 2 of ~40 inputs pass, 3 fail; 10 of ~600 pass).",
 )
 @opt("--text-column", "Column of a --calibration / --check-texts file.", default="text")
 @choice("--method", CalibrationMethod, "Calibration method for int8-static / tensorrt-int8.", default="minmax")

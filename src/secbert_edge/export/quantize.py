@@ -439,8 +439,8 @@ def add_variant(
                 "minmax|entropy|percentile"
                 if static
                 else "keep the fp32 variant for this model, or leave its worst MatMuls fp32 (--keep-fp32 ffn-out, "
-                "ffn-in@0-3, ...); where one borderline input decides (a flip of 38 inputs is 2.6%), compare on a few "
-                "hundred of your own texts (--check-texts FILE)"
+                "ffn-in@0-3, ...); where a few borderline inputs decide (the default check has ~40; more texts resolve "
+                "a smaller flip rate), compare on a few hundred of your own texts (--check-texts FILE)"
             )
             if not force:
                 raise ParityError(
