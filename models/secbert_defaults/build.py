@@ -198,7 +198,9 @@ GUARD = DefaultSpec(
     # Shipped: the uniform average of the first three (all start from the teacher's layers 2, 4, ..., 12): r4 8.5%
     # (AUC 91.9; the teacher's 90.6), r1 + real benign 3.9%, Debian 3.4% at the shipped threshold, real held-out attacks
     # 72.5% (AUC 92.8), windows 37/24 of 40. The first two alone averaged: r4 11.5%; the three and the hidden-loss
-    # student: r4 7.7% but real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07).
+    # student: r4 7.7% but real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07). A student with 1,600
+    # benign-only chat windows (no attack twins) beside the rows: r4 14.4%, long benign 25/40, fakewhatsapp 12.1%; in
+    # place of the chat-window ingredient: r4 10.0%, windows 33/19; as a fourth: r4 8.5%, windows 35/23 (not shipped).
     student=_GUARD_STUDENT,
     average=(
         Ingredient("rows", _GUARD_STUDENT),
