@@ -409,25 +409,24 @@ def train_teacher(spec: DefaultSpec, data: Data, models_dir: Path, log: Log = lo
 def distill_student(spec: DefaultSpec, data: Data, teacher: Path, models_dir: Path, log: Log = log_line) -> Path:
     """The student distilled from the teacher: models/build/<name>/student (checkpoint, backbone, distill.json); with
     ``spec.average``, the weight average of its ingredients (each distilled into models/build/<name>/student-<tag>)."""
-    from secbert_edge.distill import DISTILL_REPORT, average_students
+    from secbert_edge.distill import average_students
 
     assert spec.student is not None
     texts = transfer_texts(spec, data, log)
     if not spec.average:
-        return _distill_one(spec, spec.student, spec.student_windows, "student", data, texts, teacher, models_dir, log)
-    folders = [
+        one, _ = _distill_one(
+            spec, spec.student, spec.student_windows, "student", data, texts, teacher, models_dir, log
+        )
+        return one
+    built = [
         _distill_one(spec, part.student, part.windows, f"student-{part.tag}", data, texts, teacher, models_dir, log)
         for part in spec.average
     ]
+    folders = [folder for folder, _ in built]
     out = models_dir / BUILD / spec.name / "student"
-    keys = [json.loads((folder / DISTILL_REPORT).read_text(encoding="utf-8"))["key"] for folder in folders]
-    key = _digest("average", keys)
-    if _stage_ready(out, key, DISTILL_REPORT):
-        log(f"[{spec.name}] averaged student up to date: {out}")
+    key = _digest("average", [k for _, k in built])
+    if _stage_reused(spec, out, key, "averaged student", log):
         return out
-    if out.exists():
-        shutil.rmtree(out)
-    _set_threads(spec.threads)
     report = average_students(
         folders,
         out,
@@ -437,10 +436,31 @@ def distill_student(spec: DefaultSpec, data: Data, teacher: Path, models_dir: Pa
         labelled=list(data.train) if spec.distill_labelled else None,
         log=lambda m: log(f"[{spec.name}] {m}"),
     )
+    _write_keyed_report(out, report, key)
+    return out
+
+
+def _stage_reused(spec: DefaultSpec, out: Path, key: str, what: str, log: Log) -> bool:
+    """True when ``out`` already holds this student stage (its distill.json carries ``key``); else clear it for a
+    fresh run on the spec's torch threads."""
+    from secbert_edge.distill import DISTILL_REPORT
+
+    if _stage_ready(out, key, DISTILL_REPORT):
+        log(f"[{spec.name}] {what} up to date: {out}")
+        return True
+    if out.exists():
+        shutil.rmtree(out)
+    _set_threads(spec.threads)
+    return False
+
+
+def _write_keyed_report(out: Path, report: dict, key: str) -> None:
+    """The stage's distill.json: its report with the key a later build compares."""
+    from secbert_edge.distill import DISTILL_REPORT
+
     (out / DISTILL_REPORT).write_text(
         json.dumps({**report, "key": key}, indent=2, ensure_ascii=False), encoding="utf-8"
     )
-    return out
 
 
 def _distill_one(
@@ -453,9 +473,10 @@ def _distill_one(
     teacher: Path,
     models_dir: Path,
     log: Log,
-) -> Path:
-    """One student: models/build/<name>/<folder>, reused when its key (recipe, texts, teacher, labelled rows) fits."""
-    from secbert_edge.distill import DISTILL_REPORT, distill
+) -> tuple[Path, str]:
+    """One student: models/build/<name>/<folder> and its stage key (recipe, texts, teacher, labelled rows); reused
+    when the key fits."""
+    from secbert_edge.distill import distill
 
     out = models_dir / BUILD / spec.name / folder
     labelled = list(data.train) if spec.distill_labelled else None
@@ -472,19 +493,15 @@ def _distill_one(
         _file_digest(teacher / "best_model.pth"),
         *([_examples_digest(labelled)] if labelled else []),  # absent: the keys of earlier builds still match
     )
-    if _stage_ready(out, key, DISTILL_REPORT):
-        log(f"[{spec.name}] {folder} up to date: {out}")
-        return out
-    if out.exists():
-        shutil.rmtree(out)
-    _set_threads(spec.threads)
+    if _stage_reused(spec, out, key, folder, log):
+        return out, key
     log(f"[{spec.name}] distilling a {config.layers}-layer student ({folder}) on {len(texts)} texts")
 
     def progress(step: int, total: int, loss: float) -> None:
         if step % 100 == 0 or step == total:
             log(f"[{spec.name}] {folder} step {step}/{total} loss {loss:.4f}")
 
-    distill(
+    report = distill(
         teacher / "best_model.pth",
         models_dir / BUILD / BACKBONE,
         texts,
@@ -494,11 +511,8 @@ def _distill_one(
         progress=progress,
         log=lambda m: log(f"[{spec.name}] {m}"),
     )
-    report = json.loads((out / DISTILL_REPORT).read_text(encoding="utf-8"))
-    (out / DISTILL_REPORT).write_text(
-        json.dumps({**report, "key": key}, indent=2, ensure_ascii=False), encoding="utf-8"
-    )
-    return out
+    _write_keyed_report(out, report, key)  # distill returns what it wrote to distill.json
+    return out, key
 
 
 # ------------------------------------------------------------------------------------------------------ the package
