@@ -379,3 +379,19 @@ def test_infer_refuses_a_batch_longer_than_the_position_table(classifier):
     ids = np.full((1, too_long), classifier.cls_id, dtype=np.int64)
     with pytest.raises(InputError, match=f"{too_long} tokens is longer than this package's max length"):
         classifier.infer({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
+
+
+def test_few_texts_encode_on_the_calling_thread_like_the_batch_call(classifier, unigram_package):
+    """Up to SEQUENTIAL_MAX texts are encoded one by one (no hand-off to the tokenizers thread pool); the ids are the
+    batch call's, for WordPiece and Unigram alike, and a list just over the limit takes the batch call."""
+    from secbert_edge.runtime import tokenization
+
+    texts = [*TEXTS, "ação<s>ﬁ\u0301 \x00 emoji 🤖", "   espaços   "]
+    for clf in (classifier, load(unigram_package, variant="fp32")):
+        encoder = clf.encoder
+        batch = [e.ids for e in encoder.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        assert len(texts) > tokenization.SEQUENTIAL_MAX  # this list takes the batch call ...
+        assert encoder.encode(texts) == batch
+        for i in range(len(texts)):  # ... and each short list the one-by-one path, with the same ids
+            assert encoder.encode(texts[i : i + 2]) == batch[i : i + 2]
+            assert encoder.encode([texts[i]] * tokenization.SEQUENTIAL_MAX) == [batch[i]] * tokenization.SEQUENTIAL_MAX

@@ -78,6 +78,9 @@ def fit_pair(
     return out, cut
 
 
+SEQUENTIAL_MAX = 8  # up to this many texts are encoded one by one on the calling thread (TextEncoder.encode)
+
+
 class TextEncoder:
     """Loads a package's ``tokenizer.json`` and encodes batches of texts without padding or truncation."""
 
@@ -97,6 +100,13 @@ class TextEncoder:
         self.tokenizer = tokenizer
 
     def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text. A few texts are encoded on the calling thread: ``encode_batch`` hands even one
+        text to the tokenizers library's own thread pool and waits for it, which under load (every core busy with
+        inference) cost a serving worker ~9% of its time (py-spy, `serve` at 8 clients); encoded here, serve
+        answered 1.04-1.07x as many one-text requests at 8 clients (the 2-core box, interleaved rounds). Longer
+        lists keep the parallel batch call (idle: 0.6x the per-text time at 64 texts)."""
+        if len(texts) <= SEQUENTIAL_MAX:
+            return [self.tokenizer.encode(text, add_special_tokens=False).ids for text in texts]
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
 
     def token_to_id(self, token: str) -> int | None:
