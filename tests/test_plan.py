@@ -28,8 +28,10 @@ def cache(tmp_path, monkeypatch) -> Path:
     return tmp_path / "cache"
 
 
-def test_rule_never_asks_for_more_threads_than_cores():
-    assert plans.rule(dynamic_scales=True, device="cpu", cores=4) == ServingPlan(runs=4, threads=1, solo_threads=4)
+def test_rule_sizes_runs_to_the_cores():
+    # dynamic int8: a single-thread run per core and one more (it runs while another does its Python), and a solo
+    assert plans.rule(dynamic_scales=True, device="cpu", cores=4) == ServingPlan(runs=5, threads=1, solo_threads=4)
+    assert plans.rule(dynamic_scales=True, device="cpu", cores=2, threads=1) == ServingPlan(3, 1, solo_threads=2)
     assert plans.rule(dynamic_scales=True, device="cpu", cores=4, threads=2) == ServingPlan(2, 2, solo_threads=4)
     assert plans.rule(dynamic_scales=True, device="cpu", cores=1) == ServingPlan(runs=1, threads=1)  # no solo
     assert plans.rule(dynamic_scales=False, device="cpu", cores=4) == ServingPlan(runs=1, threads=4)

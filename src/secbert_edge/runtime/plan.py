@@ -192,20 +192,25 @@ def cpu_model() -> str:
 
 
 def rule(*, dynamic_scales: bool, device: str, cores: int, threads: int | None = None) -> ServingPlan:
-    """The safe plan when none was measured. Never more busy threads than cores.
+    """The safe plan when none was measured.
 
-    * dynamic int8 on CPU: one single-thread run per core. It scores each text alone and unpadded; a prompt's ops
-      are too small to split across threads when other prompts could use those cores, so texts side by side use
-      them better than one text on all of them (measured: see the README's Serve section). With more than one
-      run, a solo session on every core for a request that is the only work (serve): in tune's first stage on this
-      2-core box it measured 1.6-1.9x the plain runs with one client and no worse at 8 and 32 (the default guard:
-      150 / 200 / 190 vs 91 / 173 / 184 texts/s; BERTimbau-base int8: 48 / 52 / 62 vs 25 / 51 / 60).
+    * dynamic int8 on CPU: single-thread runs, one per core and one more. It scores each text alone and unpadded; a
+      prompt's ops are too small to split across threads when other prompts could use those cores, so texts side by
+      side use them better than one text on all of them (measured: see the README's Serve section). The run beyond
+      the cores keeps them busy while a run does its Python (tokenizing, answering) or waits for the GIL: on the
+      2-core box, serving the default guard at 8 clients, 3 runs measured 1.03-1.04x 2 runs in interleaved rounds
+      (and 1.00-1.01x at 1 and 32 clients, and on BERTimbau-base int8 at every level; in-process lists 1.00x). With
+      more than one run, a solo session on every core for a request that is the only work (serve): in tune's first
+      stage on this box it measured 1.6-1.9x the plain runs with one client and no worse at 8 and 32 (the default
+      guard: 150 / 200 / 190 vs 91 / 173 / 184 texts/s; BERTimbau-base int8: 48 / 52 / 62 vs 25 / 51 / 60). One
+      core: one run (not measured there).
     * everything else (batched fp32 / static int8 / per-text int8 / GPU): one run on every core; batches split well
       across threads.
     ``threads`` given (a user's setting) sizes the runs around it: cores // threads runs of that many threads.
     """
     if dynamic_scales and device == "cpu":
-        return ServingPlan(runs=max(1, cores // (threads or 1)), threads=threads or 1).with_solo(cores)
+        runs = cores + 1 if threads in (None, 1) and cores > 1 else max(1, cores // (threads or 1))
+        return ServingPlan(runs=runs, threads=threads or 1).with_solo(cores)
     return ServingPlan(runs=1, threads=threads or max(1, cores))
 
 
