@@ -166,6 +166,26 @@ def test_evaluate_guard_counts_per_source(tmp_path, monkeypatch):
     assert table["long (cosibot-br): benign"]["n"] == table["long (fakewhatsapp-br): benign"]["n"] == heldout.LONG_N
 
 
+def test_long_set_prefix_is_sized_in_the_packages_tokens():
+    """With a token counter the benign prefix holds 600-900 tokens of it (a message that would overshoot is
+    skipped); the attacked text is the same prefix, the attack, then the benign text's tail; every long text is
+    made of pool messages only, split on newlines."""
+    pool = [" ".join(["palavra"] * k) for k in (3, 8, 20, 60, 400, 2000)]  # a 2,000-word message never fits
+    words = lambda text: len(text.split())  # noqa: E731 -- a stand-in tokenizer: one token a word
+    attacks = ["ATAQUE um", "ATAQUE dois"]
+    benign, attacked = heldout.long_set(attacks, seed=3, n=12, pool=pool, count_tokens=words)
+    assert len(benign) == len(attacked) == 12
+    for i, (b, a) in enumerate(zip(benign, attacked)):
+        lines = a.split("\n")
+        at = lines.index(attacks[i % 2])
+        prefix = lines[:at]
+        assert 600 <= sum(words(x) + 1 for x in prefix) <= 900 and all(x in pool for x in prefix)
+        assert b.split("\n")[:at] == prefix and lines[at + 1 :] == b.split("\n")[at : at + len(lines) - at - 1]
+        assert all(x in pool for x in b.split("\n"))
+    by_chars, _ = heldout.long_set(attacks, seed=3, n=2, pool=pool)  # no counter: characters, as a probe measures
+    assert all(len(t) >= heldout.LONG_PREFIX_CHARS for t in by_chars)
+
+
 def test_evaluate_judge_with_and_without_prompt(tmp_path):
     _write(
         tmp_path / "heldout-pairs.jsonl",

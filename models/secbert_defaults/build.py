@@ -201,6 +201,9 @@ GUARD = DefaultSpec(
     # student: r4 7.7% but real held-out attacks 69.1%, Debian 4.0%, payloads 34/40 (2026-12-07). A student with 1,600
     # benign-only chat windows (no attack twins) beside the rows: r4 14.4%, long benign 25/40, fakewhatsapp 12.1%; in
     # place of the chat-window ingredient: r4 10.0%, windows 33/19; as a fourth: r4 8.5%, windows 35/23 (not shipped).
+    # The windows figures above are on long texts of 3,200 characters (~800-1,100 tokens); with the prefix sized at
+    # ~600 of the package's own tokens (heldout.long_set, since 2026-12-07) the shipped guard reads 33/23, the single
+    # one-epoch student 34/23, the teacher 23/9.
     student=_GUARD_STUDENT,
     average=(
         Ingredient("rows", _GUARD_STUDENT),

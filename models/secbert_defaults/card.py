@@ -374,8 +374,9 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
 {before_after(before, evaluation, "the from-scratch 2-layer default it replaces (int8)", f"this package ({variant})")}
 
 "long" rows use `long_inputs="windows"` (windows of {manifest.max_length} tokens, half-window stride, maximum
-score): held-out attacks placed after ~600 tokens of held-out real messages, and the same long texts without the
-attack. "real held-out" rows: {" and ".join(mixture.HELDOUT_ATTACK_SOURCES)} — public attack collections held out
+score): held-out attacks placed after ~600 tokens of held-out real messages (600-900 tokens counted by each package's
+own tokenizer: messages are added until the prefix holds 600), and the same long texts without the attack.
+"real held-out" rows: {" and ".join(mixture.HELDOUT_ATTACK_SOURCES)} — public attack collections held out
 by source (no guard mixture reads them; in-the-wild prompts near a template the generator uses were removed),
 machine-translated to pt-BR: a proxy for real attacks that neither the generator's nor the r1/r4 writers' style
 reaches.

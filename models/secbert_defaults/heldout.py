@@ -14,6 +14,7 @@ package are measured by exactly the same code.
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,7 +43,9 @@ R4_FILES = {
 }
 PER_SOURCE = 1500  # benign texts sampled per held-out real source
 LONG_N = 40
-LONG_PREFIX_CHARS = 3200  # about 600+ tokens of pt-BR chat text with the default vocabularies
+LONG_PREFIX_TOKENS = 600  # benign tokens before the payload, counted by the evaluated package's own tokenizer
+LONG_PREFIX_CAP = 1.5  # a message that would take the prefix past this x LONG_PREFIX_TOKENS is skipped
+LONG_PREFIX_CHARS = 3200  # without a token counter (a probe): characters instead
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -83,17 +86,41 @@ def long_pools() -> dict[str, list[str]]:
 
 
 def long_set(
-    attacks: list[str], seed: int = 0, n: int = LONG_N, pool: list[str] | None = None
+    attacks: list[str],
+    seed: int = 0,
+    n: int = LONG_N,
+    pool: list[str] | None = None,
+    count_tokens: Callable[[str], int] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(long benign texts, the same prefixes with a held-out attack after ~600 benign tokens, then more text),
-    built from held-out real messages (``pool``; both held-out sources by default)."""
+    built from held-out real messages (``pool``; both held-out sources by default). ``count_tokens`` (the evaluated
+    package's tokenizer) sizes the prefix: messages are added until it holds LONG_PREFIX_TOKENS tokens, skipping
+    one that would take it past LONG_PREFIX_CAP x that (so 600-900 tokens). Without it, LONG_PREFIX_CHARS
+    characters (which came to ~800-1,100 tokens with the e5 vocabulary and ~1,000-1,300 with the old default's)."""
     rng = random.Random(seed)
     pool = pool if pool is not None else long_pools()[""]
+    counted: dict[str, int] = {}
+
+    def size(text: str) -> int:
+        if count_tokens is None:
+            return len(text) + 1
+        if text not in counted:
+            counted[text] = count_tokens(text) + 1  # + the newline between messages (at most one token)
+        return counted[text]
+
+    target = LONG_PREFIX_CHARS if count_tokens is None else LONG_PREFIX_TOKENS
+    cap = math.inf if count_tokens is None else LONG_PREFIX_CAP * LONG_PREFIX_TOKENS
     benign, attacked = [], []
     for i in range(n):
         parts: list[str] = []
-        while sum(len(p) + 1 for p in parts) < LONG_PREFIX_CHARS:
-            parts.append(rng.choice(pool))
+        total, tries = 0, 0
+        while total < target:
+            message = rng.choice(pool)
+            tries += 1
+            if total + size(message) > cap and tries < 10_000:  # too long to keep near the target: another one
+                continue
+            parts.append(message)
+            total += size(message)
         tail = [rng.choice(pool) for _ in range(rng.randint(0, 3))]
         benign.append("\n".join(parts + tail + [rng.choice(pool)]))
         attacked.append("\n".join(parts + [attacks[i % len(attacks)]] + tail))
@@ -118,9 +145,16 @@ def _benign_row(s: np.ndarray, threshold: float, attack_scores: np.ndarray) -> d
 
 
 def evaluate_guard(
-    score: Scorer, eval_dir: Path, threshold: float, *, score_long: Scorer | None = None, seed: int = 0
+    score: Scorer,
+    eval_dir: Path,
+    threshold: float,
+    *,
+    score_long: Scorer | None = None,
+    count_tokens: Callable[[str], int] | None = None,
+    seed: int = 0,
 ) -> dict:
-    """Per-source table: FPR on each held-out benign source, recall and AUC vs the attacks, long-input rates."""
+    """Per-source table: FPR on each held-out benign source, recall and AUC vs the attacks, long-input rates (the
+    long texts sized by ``count_tokens``, the scored package's tokenizer; see long_set)."""
     attacks = [r["text"] for r in read_jsonl(eval_dir / EVAL_FILES["attacks"])]
     hard = [r for r in read_jsonl(eval_dir / EVAL_FILES["benign_hard"])]
     hard_texts = [r["text"] for r in hard if _label(r, 0) == 0]
@@ -167,7 +201,7 @@ def evaluate_guard(
             table[f"{name} (outside the aggregate)"] = {**row, **at}
         if score_long is not None:  # both sources mixed, then each alone (its messages' style decides a lot)
             for source, pool in {**long_pools(), **extra}.items():
-                long_benign, long_attacked = long_set(attacks, seed, pool=pool)
+                long_benign, long_attacked = long_set(attacks, seed, pool=pool, count_tokens=count_tokens)
                 sb, sa = np.asarray(score_long(long_benign)), np.asarray(score_long(long_attacked))
                 tag = f" ({source})" if source else ""
                 caught = float(np.mean(sa >= threshold))
@@ -397,7 +431,10 @@ def evaluate_package(
                 "windows", lambda: np.asarray([p.score for p in windows.predict(list(texts))], dtype=float), texts
             )
 
-        out["table"] = evaluate_guard(score, eval_dir, tau, score_long=score_long)
+        def count_tokens(text: str) -> int:
+            return len(clf.encoder.encode([text])[0])
+
+        out["table"] = evaluate_guard(score, eval_dir, tau, score_long=score_long, count_tokens=count_tokens)
         return {"guard": out}
 
     def score_pairs(prompts: Sequence[str | None], responses: Sequence[str]) -> np.ndarray:
