@@ -199,7 +199,7 @@ def rule(*, dynamic_scales: bool, device: str, cores: int, threads: int | None =
       side use them better than one text on all of them (measured: see the README's Serve section). The run beyond
       the cores keeps them busy while a run does its Python (tokenizing, answering) or waits for the GIL: on the
       2-core box, serving the default guard at 8 clients, 3 runs measured 1.03-1.04x 2 runs in interleaved rounds
-      (and 1.00-1.01x at 1 and 32 clients, and on BERTimbau-base int8 at every level; in-process lists 1.00x). With
+      (1.01-1.02x at 1 and 32 clients, 1.00-1.01x on BERTimbau-base int8 at every level, in-process lists 1.00x). With
       more than one run, a solo session on every core for a request that is the only work (serve): in tune's first
       stage on this box it measured 1.6-1.9x the plain runs with one client and no worse at 8 and 32 (the default
       guard: 150 / 200 / 190 vs 91 / 173 / 184 texts/s; BERTimbau-base int8: 48 / 52 / 62 vs 25 / 51 / 60). One
