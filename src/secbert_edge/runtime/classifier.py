@@ -6,6 +6,7 @@ Never imports torch or transformers: an edge box installs onnxruntime, tokenizer
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 import warnings
@@ -182,6 +183,9 @@ class Prediction:
         return {k: v for k, v in dataclasses.asdict(self).items() if k != "error"}
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair: Python allows it in a str, tokenizers does not
+
+
 def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """Return ``item`` if it can be classified, else raise InputError saying what is wrong and what to do."""
     if isinstance(item, BadItem):
@@ -200,6 +204,12 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         raise InputError(
             f"input contains bytes that are not valid UTF-8 (0x{byte:02x} at character {bad.start()}); "
             "re-encode the source as UTF-8"
+        )
+    lone = LONE_SURROGATE.search(item)
+    if lone:
+        raise InputError(
+            f"input contains a lone UTF-16 surrogate (U+{ord(lone.group()):04X} at character {lone.start()}), which is "
+            "not a character and cannot be tokenized; fix the string where it was built (a UTF-16 pair split in two?)"
         )
     if not item.strip():
         raise InputError("input is empty or whitespace only; nothing to classify")
