@@ -405,3 +405,5 @@ def test_lone_surrogates_get_their_own_message(classifier):
     assert out[1].error.startswith("input contains a lone UTF-16 surrogate (U+D800 at character 1)")
     assert "U+DFFF at character 0" in out[2].error
     assert out[3].error.startswith("input contains bytes that are not valid UTF-8 (0x9f at character 1)")
+    (both,) = classifier.predict(["a\ud800b\udc9f"])  # a bad byte anywhere is named first, as before lone halves
+    assert both.error.startswith("input contains bytes that are not valid UTF-8 (0x9f at character 3)")

@@ -198,15 +198,15 @@ def check_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         raise InputError(f"input is {type(item).__name__}; expected a str")
     if len(item) > max_chars:
         raise InputError(f"input has {len(item):,} characters, over the limit of {max_chars:,} (max_chars); split it")
-    bad = SURROGATE.search(item)
-    if bad:
-        byte = ord(bad.group()) - 0xDC00
-        raise InputError(
-            f"input contains bytes that are not valid UTF-8 (0x{byte:02x} at character {bad.start()}); "
-            "re-encode the source as UTF-8"
-        )
-    lone = LONE_SURROGATE.search(item)
+    lone = LONE_SURROGATE.search(item)  # one scan of a clean text; the escaped bytes are a range of surrogates
     if lone:
+        bad = SURROGATE.search(item, lone.start())  # none before the first surrogate: the first bad byte, if any
+        if bad:
+            byte = ord(bad.group()) - 0xDC00
+            raise InputError(
+                f"input contains bytes that are not valid UTF-8 (0x{byte:02x} at character {bad.start()}); "
+                "re-encode the source as UTF-8"
+            )
         raise InputError(
             f"input contains a lone UTF-16 surrogate (U+{ord(lone.group()):04X} at character {lone.start()}), which is "
             "not a character and cannot be tokenized; fix the string where it was built (a UTF-16 pair split in two?)"
