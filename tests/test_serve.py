@@ -247,13 +247,14 @@ def test_per_text_int8_is_batched_and_bit_identical_under_concurrency(tiny_packa
 
 
 def test_parallel_runs_default_follows_the_plan(classifier):
+    from secbert_edge.runtime import plan as plans
     from secbert_edge.runtime.providers import physical_cores
 
     int8 = create_app(load(MODELS / "secbert-pt-demo", variant="int8", plan="rule"), warmup=False)
     fp32 = create_app(load(classifier.package_dir, plan="rule"), warmup=False)
     # the rule: dynamic int8 runs text by text, single-thread runs, one per core and one more (one core: one run);
     # batched fp32 one run on every core
-    runs = physical_cores() + 1 if physical_cores() > 1 else 1
+    runs = plans.rule(dynamic_scales=True, device="cpu", cores=physical_cores()).runs
     assert (int8.parallel_runs, int8.plan.threads) == (runs, 1)
     assert (fp32.parallel_runs, fp32.plan.threads) == (1, physical_cores())
     assert len(int8.batcher.runners) == runs and int8.plan_source == "rule"

@@ -116,11 +116,11 @@ def long_set(
         total, tries = 0, 0
         while total < target:
             message = rng.choice(pool)
-            tries += 1
-            if total + size(message) > cap and tries < 10_000:  # too long to keep near the target: another one
+            tries, grows = tries + 1, size(message)
+            if total + grows > cap and tries < 10_000:  # too long to keep near the target: another one
                 continue
             parts.append(message)
-            total += size(message)
+            total += grows
         tail = [rng.choice(pool) for _ in range(rng.randint(0, 3))]
         benign.append("\n".join(parts + tail + [rng.choice(pool)]))
         attacked.append("\n".join(parts + [attacks[i % len(attacks)]] + tail))
