@@ -208,7 +208,11 @@ def train(
     help="The variant to build: int8 (dynamic), int8-static (QDQ, calibrated), fp16 (GPU), tensorrt-int8 (QDQ on the "
     "unfused TensorRT graph, calibrated).",
 )
-@opt("--calibration", FILE, "Calibration texts for int8-static / tensorrt-int8 (.txt/.jsonl/.csv/.tsv/.parquet).")
+@opt(
+    "--calibration",
+    FILE,
+    "Calibration texts for int8-static / tensorrt-int8, and for int8 --smooth (.txt/.jsonl/.csv/.tsv/.parquet).",
+)
 @opt(
     "--check-texts",
     FILE,
@@ -245,6 +249,13 @@ def train(
     "it (BERTimbau-base: as fast one text a call, 1.2x the texts/s in batches of 8).",
     default="per-batch",
 )
+@opt(
+    "--smooth",
+    click.FloatRange(0, 1, min_open=True, max_open=True),
+    "int8 (dynamic): SmoothQuant the feed-forward MatMuls with this alpha (0.8-0.85 measured best) before quantizing, "
+    "their activations' max per channel measured on --calibration texts: all-int8 where those MatMuls would "
+    "otherwise stay fp32 (the e5 guard student: max |dP| 0.09-0.12 instead of 0.29, 1.4x faster than 7 left fp32).",
+)
 def quantize(
     model_dir: Path,
     variant: str | None,
@@ -257,6 +268,7 @@ def quantize(
     drop_fp32: bool,
     keep_fp32: str,
     activation_scales: str,
+    smooth: float | None,
 ) -> None:
     """Add an int8 or fp16 variant to a package, checked against its fp32 variant (the quantize extra: onnx).
 
@@ -277,6 +289,7 @@ def quantize(
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-out --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --keep-fp32 ffn-in@0-3,ffn-out@0-2 --drop-fp32
       secbert-edge quantize --model models/e5-guard --variant int8 --check-texts my-600-prompts.jsonl
+      secbert-edge quantize --model models/e5-guard --variant int8 --smooth 0.85 --calibration prompts.txt --drop-fp32
       secbert-edge quantize --model bertimbau-pkg --variant int8 --activation-scales per-text
       secbert-edge quantize --model models/secbert-pt --variant int8-static --calibration prompts.txt
       secbert-edge quantize --model models/secbert-pt --variant fp16
@@ -290,6 +303,8 @@ def quantize(
         raise click.UsageError("choose the variant to build with --variant (" + ", ".join(QUANTIZE_NAMES) + ")")
     if variant in ("int8-static", "tensorrt-int8") and calibration is None:
         raise click.UsageError(f"--variant {variant} needs --calibration FILE (a few hundred representative texts)")
+    if smooth is not None and calibration is None:
+        raise click.UsageError("--smooth needs --calibration FILE (a few hundred representative texts, both classes)")
     if is_embedded(model_dir):
         raise click.UsageError(
             f"--model {model_dir} is an embedded default package, which quantize would rewrite in place; copy it "
@@ -310,6 +325,7 @@ def quantize(
         drop_fp32=drop_fp32,
         keep_fp32=[g.strip() for g in keep_fp32.split(",") if g.strip()],
         activation_scales=activation_scales,
+        smooth=smooth,
         log=log("quantize"),
     )
     v = manifest.variants[variant]

@@ -32,6 +32,7 @@ from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Graph, Precision, Recipe, VariantName, spec
 from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds
 from .pertext import quantize_per_text
+from .smooth import smooth_matmuls
 
 FP16_KEEP_FP32 = [
     "LayerNormalization",
@@ -97,6 +98,7 @@ FP32_GROUPS = {
     "ffn-in": lambda name: name.endswith("/intermediate/dense/MatMul"),
     "attention-out": lambda name: name.endswith("/attention/output/dense/MatMul"),
 }
+SMOOTH_GROUPS = ("ffn-in", "ffn-out")  # the MatMuls --smooth rescales (the attention ones measured no gain)
 
 
 def _layers(spec: str) -> set[int]:
@@ -161,13 +163,17 @@ def quantize_int8_dynamic(
     embedding: bool = True,
     keep_fp32: Sequence[str] = (),
     activation_scales: str | ActivationScales = ActivationScales.PER_BATCH,
+    smooth: float | None = None,
+    calibration: Sequence[dict[str, np.ndarray]] = (),
 ) -> dict:
     """Dynamic int8. ``embedding``: also the embedding tables: ORT's quantizer turns the fused graph's
     EmbedLayerNormalization into QEmbedLayerNormalization (uint8 word, position and type tables, dequantized per
     looked-up row), 4x smaller, which is most of an XLM-R-vocabulary model's bytes (47,284 x 384 fp32 = 73 MB);
     False keeps them fp32 (measured for comparison). ``keep_fp32``: FP32_GROUPS left in fp32 (ORT's
     ``nodes_to_exclude``), for a model whose all-int8 variant misses its parity check. ``activation_scales``:
-    per-batch (ORT's recipe, recorded as "dynamic": one text a run) or per-text (recorded as "per-text": batchable)."""
+    per-batch (ORT's recipe, recorded as "dynamic": one text a run) or per-text (recorded as "per-text": batchable).
+    ``smooth``: SmoothQuant's alpha (:mod:`.smooth`) for the feed-forward MatMuls not kept fp32, with max |x| per
+    channel measured on the ``calibration`` feeds (per-batch scales only)."""
     q = require("onnxruntime.quantization", "quantize", "int8 quantization")
     onnx = require("onnx", "quantize", "int8 quantization")
     recipe = INT8_RECIPES[Target(target)]
@@ -179,7 +185,16 @@ def quantize_int8_dynamic(
     # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
     common = {"per_channel": True, "reduce_range": recipe["reduce_range"], "weight_type": q.QuantType.QInt8}
     extra = {"MatMulConstBOnly": True, "DefaultTensorType": 1}
-    if per_text:
+    smoothed = 0
+    if smooth is not None:
+        if per_text:
+            raise ConfigError("--smooth is measured with per-batch activation scales only; drop --activation-scales")
+        targets = [n for n in fp32_nodes(graph, SMOOTH_GROUPS) if n not in set(kept)]
+        with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
+            source = Path(tmp) / "smoothed.onnx"
+            smoothed = smooth_matmuls(src, source, targets, calibration, smooth)
+            q.quantize_dynamic(str(source), str(dst), nodes_to_exclude=keep, extra_options=extra, **common)
+    elif per_text:
         with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
             embedded = Path(src)
             if embedding:  # ORT still quantizes the tables; the MatMuls are rewritten per text below
@@ -201,6 +216,11 @@ def quantize_int8_dynamic(
         "embedding": "int8" if embedding_quantized(dst) else "fp32",
         **({"int8_matmuls": count} if per_text else {}),
         **({"fp32_matmuls": {"groups": list(keep_fp32), "count": len(kept)}} if keep_fp32 else {}),
+        **(
+            {"smooth": {"alpha": smooth, "matmuls": smoothed, "calibration_texts": len(calibration)}}
+            if smooth is not None
+            else {}
+        ),
     }
 
 
@@ -332,6 +352,7 @@ def add_variant(
     embedding: bool = True,
     keep_fp32: Sequence[str] = (),
     activation_scales: str | ActivationScales = ActivationScales.PER_BATCH,
+    smooth: float | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Build ``variant`` (int8, int8-static, fp16 or tensorrt-int8) from its source graph and add it to a package.
@@ -350,6 +371,8 @@ def add_variant(
     (FP32_GROUPS: ``ffn-out``, ``ffn-in``, ``attention-out``), recorded in the variant's recipe.
     ``activation_scales`` (dynamic int8 only): ``per-text`` scales each text's activations alone, so the runtime
     may batch the variant (see :mod:`.pertext`); ``per-batch`` is ORT's recipe, scored one text at a time.
+    ``smooth`` (dynamic int8, per-batch): SmoothQuant's alpha for the feed-forward MatMuls, calibrated on
+    ``calibration_texts`` (:mod:`.smooth`): all-int8 where those MatMuls would otherwise be kept fp32.
     """
     from .tokenizer import PARITY_CORPUS
 
@@ -382,6 +405,13 @@ def add_variant(
         raise ConfigError(f"--keep-fp32 applies to the dynamic int8 variant, not {key}")
     if ActivationScales(activation_scales) is ActivationScales.PER_TEXT and row.recipe is not Recipe.DYNAMIC_INT8:
         raise ConfigError(f"--activation-scales per-text applies to the dynamic int8 variant, not {key}")
+    if smooth is not None and row.recipe is not Recipe.DYNAMIC_INT8:
+        raise ConfigError(f"--smooth applies to the dynamic int8 variant, not {key}")
+    if smooth is not None and not calibration_texts:
+        raise ConfigError(
+            "--smooth needs calibration texts (--calibration FILE): a few hundred texts like production traffic, "
+            "both classes, short and long; the activation maxima it divides by come from them"
+        )
     if static and not calibration_texts:
         raise ConfigError(
             f"the {key} variant needs calibration texts (--calibration FILE): a few hundred texts like "
@@ -403,7 +433,14 @@ def add_variant(
             )
         else:
             options = quantize_int8_dynamic(
-                source, tmp, target, embedding=embedding, keep_fp32=keep_fp32, activation_scales=activation_scales
+                source,
+                tmp,
+                target,
+                embedding=embedding,
+                keep_fp32=keep_fp32,
+                activation_scales=activation_scales,
+                smooth=smooth,
+                calibration=text_feeds(package_dir, calibration_texts) if smooth is not None else (),
             )
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
