@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 
@@ -61,6 +62,15 @@ def test_threshold_policy_takes_the_highest_threshold_that_reaches_the_recall_on
     with pytest.raises(ConfigError, match="recall"):
         build.choose_threshold(build.ThresholdPolicy(recall=0.9), TABLE)
     assert "80% of the r1 and r4" in build.ThresholdPolicy().describe()
+
+
+def test_the_recorded_threshold_never_rises_above_the_chosen_one(tiny_package, tmp_path):
+    """Rounding 0.42366 up to 0.4237 would miss the attack scored 0.42366 that the threshold was chosen at."""
+    package = tmp_path / "pkg"
+    shutil.copytree(tiny_package, package)
+    for tau, stored in ((0.42366, 0.4236), (0.42364, 0.4236), (0.5, 0.5), (0.29, 0.29), (0.99999, 0.9999)):
+        assert build.set_default_threshold(package, tau).thresholds["default"] == stored
+        assert stored <= tau + 1e-12
 
 
 def test_threshold_policy_by_accuracy_reads_the_judge_result():
@@ -217,3 +227,16 @@ def test_build_demo_help_teaches_and_unknown_names_are_refused():
     assert shown.returncode == 0 and "--eval-only" in shown.stdout and "`build` extra" in shown.stdout
     unknown = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 1 and "choose from" in unknown.stderr and "secbert-pt-demo" in unknown.stderr
+
+
+def test_smoothquant_calibration_draws_training_texts_of_both_labels():
+    from secbert_edge.data import Example
+
+    train = [Example(f"ataque {i}", 1) for i in range(300)] + [Example(f"pergunta {i}", 0) for i in range(40)]
+    train.append(Example("resposta", 1, "pergunta"))  # a pair: its prompt would be lost as a single text
+    data = build.Data(train, [], [], {})
+    texts = build.calibration_texts(data, n=100)
+    assert texts == build.calibration_texts(data, n=100)  # seeded
+    assert sum(t.startswith("ataque") for t in texts) == 50 and sum(t.startswith("pergunta") for t in texts) == 40
+    assert len(set(texts)) == len(texts) and "resposta" not in texts
+    assert build.GUARD.int8_smooth is not None and not build.GUARD.int8_keep_fp32

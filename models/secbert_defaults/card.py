@@ -292,7 +292,7 @@ The encoder: {ENCODER}.
 def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_dir: Path) -> None:
     """Write the card of a default built on the pretrained encoder."""
     manifest = Manifest.read(path.parent)
-    from .build import source_dir
+    from .build import CALIBRATION_TEXTS, source_dir
 
     report = json.loads((source_dir(models_dir, spec.name) / "data-report.json").read_text(encoding="utf-8"))
     t = build["teacher"]
@@ -307,6 +307,11 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
     kept = ""
     if spec.int8_keep_fp32:
         kept = f"; the MatMul groups {', '.join(spec.int8_keep_fp32)} kept fp32, as all-int8 missed the parity check"
+    if spec.int8_smooth is not None:
+        kept += (
+            f"; the feed-forward MatMuls SmoothQuant-ed first (alpha {spec.int8_smooth}, activation maxima from "
+            f"{CALIBRATION_TEXTS} training texts), so all of them run int8"
+        )
     comps = ", ".join(f"{k} {v}" for k, v in report["components"].items() if v)
     student = build.get("student")
     extra = ""
