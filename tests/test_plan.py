@@ -460,3 +460,29 @@ def test_other_cpu_counts_what_it_does_not_watch():
         spin.wait()
     assert unwatched.cores is not None and watched.cores is not None
     assert unwatched.cores - watched.cores >= 0.3  # the spinning process's share of a core, whatever else runs
+
+
+def test_a_challenger_must_lead_the_incumbent_in_every_round():
+    """Interleaved rounds are paired: a plan ahead on the medians of two rounds but behind the incumbent in one of
+    them does not replace it; ahead in both (by more than MIN_GAIN over the rounds) it does. Numbers from a noisy
+    run's stage (benchmarks/results/2026-12-07-x86_64-2c-serve-o.md, '4 wait', rounded)."""
+    from secbert_edge.serve.loadgen import LoadResult
+    from secbert_edge.serve.tune import Measured, choose
+
+    def measured(plan: ServingPlan, *rounds: tuple[float, float, float]) -> Measured:
+        return Measured(
+            plan,
+            "4 wait",
+            [[LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)] for rates in rounds],
+        )
+
+    rule = ServingPlan(runs=3, solo_threads=2)
+    waits = rule.replace(max_batch_size=4, max_wait_ms=2.0)
+    incumbent = measured(rule, (158.8, 232.0, 206.3), (156.5, 210.6, 193.1))
+    challenger = measured(waits, (157.2, 201.3, 205.5), (152.8, 231.9, 262.6))
+    assert choose([incumbent, challenger], rule) is incumbent
+    assert challenger.worst_ratio > incumbent.worst_ratio * (1 + tune.MIN_GAIN)  # the medians alone would switch
+    assert challenger.round_ratios[0] < incumbent.round_ratios[0]  # it lost round 1 (8 clients)
+    steady = measured(waits, (170.0, 250.0, 230.0), (165.0, 240.0, 225.0))
+    assert choose([incumbent, steady], rule) is steady
+    assert choose([incumbent, challenger], waits.replace(max_wait_ms=5.0)) is challenger  # no incumbent measured
