@@ -465,7 +465,7 @@ def test_other_cpu_counts_what_it_does_not_watch():
 def test_a_challenger_must_lead_the_incumbent_in_every_round():
     """Interleaved rounds are paired: a plan ahead on the medians of two rounds but behind the incumbent in one of
     them does not replace it; ahead in both (by more than MIN_GAIN over the rounds) it does. Numbers from a noisy
-    run's stage (benchmarks/results/2026-12-07-x86_64-2c-serve-o.md, '4 wait', rounded)."""
+    run's stage (benchmarks/results/2026-12-07-x86_64-2c-serve-o.log, '4 wait', rounded)."""
     from secbert_edge.serve.loadgen import LoadResult
     from secbert_edge.serve.tune import Measured, choose
 

@@ -26,7 +26,7 @@ replaces the best so far (in stage 1 and at the end: the rule) only when it beat
 *and* is ahead of it in every round, each round's worst-level ratio taken against that round's best (``choose``): the
 rounds are interleaved, so a paired comparison; on a shared 2-core box a round's texts/s moved +-15%, and a plan that
 led by 13% on the medians of two rounds while losing one of them served 17% slower than the rule it had replaced in
-the next run (benchmarks/results/2026-12-07-x86_64-2c-serve-o.md). What the noise cannot tell apart stays as it was.
+the next run (benchmarks/results/2026-12-07-x86_64-2c-serve-o.log). What the noise cannot tell apart stays as it was.
 """
 
 from __future__ import annotations
