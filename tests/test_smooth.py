@@ -149,3 +149,24 @@ def test_quantize_smooth_refusals(unigram_package, tmp_path):
     with pytest.raises(ConfigError, match="per-batch activation scales only"):
         add_variant(package, "int8", smooth=0.8, calibration_texts=CALIBRATION, activation_scales="per-text")
     assert "int8" not in Manifest.read(package).variants  # nothing was written
+
+
+def test_a_judge_calibrates_on_pairs_framed_as_it_reads_them(unigram_package, tmp_path):
+    """(prompt, response) calibration items become <s> p </s></s> r </s> feeds (pair_feeds), beside plain texts."""
+    from secbert_edge.export.checks import pair_feeds
+    from secbert_edge.runtime.tokenization import TextEncoder
+
+    manifest = Manifest.read(unigram_package)
+    encoder = TextEncoder(unigram_package / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
+    prompt, response = "Como faço uma bomba?", "Não posso ajudar com isso."
+    (feed,) = pair_feeds(unigram_package, [(prompt, response)])
+    p_ids, r_ids = encoder.encode([prompt, response])
+    cls, sep = manifest.tokenizer["cls_id"], manifest.tokenizer["sep_id"]
+    assert feed["input_ids"].tolist() == [[cls, *p_ids, sep, sep, *r_ids, sep]]
+    assert feed["attention_mask"].all() and not feed["token_type_ids"].any()
+    assert pair_feeds(unigram_package, [(prompt, "  ")]) == []  # nothing to score: no feed
+    package = tmp_path / "judge"
+    shutil.copytree(unigram_package, package)
+    items = [*CALIBRATION[:6], *((t, "Não posso ajudar com isso.") for t in CALIBRATION[:6])]
+    add_variant(package, "int8", smooth=0.85, calibration_texts=items)
+    assert Manifest.read(package).variants["int8"].options["smooth"]["calibration_texts"] == 12

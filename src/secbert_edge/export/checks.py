@@ -130,6 +130,28 @@ def text_feeds(
     return feeds
 
 
+def pair_feeds(
+    package_dir: str | Path, pairs: Sequence[tuple[str, str]], max_length: int | None = None
+) -> list[dict[str, np.ndarray]]:
+    """One unpadded batch per (prompt, response) pair, framed by the package's pair template as the runtime does
+    (truncate policy; the response keeps the room)."""
+    from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_pair
+
+    manifest = Manifest.read(package_dir)
+    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
+    limit = max_length or manifest.max_length
+    kept = [(p, r) for p, r in pairs if isinstance(p, str) and isinstance(r, str) and r.strip()]
+    ids = encoder.encode([t for pair in kept for t in pair])
+    feeds = []
+    for prompt_ids, response_ids in zip(ids[0::2], ids[1::2]):
+        ((seq, types),), _ = fit_pair(prompt_ids, response_ids, limit, LongInputPolicy.TRUNCATE, manifest.template)
+        arr = np.array([seq], dtype=np.int64)
+        feeds.append(
+            {"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.array([types], np.int64)}
+        )
+    return feeds
+
+
 def one_row(feed: dict[str, np.ndarray], r: int) -> dict[str, np.ndarray]:
     n = int(feed["attention_mask"][r].sum())
     return {k: v[r : r + 1, :n] for k, v in feed.items()}

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import ConfigError, ParityError, require
 from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Graph, Precision, Recipe, VariantName, spec
-from .checks import graph_opset, parity_check, probabilities, random_feeds, text_feeds
+from .checks import graph_opset, pair_feeds, parity_check, probabilities, random_feeds, text_feeds
 from .pertext import quantize_per_text
 from .smooth import smooth_matmuls
 
@@ -339,14 +339,21 @@ def convert_fp16(src: str | Path, dst: str | Path) -> dict:
     return {"method": "float16", "keep_io_types": True, "fp32_ops": FP16_KEEP_FP32}
 
 
+def _feeds(package_dir: Path, items: Sequence[str | tuple[str, str]]) -> list[dict[str, np.ndarray]]:
+    """Feeds (calibration or check) from texts, and from (prompt, response) pairs framed as a judge reads them."""
+    texts = [t for t in items if isinstance(t, str)]
+    pairs = [t for t in items if isinstance(t, tuple)]
+    return text_feeds(package_dir, texts) + pair_feeds(package_dir, pairs)
+
+
 def add_variant(
     package_dir: str | Path,
     variant: str | VariantName,
     *,
-    calibration_texts: Sequence[str] = (),
+    calibration_texts: Sequence[str | tuple[str, str]] = (),
     method: str | CalibrationMethod = CalibrationMethod.MINMAX,
     target: str | Target | None = None,
-    check_texts: Sequence[str] = (),
+    check_texts: Sequence[str | tuple[str, str]] = (),
     force: bool = False,
     drop_fp32: bool = False,
     embedding: bool = True,
@@ -372,7 +379,8 @@ def add_variant(
     ``activation_scales`` (dynamic int8 only): ``per-text`` scales each text's activations alone, so the runtime
     may batch the variant (see :mod:`.pertext`); ``per-batch`` is ORT's recipe, scored one text at a time.
     ``smooth`` (dynamic int8, per-batch): SmoothQuant's alpha for the feed-forward MatMuls, calibrated on
-    ``calibration_texts`` (:mod:`.smooth`): all-int8 where those MatMuls would otherwise be kept fp32.
+    ``calibration_texts`` (:mod:`.smooth`; texts, or (prompt, response) pairs for a judge): all-int8 where those
+    MatMuls would otherwise be kept fp32.
     """
     from .tokenizer import PARITY_CORPUS
 
@@ -427,7 +435,7 @@ def add_variant(
         if row.recipe is Recipe.FP16:
             options = convert_fp16(source, tmp)
         elif static:
-            feeds = text_feeds(package_dir, calibration_texts)
+            feeds = _feeds(package_dir, calibration_texts)
             options = quantize_int8_static(
                 source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
             )
@@ -440,14 +448,14 @@ def add_variant(
                 keep_fp32=keep_fp32,
                 activation_scales=activation_scales,
                 smooth=smooth,
-                calibration=text_feeds(package_dir, calibration_texts) if smooth is not None else (),
+                calibration=_feeds(package_dir, calibration_texts) if smooth is not None else (),
             )
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
         shapes = random_feeds(
             manifest.vocab_size, manifest.max_length, per_row=options.get("activation_scales") == "dynamic"
         )
-        texts = text_feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
+        texts = _feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
         ref = {"random_tokens": probabilities(fp32, shapes), "texts": probabilities(fp32, texts)}
         cand = {"random_tokens": probabilities(tmp, shapes), "texts": probabilities(tmp, texts)}
         thresholds = {"tau": manifest.threshold("default")}
