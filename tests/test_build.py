@@ -233,10 +233,14 @@ def test_smoothquant_calibration_draws_training_texts_of_both_labels():
     from secbert_edge.data import Example
 
     train = [Example(f"ataque {i}", 1) for i in range(300)] + [Example(f"pergunta {i}", 0) for i in range(40)]
-    train.append(Example("resposta", 1, "pergunta"))  # a pair: its prompt would be lost as a single text
     data = build.Data(train, [], [], {})
     texts = build.calibration_texts(data, n=100)
     assert texts == build.calibration_texts(data, n=100)  # seeded
     assert sum(t.startswith("ataque") for t in texts) == 50 and sum(t.startswith("pergunta") for t in texts) == 40
-    assert len(set(texts)) == len(texts) and "resposta" not in texts
+    assert len(set(texts)) == len(texts)
+    # a judge's rows are drawn as the (prompt, response) pairs it reads
+    judged = build.Data([Example(f"resposta {i}", i % 2, f"pergunta {i}") for i in range(20)], [], [], {})
+    pairs = build.calibration_texts(judged, n=8)
+    assert len(pairs) == 8 and all(p == (f"pergunta {p[1].split()[1]}", p[1]) for p in pairs)
     assert build.GUARD.int8_smooth is not None and not build.GUARD.int8_keep_fp32
+    assert build.JUDGE.int8_smooth is not None and not build.JUDGE.int8_keep_fp32

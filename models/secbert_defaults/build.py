@@ -247,8 +247,12 @@ JUDGE = DefaultSpec(
     # sets peak near 0.8 (r1 86.8% at 0.83, r4 87.1% at 0.75-0.83; at 0.5: 85.0 / 83.8%)
     threshold=ThresholdPolicy(metric="accuracy", sets=("r1", "r4")),
     # all-int8: max |dP| 0.39 on its verify split (0.30 on quantize's check); FFN output alone 0.17; both FFN
-    # matrices fp32: 0.12, 2 flips of 600 (50.5 MB)
-    int8_keep_fp32=("ffn-in", "ffn-out"),
+    # matrices fp32: 0.12, 2 flips of 600 (50.5 MB), and on one thread slower than fp32 itself (a 195-token pair: 48.5
+    # ms, fp32 44.7). SmoothQuant on 256 training pairs instead (export/smooth.py; against fp32 on the 600 verify pairs;
+    # both FFN groups fp32: max |dP| 0.116, mean 0.0029): on one draw of pairs alpha 0.8 0.130 / 0.0029, 0.85 0.142 /
+    # 0.0032, 0.9 0.121 / 0.0034; on the build's draw (calibration_texts) 0.75 0.153, 0.8 0.129, 0.85 0.067 / 0.0024 /
+    # 1 flip at 0.5, 0.9 0.191 (missed the check), 0.95 0.208: 0.85, as on the guard. All-int8 24.5 ms on that pair.
+    int8_smooth=0.85,
 )
 PENDING: set[str] = set()  # specs a plain `python models/build_demo.py` leaves alone
 DEFAULTS = {spec.name: spec for spec in (GUARD, JUDGE)}
@@ -530,12 +534,13 @@ def _distill_one(
 # ------------------------------------------------------------------------------------------------------ the package
 
 
-def calibration_texts(data: Data, n: int = CALIBRATION_TEXTS, seed: int = 2029) -> list[str]:
-    """Training texts for int8 SmoothQuant's activation maxima: ``n`` drawn evenly from both labels (the verify split
-    stays the check's own)."""
+def calibration_texts(data: Data, n: int = CALIBRATION_TEXTS, seed: int = 2029) -> list[str | tuple[str, str]]:
+    """Training rows for int8 SmoothQuant's activation maxima: ``n`` drawn evenly from both labels (the verify split
+    stays the check's own); a row with a prompt as its (prompt, response) pair, the way a judge reads it."""
     rng = random.Random(seed)
-    per_label = [[e.text for e in data.train if e.label == label and not e.prompt] for label in (0, 1)]
-    return [t for texts in per_label for t in rng.sample(texts, min(n // 2, len(texts)))]
+    per_label = [[e for e in data.train if e.label == label] for label in (0, 1)]
+    drawn = [e for rows in per_label for e in rng.sample(rows, min(n // 2, len(rows)))]
+    return [(e.prompt, e.text) if e.prompt else e.text for e in drawn]
 
 
 def write_package(
@@ -545,7 +550,7 @@ def write_package(
     out: Path,
     ks_threshold: float | None,
     log: Log = log_line,
-    calibration: Sequence[str] = (),
+    calibration: Sequence[str | tuple[str, str]] = (),
 ) -> Manifest:
     """Export, add int8 (embedding quantized; SmoothQuant-ed on ``calibration`` where the spec says) and drop fp32;
     gate the int8 file with verify against the checkpoint on the generated-only verify split. Raises if the gate
@@ -567,7 +572,9 @@ def write_package(
     split = source_dir(out.parent, spec.name) / VERIFY_SPLIT
     # quantize's own check on the verify split's 600 texts, not only the tokenizer's ~38 parity inputs: more inputs
     # resolve a smaller flip rate (its binomial bound: 2 flips of ~38, 10 of ~600)
-    check = [e.text for e in load_examples(split)]
+    # a judge's split holds (prompt, response) rows: checked as the pairs it reads
+    columns = "response" if spec.task is Task.RESPONSE else "text"
+    check = [(e.prompt, e.text) if e.prompt else e.text for e in load_examples(split, columns)]
     add_variant(
         out,
         "int8",
