@@ -109,24 +109,33 @@ def graph_opset(path: str | Path) -> int:
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
 
 
+def _package_encoder(package_dir: str | Path, max_length: int | None):
+    """The package's manifest, its tokenizer as the runtime loads it, and the length limit to frame to."""
+    from ..runtime.tokenization import TextEncoder
+
+    manifest = Manifest.read(package_dir)
+    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
+    return manifest, encoder, max_length or manifest.max_length
+
+
+def _unpadded(seq: Sequence[int], types: Sequence[int]) -> dict[str, np.ndarray]:
+    arr = np.array([seq], dtype=np.int64)
+    return {"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.array([types], np.int64)}
+
+
 def text_feeds(
     package_dir: str | Path, texts: Sequence[str], max_length: int | None = None
 ) -> list[dict[str, np.ndarray]]:
     """One unpadded batch per text, tokenized exactly as the runtime does (truncate policy)."""
-    from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_sequence
+    from ..runtime.tokenization import LongInputPolicy, fit_sequence
 
-    manifest = Manifest.read(package_dir)
-    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
-    limit = max_length or manifest.max_length
+    manifest, encoder, limit = _package_encoder(package_dir, max_length)
     feeds = []
     for ids in encoder.encode([t for t in texts if isinstance(t, str) and t.strip()]):
         if not ids:
             continue
         ((seq, types),), _ = fit_sequence(ids, limit, LongInputPolicy.TRUNCATE, manifest.template)
-        arr = np.array([seq], dtype=np.int64)
-        feeds.append(
-            {"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.array([types], np.int64)}
-        )
+        feeds.append(_unpadded(seq, types))
     return feeds
 
 
@@ -135,21 +144,23 @@ def pair_feeds(
 ) -> list[dict[str, np.ndarray]]:
     """One unpadded batch per (prompt, response) pair, framed by the package's pair template as the runtime does
     (truncate policy; the response keeps the room)."""
-    from ..runtime.tokenization import LongInputPolicy, TextEncoder, fit_pair
+    from ..runtime.tokenization import LongInputPolicy, fit_pair
 
-    manifest = Manifest.read(package_dir)
-    encoder = TextEncoder(Path(package_dir) / manifest.tokenizer["file"], manifest.tokenizer_vocab_size)
-    limit = max_length or manifest.max_length
+    manifest, encoder, limit = _package_encoder(package_dir, max_length)
     kept = [(p, r) for p, r in pairs if isinstance(p, str) and isinstance(r, str) and r.strip()]
     ids = encoder.encode([t for pair in kept for t in pair])
     feeds = []
     for prompt_ids, response_ids in zip(ids[0::2], ids[1::2]):
         ((seq, types),), _ = fit_pair(prompt_ids, response_ids, limit, LongInputPolicy.TRUNCATE, manifest.template)
-        arr = np.array([seq], dtype=np.int64)
-        feeds.append(
-            {"input_ids": arr, "attention_mask": np.ones_like(arr), "token_type_ids": np.array([types], np.int64)}
-        )
+        feeds.append(_unpadded(seq, types))
     return feeds
+
+
+def item_feeds(package_dir: str | Path, items: Sequence[str | tuple[str, str]]) -> list[dict[str, np.ndarray]]:
+    """Feeds (calibration or check) from texts, and from (prompt, response) pairs framed as a judge reads them."""
+    texts = [t for t in items if isinstance(t, str)]
+    pairs = [t for t in items if isinstance(t, tuple)]
+    return text_feeds(package_dir, texts) + pair_feeds(package_dir, pairs)
 
 
 def one_row(feed: dict[str, np.ndarray], r: int) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import ConfigError, ParityError, require
 from ..manifest import Manifest, Variant, sha256_file
 from ..variants import Graph, Precision, Recipe, VariantName, spec
-from .checks import graph_opset, pair_feeds, parity_check, probabilities, random_feeds, text_feeds
+from .checks import graph_opset, item_feeds, parity_check, probabilities, random_feeds
 from .pertext import quantize_per_text
 from .smooth import smooth_matmuls
 
@@ -185,17 +185,11 @@ def quantize_int8_dynamic(
     # Fused contrib ops (Attention, SkipLayerNormalization) defeat shape inference: tell it they are float.
     common = {"per_channel": True, "reduce_range": recipe["reduce_range"], "weight_type": q.QuantType.QInt8}
     extra = {"MatMulConstBOnly": True, "DefaultTensorType": 1}
+    if smooth is not None and per_text:
+        raise ConfigError("--smooth is measured with per-batch activation scales only; drop --activation-scales")
     smoothed = 0
-    if smooth is not None:
+    with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
         if per_text:
-            raise ConfigError("--smooth is measured with per-batch activation scales only; drop --activation-scales")
-        targets = [n for n in fp32_nodes(graph, SMOOTH_GROUPS) if n not in set(kept)]
-        with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
-            source = Path(tmp) / "smoothed.onnx"
-            smoothed = smooth_matmuls(src, source, targets, calibration, smooth)
-            q.quantize_dynamic(str(source), str(dst), nodes_to_exclude=keep, extra_options=extra, **common)
-    elif per_text:
-        with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
             embedded = Path(src)
             if embedding:  # ORT still quantizes the tables; the MatMuls are rewritten per text below
                 embedded = Path(tmp) / "embedding.onnx"
@@ -203,8 +197,13 @@ def quantize_int8_dynamic(
                     str(src), str(embedded), op_types_to_quantize=list(EMBEDDING_OPS), extra_options=extra, **common
                 )
             count = quantize_per_text(embedded, dst, reduce_range=recipe["reduce_range"], exclude=kept)
-    else:
-        q.quantize_dynamic(str(src), str(dst), nodes_to_exclude=keep, extra_options=extra, **common)
+        else:
+            source = Path(src)
+            if smooth is not None:  # the feed-forward MatMuls left int8, rescaled first
+                source = Path(tmp) / "smoothed.onnx"
+                targets = [n for n in fp32_nodes(graph, SMOOTH_GROUPS) if n not in set(kept)]
+                smoothed = smooth_matmuls(src, source, targets, calibration, smooth)
+            q.quantize_dynamic(str(source), str(dst), nodes_to_exclude=keep, extra_options=extra, **common)
     return {
         "method": "dynamic",
         "per_channel": True,
@@ -339,13 +338,6 @@ def convert_fp16(src: str | Path, dst: str | Path) -> dict:
     return {"method": "float16", "keep_io_types": True, "fp32_ops": FP16_KEEP_FP32}
 
 
-def _feeds(package_dir: Path, items: Sequence[str | tuple[str, str]]) -> list[dict[str, np.ndarray]]:
-    """Feeds (calibration or check) from texts, and from (prompt, response) pairs framed as a judge reads them."""
-    texts = [t for t in items if isinstance(t, str)]
-    pairs = [t for t in items if isinstance(t, tuple)]
-    return text_feeds(package_dir, texts) + pair_feeds(package_dir, pairs)
-
-
 def add_variant(
     package_dir: str | Path,
     variant: str | VariantName,
@@ -435,7 +427,7 @@ def add_variant(
         if row.recipe is Recipe.FP16:
             options = convert_fp16(source, tmp)
         elif static:
-            feeds = _feeds(package_dir, calibration_texts)
+            feeds = item_feeds(package_dir, calibration_texts)
             options = quantize_int8_static(
                 source, tmp, feeds, CalibrationMethod(method), target, tensorrt=row.recipe is Recipe.TENSORRT_INT8
             )
@@ -448,14 +440,14 @@ def add_variant(
                 keep_fp32=keep_fp32,
                 activation_scales=activation_scales,
                 smooth=smooth,
-                calibration=_feeds(package_dir, calibration_texts) if smooth is not None else (),
+                calibration=item_feeds(package_dir, calibration_texts) if smooth is not None else (),
             )
         log("comparing with the fp32 variant")
         # Dynamic int8 is run one text at a time by the runtime: compare it the same way.
         shapes = random_feeds(
             manifest.vocab_size, manifest.max_length, per_row=options.get("activation_scales") == "dynamic"
         )
-        texts = _feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
+        texts = item_feeds(package_dir, list(check_texts) or list(PARITY_CORPUS))
         ref = {"random_tokens": probabilities(fp32, shapes), "texts": probabilities(fp32, texts)}
         cand = {"random_tokens": probabilities(tmp, shapes), "texts": probabilities(tmp, texts)}
         thresholds = {"tau": manifest.threshold("default")}

@@ -81,7 +81,7 @@ def smooth_matmuls(
     weight read by it alone is an error: its other readers would see the scaled weight."""
     onnx = require("onnx", "quantize", "SmoothQuant")
     if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"--smooth {alpha}: alpha is a migration strength between 0 and 1 (0.8 measured best)")
+        raise ConfigError(f"--smooth {alpha}: alpha is a migration strength between 0 and 1 (0.8-0.85 measured best)")
     if not feeds:
         raise ConfigError("--smooth needs calibration texts that tokenize to something; pass --calibration FILE")
     model = onnx.load(str(src))
