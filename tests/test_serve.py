@@ -408,3 +408,69 @@ def test_real_server_drains_on_sigterm_and_exits_0(tiny_package, tmp_path):
     assert TEXTS[0] not in log  # texts are not logged by default
     assert "drained and stopped" in log
     assert "plan rule: " in log and "no tuned plan for variant fp32" in log  # the startup line says which plan, why
+
+
+def test_a_lone_request_runs_on_the_event_loop_and_a_burst_goes_to_the_workers(monkeypatch):
+    """With nothing else in the service a request of <= ALONE_MAX_TEXTS texts is scored on the loop's thread (no
+    queue, no hand-off) with the solo runner; concurrent requests, and a lone one with more texts, go to the
+    workers. Scores are the same on both paths (dynamic int8: bit for bit)."""
+    from secbert_edge.serve import app as app_module
+    from secbert_edge.serve.batcher import ALONE_MAX_TEXTS
+
+    clf = load(MODELS / "secbert-pt-demo", variant="int8")
+    s = Served(clf, parallel_runs=2, solo_threads=2)
+    assert s.app.batcher.solo is not None
+    try:
+        for text in TEXTS[:3]:
+            r = s.request("POST", "/v1/classify", json={"texts": [text]})
+            assert r.status_code == 200 and same(r.json()["results"], expected(clf, [text]), 0.0)
+        assert s.metric("secbert_alone_requests_total") == 3
+        assert s.metric("secbert_queue_wait_seconds_count") == 3
+
+        requests = [[TEXTS[i % len(TEXTS)] + f" #{i}"] for i in range(12)]
+
+        async def burst(client: httpx.AsyncClient) -> list[httpx.Response]:
+            return await asyncio.gather(*(client.post("/v1/classify", json={"texts": t}) for t in requests))
+
+        monkeypatch.setattr(app_module, "QUIET_S", 60.0)  # after overlapping requests: a minute without
+        for texts, r in zip(requests, s.run(burst)):
+            assert r.status_code == 200 and same(r.json()["results"], expected(clf, texts), 0.0)
+        assert s.metric("secbert_alone_requests_total") == 3, "a burst was served one by one on the loop"
+        r = s.request("POST", "/v1/classify", json={"texts": ["oi"]})  # alone, but the service was just busy
+        assert r.status_code == 200 and s.metric("secbert_alone_requests_total") == 3
+        assert s.metric("secbert_batch_requests_sum") == 3 + len(requests) + 1
+
+        monkeypatch.setattr(app_module, "QUIET_S", 0.0)
+        s.app._crowded_until = 0.0  # the service counts as quiet again at once
+        many = (TEXTS * 2)[: ALONE_MAX_TEXTS + 1]
+        r = s.request("POST", "/v1/classify", json={"texts": many})
+        assert r.status_code == 200 and same(r.json()["results"], expected(clf, many), 0.0)
+        assert s.metric("secbert_alone_requests_total") == 3  # too many texts to block the loop with
+        r = s.request("POST", "/v1/classify", json={"texts": TEXTS[:2]})
+        assert r.status_code == 200 and s.metric("secbert_alone_requests_total") == 4
+    finally:
+        s.app.close(5)
+
+
+def test_a_lone_request_that_fails_is_a_500_with_its_reason_and_the_next_is_served():
+    from secbert_edge.serve.batcher import InferenceFailed
+
+    clf = load(MODELS / "secbert-pt-demo", variant="int8")
+    s = Served(clf, parallel_runs=2, solo_threads=2)
+    solo = s.app.batcher.solo
+
+    class Failing:
+        def predict(self, texts: Any, **kw: Any) -> Any:
+            raise InferenceFailed("ONNX Runtime failed: out of memory")
+
+    try:
+        s.app.batcher.solo = Failing()
+        r = s.request("POST", "/v1/classify", json={"texts": ["oi"]})
+        assert r.status_code == 500 and "out of memory" in r.json()["error"]
+        assert s.metric("secbert_alone_requests_total") == 1
+        s.app.batcher.solo = solo
+        r = s.request("POST", "/v1/classify", json={"texts": ["oi"]})
+        assert r.status_code == 200 and same(r.json()["results"], expected(clf, ["oi"]), 0.0)
+        assert s.app.batcher._busy == 0
+    finally:
+        s.app.close(5)

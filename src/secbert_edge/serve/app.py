@@ -29,6 +29,9 @@ ROUTES = {"/v1/classify": Kind.TEXTS, "/v1/classify-pairs": Kind.PAIRS}
 ENDPOINT = {Kind.TEXTS: "classify", Kind.PAIRS: "classify-pairs"}
 FIELDS = {Kind.TEXTS: ("texts", "threshold"), Kind.PAIRS: ("prompts", "responses", "threshold")}
 JSON_HEADERS = [(b"content-type", b"application/json")]
+# A request that arrives while the service has handled one request at a time for this long runs on the event loop's
+# thread (Batcher.run_alone) instead of crossing to a worker and back; any overlap restarts the count.
+QUIET_S = 0.1
 
 
 class HTTPError(Exception):
@@ -70,9 +73,11 @@ class ServeApp:
             parallel_runs=self.plan.runs,
             runners=runners,
             solo=solo,
-            observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job),
+            observer=BatchObserver(batch=self.metrics.batch, job=self.metrics.job, alone=self.metrics.alone.inc),
         )
         self.metrics.plan(self.plan_source, self.plan, self.plan_reason, self.plan_overrides)
+        self._in_flight = 0  # classification requests being handled
+        self._crowded_until = 0.0  # perf_counter time: before it, a request alone still goes through the queue
         self.task = classifier.manifest.task
         self.model = {
             "name": classifier.package_dir.name,
@@ -152,13 +157,26 @@ class ServeApp:
         endpoint = ENDPOINT[kind]
         m = self.metrics
         m.in_flight.inc()
+        self._in_flight += 1
+        if self._in_flight > 1:
+            self._crowded_until = started + QUIET_S
         n_texts, n_errors, outcome, status, waited = 0, 0, "ok", 200, 0.0
         job: Job | None = None
         try:
             try:
                 job = await self._parse(kind, scope, receive)
                 n_texts = len(job.texts)
-                if n_texts:
+                alone = n_texts and self._in_flight == 1 and time.perf_counter() >= self._crowded_until
+                if alone:
+                    # Let requests that arrived with this one start first (uvicorn creates their tasks in the same
+                    # loop pass): a burst must go to the workers, not be served one by one on this thread.
+                    await asyncio.sleep(0)
+                    alone = self._in_flight == 1 and time.perf_counter() >= self._crowded_until
+                if alone and self.batcher.run_alone(job):
+                    if job.error is not None:
+                        raise job.error
+                    results = job.result or []
+                elif n_texts:
                     self.batcher.submit(job)
                     try:  # wait_for, not asyncio.timeout: the package supports Python 3.10
                         results = await asyncio.wait_for(asyncio.shield(job.future), self.config.request_timeout_s)
@@ -191,6 +209,7 @@ class ServeApp:
             await _send(send, status, body, headers)
         finally:
             m.in_flight.dec()
+            self._in_flight -= 1
             seconds = time.perf_counter() - started
             m.request(endpoint, outcome, seconds)
             client = scope.get("client")

@@ -46,6 +46,11 @@ class Metrics:
         self.request_seconds = prom.Histogram(
             "secbert_request_seconds", "Seconds per classification request", buckets=SECONDS_BUCKETS, registry=r
         )
+        self.alone = prom.Counter(
+            "secbert_alone_requests",
+            "Requests run on the event loop's thread because they were the only work (no queue, no worker hand-off)",
+            registry=r,
+        )
         self.in_flight = prom.Gauge("secbert_requests_in_flight", "Classification requests being handled", registry=r)
         self.queued = prom.Gauge("secbert_queue_texts", "Texts waiting for the inference worker", registry=r)
         self.ready = prom.Gauge("secbert_ready", "1 when the model is loaded and warmed", registry=r)
