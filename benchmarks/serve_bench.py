@@ -16,9 +16,11 @@ runs the peers a second time on another package in the same rounds (designs ``fa
       - fastapi     : a plain FastAPI wrapper (pydantic models, sync endpoint: predict in its thread pool),
       - litserve    : LitServe with dynamic batching (max_batch_size 16, batch_timeout 5 ms, one worker),
       - naive       : (opt-in) a Starlette route calling predict on the event loop,
-    every server up at once and measured in interleaved rounds (order rotated). Peers open the runtime as a user
-    would, ``load(pkg, variant=V)`` (so they get the same session threads the plan chose); a peer named with
-    ``-tN`` (e.g. ``fastapi-t2``) opens its session with N threads instead (the runtime's former default: all cores).
+    every server up at once and measured in interleaved rounds (order rotated), the others paused (SIGSTOP) while
+    one is measured, and during the in-process rounds (idle LitServe polls its queues: 0.06 of a core an
+    instance). Peers open the runtime as a user would, ``load(pkg, variant=V)`` (so they get the same session
+    threads the plan chose); a peer named with ``-tN`` (e.g. ``fastapi-t2``) opens its session with N threads
+    instead (the runtime's former default: all cores).
 Reports texts/s (and per core), p50/p95/p99, p99/p50 and serve-tuned / the best peer at each client level, with
 the `uptime` load average at the start and end of each package; writes benchmarks/results/<date>-<machine>-serve
 [-<tag>].{json,md}. Needs the serve extra, fastapi, litserve and `hey` (apt-get install -y hey). The box is shared
@@ -28,6 +30,7 @@ and noisy: compare the ratios within one run, and look at the load averages.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +234,14 @@ class Server:
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
+    def signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> int | None:
+        self.signal(signal.SIGCONT)  # a paused server (see paused()) must run to handle SIGTERM
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -245,6 +256,21 @@ class Server:
         except ProcessLookupError:
             pass
         return self.proc.returncode
+
+
+@contextlib.contextmanager
+def paused(servers: Iterable[Server]) -> Iterator[None]:
+    """SIGSTOP ``servers`` (their whole process groups) for the block, SIGCONT after. Every design is up for the whole
+    run, but only the one measured may run: idle LitServe polls its queues (0.06 of a core per instance measured
+    idle here), which cost the designs measured beside it ~0.1-0.2 cores and never LitServe itself."""
+    stopped = list(servers)
+    try:
+        for server in stopped:
+            server.signal(signal.SIGSTOP)
+        yield
+    finally:
+        for server in stopped:
+            server.signal(signal.SIGCONT)
 
 
 def hey(url: str, body: Path, clients: int, seconds: float, server_pid: int | None = None) -> dict[str, Any]:
@@ -426,10 +452,12 @@ def bench_package(
         for c in clients:
             per_round: dict[str, list[dict[str, Any]]] = {d: [] for d in designs}
             for r in range(rounds):
-                result["in_process"]["rounds"].append({"clients": c, **inproc["one_round"]()})
+                with paused(servers.values()):
+                    result["in_process"]["rounds"].append({"clients": c, **inproc["one_round"]()})
                 for design in designs[r % len(designs) :] + designs[: r % len(designs)]:  # rotate the order
                     server = servers[design]
-                    per_round[design].append(hey(server.url, body, c, seconds, server.proc.pid))
+                    with paused(x for d, x in servers.items() if d != design):
+                        per_round[design].append(hey(server.url, body, c, seconds, server.proc.pid))
             for design in designs:
                 runs = per_round[design]
                 latency = sorted(x for run in runs for x in run["_latency"])
@@ -521,7 +549,8 @@ def markdown(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"Command: `{meta['command']}`. {meta['cpus']} CPUs ({meta['cpu']}), Python {meta['python']}, onnxruntime "
         f"{meta['onnxruntime']}. One text per request ({len(TEXT)} characters); `hey -z {meta['seconds']}s` on "
         "loopback per design and client level (keep-alive; `hey` shares the CPUs with the server); every design up "
-        "at once, measured in interleaved rounds (order rotated). texts/s = median over rounds; percentiles over "
+        "at once, measured in interleaved rounds (order rotated), the others paused (SIGSTOP) while one is measured "
+        "(idle LitServe polls: 0.06 of a core an instance). texts/s = median over rounds; percentiles over "
         "every request of every round. Peers open the runtime as a user would (`load(pkg, variant=V)`: the same "
         f"session threads as the plan){peer_note}. "
         f"LitServe: max_batch_size {LITSERVE['max_batch_size']}, batch_timeout {LITSERVE['batch_timeout'] * 1000:g} "
