@@ -474,3 +474,61 @@ def test_a_lone_request_that_fails_is_a_500_with_its_reason_and_the_next_is_serv
         assert s.app.batcher._busy == 0
     finally:
         s.app.close(5)
+
+
+@pytest.mark.parametrize("batchable", [True, False])
+def test_a_worker_alone_with_work_waits_for_batch_mates_only_where_batches_pay(batchable):
+    """While the other worker is busy, a free worker on a batchable variant collects requests arriving within
+    max_wait into one call instead of taking a 'fair share' of the one request queued at that instant; on per-batch
+    dynamic int8 (run text by text: a batch is only a queue) it keeps taking its share, one request."""
+    from types import SimpleNamespace
+
+    from secbert_edge.serve.batcher import Batcher, Job, Kind
+
+    gate = threading.Event()
+
+    class Runner:
+        dynamic_scales = not batchable
+
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
+
+        def warmup(self) -> None:
+            pass
+
+        def predict(self, texts: list[str], **kw: Any) -> list[Any]:
+            self.calls.append(list(texts))
+            if texts == ["block"]:
+                gate.wait(10)
+            one = {"error": None, "score": 0.5, "label": "benign", "threshold": 0.5, "n_tokens": 3, "truncated": False}
+            return [SimpleNamespace(**one) for _ in texts]
+
+    runner = Runner()
+    batcher = Batcher(runner, max_batch_size=4, max_wait_ms=600, parallel_runs=2, warmup=False)
+    batcher.start()
+    assert batcher.ready.wait(5)
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+
+        def submit(text: str) -> asyncio.Future:
+            job = Job(Kind.TEXTS, [text], None, None, loop.create_future())
+            batcher.submit(job)
+            return job.future
+
+        futures = [submit("block")]
+        while not runner.calls:
+            await asyncio.sleep(0.005)  # one worker is now busy on "block"
+        for text in ("a", "b", "c"):
+            futures.append(submit(text))
+            await asyncio.sleep(0.03)
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(*futures), 10)
+
+    try:
+        asyncio.run(go())
+    finally:
+        gate.set()
+        batcher.close(5)
+    rest = [call for call in runner.calls if call != ["block"]]
+    assert rest == ([["a", "b", "c"]] if batchable else [["a"], ["b"], ["c"]]), runner.calls
