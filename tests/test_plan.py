@@ -486,3 +486,51 @@ def test_a_challenger_must_lead_the_incumbent_in_every_round():
     steady = measured(waits, (170.0, 250.0, 230.0), (165.0, 240.0, 225.0))
     assert choose([incumbent, steady], rule) is steady
     assert choose([incumbent, challenger], waits.replace(max_wait_ms=5.0)) is challenger  # no incumbent measured
+    assert tune.contested([incumbent, challenger], rule) is challenger  # the tuner measures the two again
+    assert tune.contested([incumbent, steady], rule) is None
+    level = measured(waits, (159.0, 232.0, 206.0), (156.0, 211.0, 193.0))
+    assert tune.contested([incumbent, level], rule) is None  # within MIN_GAIN: nothing to settle
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_tune_measures_a_contested_challenger_again_head_to_head(monkeypatch, tiny_package, cache, confirmed):
+    """When a challenger leads the rule on the medians but loses a round (one disturbed one-client cell), the tuner
+    measures the two again, head to head, and those rounds alone decide: the challenger wins if it leads in all of
+    them, else the rule stays. Numbers shaped like run w's first stage on BERTimbau-base per-text."""
+    from secbert_edge.serve.loadgen import LoadResult
+
+    rule = load(tiny_package, plan="rule").plan_choice.plan
+    challenger_rates = [(66.0, 98.0, 97.0), (84.0, 96.0, 107.0)]
+    rule_rates = [(84.0, 93.0, 99.0), (66.0, 72.0, 87.0)]
+    again_rates = [(85.0, 97.0, 105.0), (83.0, 96.0, 104.0)] if confirmed else [(85.0, 97.0, 105.0), (70.0, 80.0, 85.0)]
+    calls: list[tuple[str, list[ServingPlan]]] = []
+
+    def is_challenger(plan: ServingPlan) -> bool:
+        return (plan.runs, plan.threads, plan.solo_threads, plan.sessions) == (2, 1, 2, 1)
+
+    def fake_stage(name, candidates, *args, **kw):
+        candidates = list(dict.fromkeys(candidates))
+        calls.append((name, candidates))
+        out = []
+        for plan in candidates:
+            if is_challenger(plan):
+                rounds = again_rates if name.endswith(", again") else challenger_rates
+            elif plan == rule:
+                rounds = [(80.0, 85.0, 92.0)] * 2 if name.endswith(", again") else rule_rates
+            else:
+                rounds = [(10.0, 10.0, 10.0)] * 2
+            results = [
+                [LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rs)] for rs in rounds
+            ]
+            out.append(tune.Measured(plan, name, results))
+        return out
+
+    monkeypatch.setattr(tune, "measure_stage", fake_stage)
+    config = tune.TuneConfig(runs=(1, 2), threads=(1, 2), clients=(1, 8, 32), batch_sizes=(64,), waits_ms=(0.0,))
+    result = tune.tune(tiny_package, config=config, write=False)
+    again = [candidates for name, candidates in calls if name.endswith(", again")]
+    assert again, [name for name, _ in calls]
+    assert all(len(c) == 2 and any(map(is_challenger, c)) and rule in c for c in again)
+    assert is_challenger(result.winner.plan) is confirmed
+    if not confirmed:
+        assert result.winner.plan == rule
