@@ -242,19 +242,13 @@ class Server:
 
     def stop(self) -> int | None:
         self.signal(signal.SIGCONT)  # a paused server (see paused()) must run to handle SIGTERM
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        self.signal(signal.SIGTERM)
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.signal(signal.SIGKILL)
             self.proc.wait()
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # stragglers of the group (LitServe workers)
-        except ProcessLookupError:
-            pass
+        self.signal(signal.SIGKILL)  # stragglers of the group (LitServe workers)
         return self.proc.returncode
 
 

@@ -297,19 +297,25 @@ def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
     assert CliRunner().invoke(main, ["serve", "--help"]).output.count("--solo-threads") == 1
 
 
+def _measured(plan: ServingPlan, stage: str, *rounds: tuple[float, float, float]) -> tune.Measured:
+    """A plan as a tuner stage measured it: texts/s at 1 / 8 / 32 clients in each round (the rest fixed)."""
+    from secbert_edge.serve.loadgen import LoadResult
+
+    return tune.Measured(
+        plan,
+        stage,
+        [[LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)] for rates in rounds],
+    )
+
+
 def test_a_stage_keeps_the_plan_nearest_the_best_at_its_worst_level():
     """1 x 2 is fastest alone but 15% behind at 8 clients; 2 x 1 is 2x behind alone; the solo plan is within 15%
     everywhere: it has the highest worst-level ratio though not the highest geometric mean."""
-    from secbert_edge.serve.loadgen import LoadResult
-    from secbert_edge.serve.tune import Measured, worst_ratios
+    from secbert_edge.serve.tune import worst_ratios
 
-    def measured(plan: ServingPlan, rates: tuple[float, float, float]) -> Measured:
-        results = [LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)]
-        return Measured(plan, "1 layout", [results])
-
-    one_by_two = measured(ServingPlan(threads=2), (140.0, 130.0, 140.0))
-    two_by_one = measured(ServingPlan(runs=2), (70.0, 153.0, 160.0))
-    solo = measured(ServingPlan(runs=2, solo_threads=2), (120.0, 140.0, 150.0))
+    one_by_two = _measured(ServingPlan(threads=2), "1 layout", (140.0, 130.0, 140.0))
+    two_by_one = _measured(ServingPlan(runs=2), "1 layout", (70.0, 153.0, 160.0))
+    solo = _measured(ServingPlan(runs=2, solo_threads=2), "1 layout", (120.0, 140.0, 150.0))
     worst_ratios([one_by_two, two_by_one, solo])
     assert one_by_two.worst_ratio == pytest.approx(130 / 153) and two_by_one.worst_ratio == pytest.approx(0.5)
     assert solo.worst_ratio == pytest.approx(120 / 140)
@@ -466,15 +472,10 @@ def test_a_challenger_must_lead_the_incumbent_in_every_round():
     """Interleaved rounds are paired: a plan ahead on the medians of two rounds but behind the incumbent in one of
     them does not replace it; ahead in both (by more than MIN_GAIN over the rounds) it does. Numbers from a noisy
     run's stage (benchmarks/results/2026-12-07-x86_64-2c-serve-o.log, '4 wait', rounded)."""
-    from secbert_edge.serve.loadgen import LoadResult
-    from secbert_edge.serve.tune import Measured, choose
+    from secbert_edge.serve.tune import choose
 
-    def measured(plan: ServingPlan, *rounds: tuple[float, float, float]) -> Measured:
-        return Measured(
-            plan,
-            "4 wait",
-            [[LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rates)] for rates in rounds],
-        )
+    def measured(plan: ServingPlan, *rounds: tuple[float, float, float]) -> tune.Measured:
+        return _measured(plan, "4 wait", *rounds)
 
     rule = ServingPlan(runs=3, solo_threads=2)
     waits = rule.replace(max_batch_size=4, max_wait_ms=2.0)
@@ -497,8 +498,6 @@ def test_tune_measures_a_contested_challenger_again_head_to_head(monkeypatch, ti
     """When a challenger leads the rule on the medians but loses a round (one disturbed one-client cell), the tuner
     measures the two again, head to head, and those rounds alone decide: the challenger wins if it leads in all of
     them, else the rule stays. Numbers shaped like run w's first stage on BERTimbau-base per-text."""
-    from secbert_edge.serve.loadgen import LoadResult
-
     rule = load(tiny_package, plan="rule").plan_choice.plan
     challenger_rates = [(66.0, 98.0, 97.0), (84.0, 96.0, 107.0)]
     rule_rates = [(84.0, 93.0, 99.0), (66.0, 72.0, 87.0)]
@@ -519,10 +518,7 @@ def test_tune_measures_a_contested_challenger_again_head_to_head(monkeypatch, ti
                 rounds = [(80.0, 85.0, 92.0)] * 2 if name.endswith(", again") else rule_rates
             else:
                 rounds = [(10.0, 10.0, 10.0)] * 2
-            results = [
-                [LoadResult(c, 100, 0, 1.0, r, 10.0, 12.0, 14.0) for c, r in zip((1, 8, 32), rs)] for rs in rounds
-            ]
-            out.append(tune.Measured(plan, name, results))
+            out.append(_measured(plan, name, *rounds))
         return out
 
     monkeypatch.setattr(tune, "measure_stage", fake_stage)

@@ -166,12 +166,12 @@ class ServeApp:
             try:
                 job = await self._parse(kind, scope, receive)
                 n_texts = len(job.texts)
-                alone = n_texts and self._in_flight == 1 and time.perf_counter() >= self._crowded_until
+                alone = n_texts and self._quiet()
                 if alone:
                     # Let requests that arrived with this one start first (uvicorn creates their tasks in the same
                     # loop pass): a burst must go to the workers, not be served one by one on this thread.
                     await asyncio.sleep(0)
-                    alone = self._in_flight == 1 and time.perf_counter() >= self._crowded_until
+                    alone = self._quiet()
                 if alone and self.batcher.run_alone(job):
                     if job.error is not None:
                         raise job.error
@@ -231,6 +231,10 @@ class ServeApp:
                     seconds * 1000,
                     extra,
                 )
+
+    def _quiet(self) -> bool:
+        """This is the only request in flight, and none overlapped another for QUIET_S."""
+        return self._in_flight == 1 and time.perf_counter() >= self._crowded_until
 
     async def _parse(self, kind: Kind, scope: dict, receive: Any) -> Job:
         """Auth, size limits, JSON and types, by hand: each refusal says what was wrong and what to send."""

@@ -429,28 +429,20 @@ def tune(
         beaten."""
         if len(set(candidates)) == 1 and not alone:  # nothing to compare the best so far with
             return candidates[0]
-        done = measure_stage(name, candidates, model_dir, variant, workload.texts, config, providers, progress)
-        measured.extend(done)
-        ok = [m for m in done if m.eligible(config.max_tail)] or done  # none eligible: the fastest anyway
-        best = choose(ok, incumbent)
-        challenger = contested(ok, incumbent)
+
+        def measure_and_choose(label: str, plans: Sequence[ServingPlan]) -> tuple[Measured, Measured | None]:
+            done = measure_stage(label, plans, model_dir, variant, workload.texts, config, providers, progress)
+            measured.extend(done)
+            ok = [m for m in done if m.eligible(config.max_tail)] or done  # none eligible: the fastest anyway
+            return _choose(ok, incumbent)
+
+        best, challenger = measure_and_choose(name, candidates)
         if challenger is not None:  # the rounds disagree: measure the two again, head to head
             progress(
                 f"{name}: {challenger.plan.describe()} leads on the medians but not in every round: "
                 "measuring it and the incumbent again"
             )
-            again = measure_stage(
-                f"{name}, again",
-                [challenger.plan, incumbent],
-                model_dir,
-                variant,
-                workload.texts,
-                config,
-                providers,
-                progress,
-            )
-            measured.extend(again)
-            best = choose([m for m in again if m.eligible(config.max_tail)] or again, incumbent)
+            best, _ = measure_and_choose(f"{name}, again", [challenger.plan, incumbent])
         progress(f"{name}: best {best.plan.describe()} ({best.worst_ratio:.2f} of the best at its worst level)")
         return best.plan
 
