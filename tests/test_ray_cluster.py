@@ -4,7 +4,8 @@ every id exactly once and the local engine's scores.
 
 The jobs are slowed down without hooks in the package: the nodes start with tests/fault_injection on their
 PYTHONPATH, whose sitecustomize.py makes ONNX Runtime sleep on batches holding a marker text, so a kill lands while
-the actors are scoring.
+the actors are scoring. The lost-node test also holds those batches until its kill has landed (a hold file): unheld,
+the 900 rows were scored in ~1-2 s and a CI run once finished the job before the killer saw actors on two nodes.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ NODE = {"num_cpus": 1, "object_store_memory": 150 * 2**20}
 
 
 @pytest.fixture(scope="module")
-def cluster(tiny_package):
-    """A head and two worker nodes; every Ray worker process sleeps 50 ms on a batch holding SLOW_TEXT."""
+def cluster(tiny_package, tmp_path_factory):
+    """A head and two worker nodes; every Ray worker process sleeps 50 ms on a batch holding SLOW_TEXT, then waits
+    while the hold file (the fixture's third value) exists."""
     from ray.cluster_utils import Cluster
 
     if ray.is_initialized():  # another module's Ray (tests run in one process)
@@ -45,6 +47,7 @@ def cluster(tiny_package):
         "PYTHONPATH": os.pathsep.join([str(FAULTS), os.environ.get("PYTHONPATH", "")]),
         "SECBERT_FAULT_SLOW_IDS": _marker_ids(tiny_package, SLOW_TEXT),
         "SECBERT_FAULT_SLEEP_S": "0.05",
+        "SECBERT_FAULT_HOLD": str(hold := tmp_path_factory.mktemp("hold") / "hold"),
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the nodes' processes inherit it; this process started without it
@@ -61,7 +64,7 @@ def cluster(tiny_package):
             else:
                 os.environ[k] = v
     ray.init(address=c.address, log_to_driver=False, configure_logging=False)
-    yield c, workers
+    yield c, workers, hold
     ray.shutdown()
     c.shutdown()
 
@@ -76,21 +79,26 @@ def _scoring_actor_nodes() -> set[str]:
 
 
 def test_a_worker_node_lost_mid_job(cluster, tiny_package, tmp_path):
-    c, workers = cluster
+    c, workers, hold = cluster
     src = dataset(tmp_path / "in", slow_rows(900), files=6)
     out = tmp_path / "out"
     lost: dict[str, float] = {}
 
     def kill_a_node_hosting_an_actor() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            hosts = _scoring_actor_nodes()
-            victim = next((w for w in workers if w.node_id in hosts), None)
-            if victim is not None and len(hosts) >= 2:
-                lost["at"] = time.monotonic()
-                c.remove_node(victim, allow_graceful=False)  # its raylet and every worker on it: SIGKILL
-                return
-            time.sleep(0.2)
+        try:
+            deadline = time.monotonic() + 50  # inside the hold's own 60 s limit
+            while time.monotonic() < deadline:
+                hosts = _scoring_actor_nodes()
+                victim = next((w for w in workers if w.node_id in hosts), None)
+                if victim is not None and len(hosts) >= 2:
+                    lost["at"] = time.monotonic()
+                    c.remove_node(victim, allow_graceful=False)  # its raylet and every worker on it: SIGKILL
+                    return
+                time.sleep(0.2)
+        finally:
+            hold.unlink(missing_ok=True)  # the actors scoring (held) on the other nodes go on
+
+    hold.touch()  # every scoring batch waits here until the node is gone
 
     killer = threading.Thread(target=kill_a_node_hosting_an_actor, daemon=True)
     killer.start()
@@ -111,7 +119,7 @@ def test_a_worker_node_lost_mid_job(cluster, tiny_package, tmp_path):
 
 
 def test_a_killed_driver_resumes(cluster, tiny_package, tmp_path):
-    c, _ = cluster
+    c, _, _ = cluster
     data = slow_rows(900)
     src = dataset(tmp_path / "in", data, files=6)
     out = tmp_path / "out"

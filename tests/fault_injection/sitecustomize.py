@@ -3,8 +3,9 @@
 
 It wraps ``onnxruntime.InferenceSession.run``: a batch whose ``input_ids`` hold the token sequence in
 ``SECBERT_FAULT_FAIL_IDS`` raises ONNX Runtime's own ``Fail``; one holding ``SECBERT_FAULT_SLOW_IDS`` first sleeps
-``SECBERT_FAULT_SLEEP_S`` seconds (a slow model, to fill the queue or catch requests in flight). Other batches, the
-warm-up included, run untouched.
+``SECBERT_FAULT_SLEEP_S`` seconds (a slow model, to fill the queue or catch requests in flight), and then, while the
+file named by ``SECBERT_FAULT_HOLD`` exists (at most HOLD_MAX_S), waits for it to go: a test that must act while a
+job is scoring holds the job there until it has. Other batches, the warm-up included, run untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ def _ids(name: str) -> list[int] | None:
 FAIL = _ids("SECBERT_FAULT_FAIL_IDS")
 SLOW = _ids("SECBERT_FAULT_SLOW_IDS")
 SLEEP_S = float(os.environ.get("SECBERT_FAULT_SLEEP_S", "0.3"))
+HOLD = os.environ.get("SECBERT_FAULT_HOLD")
+HOLD_MAX_S = 60.0
 
 if FAIL or SLOW:
     import time
@@ -41,6 +44,9 @@ if FAIL or SLOW:
         ids = input_feed.get("input_ids")
         if ids is not None and SLOW and _holds(ids, SLOW):
             time.sleep(SLEEP_S)
+            held = time.monotonic()
+            while HOLD and os.path.exists(HOLD) and time.monotonic() - held < HOLD_MAX_S:
+                time.sleep(0.05)
         if ids is not None and FAIL and _holds(ids, FAIL):
             raise Fail("injected fault: a kernel failed on this batch")
         return _run(self, output_names, input_feed, run_options)
