@@ -34,7 +34,9 @@ def local_ray():
     # then kills and restarts it until serve.start times out: give it a minute (inherited by the local cluster).
     for var in ("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S"):
         os.environ.setdefault(var, "60")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # "local": a new Ray even where an earlier one left /tmp/ray/ray_current_cluster naming a dead cluster (Ray then
+    # tries to join it, and refuses num_cpus when joining: seen after an interrupted run of the cluster tests)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     try:
         from ray import serve

@@ -25,7 +25,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from secbert_edge.cli import main  # noqa: E402
 from secbert_edge.cli._common import Status  # noqa: E402
 from secbert_edge.errors import JobError  # noqa: E402
-from secbert_edge.ray import score_dataset  # noqa: E402
+from secbert_edge.ray import _address_file, score_dataset  # noqa: E402
 from secbert_edge.textio import Fields, parquet_files  # noqa: E402
 from test_faults import FAULTS, SLOW_TEXT, _marker_ids  # noqa: E402
 from test_ray import check_against_local, dataset, local_scores, rows  # noqa: E402
@@ -67,6 +67,11 @@ def cluster(tiny_package, tmp_path_factory):
     yield c, workers, hold
     ray.shutdown()
     c.shutdown()
+    # the head wrote its address to Ray's address file, and shutdown leaves it: a later ray.init() there would try to
+    # join this dead cluster (secbert_edge.ray.ray_address steps around it; other Ray users would wait on it)
+    file = _address_file()
+    if file.is_file() and file.read_text(encoding="utf-8").strip() == c.address:
+        file.unlink()
 
 
 def slow_rows(n: int) -> list[dict]:

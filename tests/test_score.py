@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from conftest import CORPUS  # noqa: E402
 from secbert_edge.cli import main  # noqa: E402
 from secbert_edge.cli._common import Status  # noqa: E402
 from secbert_edge.errors import ConfigError, InputError  # noqa: E402
-from secbert_edge.ray import plan_actors  # noqa: E402  (pure: no ray import)
+from secbert_edge.ray import plan_actors, ray_address  # noqa: E402  (pure: no ray import)
 from secbert_edge.score import open_classifier, parts_dir, score_file  # noqa: E402
 from secbert_edge.textio import Fields  # noqa: E402
 
@@ -267,3 +268,22 @@ def test_actor_plan_on_a_cluster_keeps_room_to_restart_a_lost_nodes_actors():
     assert three.actors * three.cpus_per_actor <= 3 - 1 - 1  # fits on the 2 nodes left, a CPU to spare
     big = plan_actors(32, largest_node=8)  # 4 nodes of 8
     assert big.actors * big.cpus_per_actor <= 32 - 8 - 2 + 1e-9
+
+
+def test_ray_address_skips_a_dead_local_cluster_that_rays_address_file_names(tmp_path, monkeypatch):
+    """A Ray that died without cleaning up leaves ray_current_cluster behind; ray.init() would wait on its GCS."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    assert ray_address(None) is None  # no file: Ray starts a local cluster itself
+    assert ray_address("10.0.0.9:6379") == "10.0.0.9:6379"  # named: used as given, never probed
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.8:6379")
+    assert ray_address(None) == "10.0.0.8:6379"
+    monkeypatch.delenv("RAY_ADDRESS")
+    (tmp_path / "ray").mkdir()
+    with socket.create_server(("127.0.0.1", 0)) as live:  # a cluster that answers: Ray joins it
+        (tmp_path / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{live.getsockname()[1]}\n")
+        assert ray_address(None) is None
+        dead_port = live.getsockname()[1]
+    said: list[str] = []
+    assert ray_address(None, said.append) == "local"  # the same address, nobody listening now: a new local Ray
+    assert len(said) == 1 and f"127.0.0.1:{dead_port}" in said[0] and "does not answer" in said[0]

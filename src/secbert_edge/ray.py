@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,46 @@ IO_CPUS = 0.25
 
 def _ray() -> Any:
     return require("ray", "ray", "--engine ray and the Ray Serve deployment")
+
+
+def ray_address(address: str | None, log: Any = None) -> str | None:
+    """What to pass ``ray.init``: ``address``, else $RAY_ADDRESS, else None (Ray joins the local cluster `ray start`
+    last started on this machine, else starts one) -- or "local" (a new local Ray) when the cluster that Ray's
+    address file names no longer answers. A Ray that died without cleaning up leaves that file behind, and
+    ``ray.init()`` then waits on the dead GCS (measured here: still waiting after 200 s)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is not None:
+        return address
+    last = _last_local_cluster()
+    if last is None or _answers(last):
+        return None
+    if log:
+        log(f"the local Ray named in {_address_file()} ({last}) does not answer; starting a new local Ray")
+    return "local"
+
+
+def _address_file() -> Path:
+    """Ray's record of the last local cluster (ray._common.utils.get_ray_address_file, which moves between Ray
+    versions: the same rule here): $RAY_TMPDIR, else $TMPDIR on Linux, else /tmp; then ray/ray_current_cluster."""
+    base = os.environ.get("RAY_TMPDIR") or (os.environ.get("TMPDIR") if sys.platform.startswith("linux") else None)
+    return Path(base or "/tmp") / "ray" / "ray_current_cluster"
+
+
+def _last_local_cluster() -> str | None:
+    try:
+        return _address_file().read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _answers(address: str, timeout: float = 2.0) -> bool:
+    """Whether something accepts a TCP connection at ``host:port`` (the GCS of a live cluster does)."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +232,7 @@ def score_dataset(
             "interrupted run into it, or delete it to start over"
         )
     if not ray.is_initialized():
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False)
+        ray.init(address=ray_address(address, log), log_to_driver=False)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = log is not None
     if hasattr(ctx, "use_datasource_v2"):
