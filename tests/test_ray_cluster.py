@@ -88,11 +88,12 @@ def test_a_worker_node_lost_mid_job(cluster, tiny_package, tmp_path):
     src = dataset(tmp_path / "in", slow_rows(900), files=6)
     out = tmp_path / "out"
     lost: dict[str, float] = {}
+    done = threading.Event()
 
     def kill_a_node_hosting_an_actor() -> None:
         try:
             deadline = time.monotonic() + 50  # inside the hold's own 60 s limit
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not done.is_set():
                 hosts = _scoring_actor_nodes()
                 victim = next((w for w in workers if w.node_id in hosts), None)
                 if victim is not None and len(hosts) >= 2:
@@ -104,18 +105,21 @@ def test_a_worker_node_lost_mid_job(cluster, tiny_package, tmp_path):
             hold.unlink(missing_ok=True)  # the actors scoring (held) on the other nodes go on
 
     hold.touch()  # every scoring batch waits here until the node is gone
-
     killer = threading.Thread(target=kill_a_node_hosting_an_actor, daemon=True)
     killer.start()
     try:
-        summary = score_dataset(src, out, tiny_package, fields=Fields(id="id"), batch_rows=20)
-        resumed = False
-    except JobError:  # the job may stop instead of healing: what it wrote is kept, --resume finishes it
+        try:
+            summary = score_dataset(src, out, tiny_package, fields=Fields(id="id"), batch_rows=20)
+            resumed = False
+        except JobError:  # the job may stop instead of healing: what it wrote is kept, --resume finishes it
+            killer.join(60)
+            summary = score_dataset(src, out, tiny_package, fields=Fields(id="id"), batch_rows=20, resume=True)
+            resumed = True
+    finally:  # whatever happened, no hold and no killer outlive this test (the next one shares the cluster)
+        done.set()
         killer.join(60)
-        summary = score_dataset(src, out, tiny_package, fields=Fields(id="id"), batch_rows=20, resume=True)
-        resumed = True
+        hold.unlink(missing_ok=True)
     finished = time.monotonic()
-    killer.join(60)
     print(f"node lost {finished - lost.get('at', finished):.1f} s before the end; {'resumed' if resumed else 'healed'}")
     assert "at" in lost and lost["at"] < finished, "the node was not lost while the job ran"
     assert len([n for n in ray.nodes() if n["Alive"]]) == 2
