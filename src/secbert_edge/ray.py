@@ -273,7 +273,8 @@ def score_dataset(
     except SecbertEdgeError:  # raised by our own code in an actor (e.g. the package cannot be loaded there)
         raise
     except (ray.exceptions.RayError, ray.data.exceptions.SystemException) as err:
-        first = next((line for line in str(err).splitlines() if line.strip()), "")[:300]
+        # its first non-blank line, cut on \n only: a row's text quoted in the message may hold U+2028 or \x0c
+        first = next((line for line in str(err).split("\n") if line.strip()), "")[:300]
         raise JobError(
             f"the Ray job stopped before it finished ({type(err).__name__}: {first}); every file it completed in "
             f"{output} is kept: rerun the same command with --resume to score only the rest"
