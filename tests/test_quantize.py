@@ -3,6 +3,7 @@ real variants pass, a damaged one fails with a non-zero exit."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -460,3 +461,231 @@ def test_parity_check_counts_flips_at_each_threshold():
 def test_missing_static_variant_names_the_command(tiny_package):
     with pytest.raises(PackageError, match=r"no int8-static variant.*--variant int8-static --calibration"):
         load(tiny_package, variant="int8-static")
+
+
+def _ops(path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in onnx.load(str(path)).graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return counts
+
+
+def test_int8_runs_skip_layernorm_unfused_and_fp32_keeps_it(quantized):
+    """Dynamic int8 (CPU only) gets SkipLayerNormalization taken apart into Add + LayerNormalization (ORT's CPU
+    kernel for it measured ~9x slower); fp32 and fp16 (also CUDA) keep the fused node; int8-static is left as built."""
+    package = quantized[0]
+    manifest = Manifest.read(package)
+    layers = manifest.source["layers"]
+    int8 = _ops(package / "model.int8.onnx")
+    assert "SkipLayerNormalization" not in int8 and int8["LayerNormalization"] == 2 * layers
+    assert manifest.variants["int8"].options["unfused_skip_layernorm"] == 2 * layers
+    for name in ("fp32", "fp16"):
+        assert _ops(package / manifest.variants[name].file)["SkipLayerNormalization"] == 2 * layers, name
+        assert "unfused_skip_layernorm" not in manifest.variants[name].options, name
+
+
+def _skip_layernorm_graph(tmp_path, *, bias: bool, sum_output: bool, stats_output: bool = False, opset: int = 17):
+    """One SkipLayerNormalization (with optional bias, the sum output and the mean output) and a consumer of each."""
+    h, hidden = onnx.helper, 8
+    rng = np.random.default_rng(0)
+    inits = [
+        onnx.numpy_helper.from_array(rng.normal(1, 0.1, hidden).astype(np.float32), "gamma"),
+        onnx.numpy_helper.from_array(rng.normal(0, 0.1, hidden).astype(np.float32), "beta"),
+        onnx.numpy_helper.from_array(rng.normal(0, 0.5, hidden).astype(np.float32), "bias"),
+    ]
+    outputs = ["y", "mean" if stats_output else "", "", "total" if sum_output else ""]
+    while outputs and not outputs[-1]:
+        outputs.pop()
+    node = h.make_node(
+        "SkipLayerNormalization",
+        ["x", "skip", "gamma", "beta"] + (["bias"] if bias else []),
+        outputs,
+        domain="com.microsoft",
+        epsilon=1e-5,
+        name="sln",
+    )
+    nodes = [node, h.make_node("Relu", ["y"], ["out"])]
+    graph_outputs = [h.make_tensor_value_info("out", onnx.TensorProto.FLOAT, None)]
+    if sum_output:
+        nodes.append(h.make_node("Neg", ["total"], ["neg_total"]))
+        graph_outputs.append(h.make_tensor_value_info("neg_total", onnx.TensorProto.FLOAT, None))
+    if stats_output:
+        graph_outputs.append(h.make_tensor_value_info("mean", onnx.TensorProto.FLOAT, None))
+    inputs = [h.make_tensor_value_info(n, onnx.TensorProto.FLOAT, [2, 3, hidden]) for n in ("x", "skip")]
+    model = h.make_model(
+        h.make_graph(nodes, "g", inputs, graph_outputs, inits),
+        opset_imports=[h.make_opsetid("", opset), h.make_opsetid("com.microsoft", 1)],
+    )
+    path = tmp_path / f"sln-{bias}-{sum_output}-{stats_output}-{opset}.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("bias,sum_output", [(False, False), (True, False), (True, True), (False, True)])
+def test_unfuse_skip_layernorm_computes_what_the_fused_node_did(tmp_path, bias, sum_output):
+    import onnxruntime as ort
+
+    from secbert_edge.export.optimize import unfuse_skip_layernorm
+
+    src = _skip_layernorm_graph(tmp_path, bias=bias, sum_output=sum_output)
+    dst = tmp_path / "unfused.onnx"
+    assert unfuse_skip_layernorm(src, dst) == 1
+    ops = _ops(dst)
+    assert "SkipLayerNormalization" not in ops and ops["LayerNormalization"] == 1 and ops["Add"] == 1 + bias
+    rng = np.random.default_rng(1)
+    feed = {n: rng.normal(0, 2, (2, 3, 8)).astype(np.float32) for n in ("x", "skip")}
+
+    def run(path):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run(None, feed)
+
+    for fused, unfused in zip(run(src), run(dst), strict=True):
+        np.testing.assert_allclose(unfused, fused, atol=1e-5)
+    if sum_output:  # the residual sum the next layer reads: x + skip (+ bias)
+        expected = -(
+            feed["x"]
+            + feed["skip"]
+            + (onnx.numpy_helper.to_array(onnx.load(str(src)).graph.initializer[2]) if bias else 0)
+        )
+        np.testing.assert_allclose(run(dst)[1], expected, atol=1e-5)
+
+
+def test_unfuse_skip_layernorm_leaves_what_it_cannot_express(tmp_path):
+    """A node whose mean output is read stays fused; a graph below opset 17 (no standard LayerNormalization) is
+    written unchanged."""
+    from secbert_edge.export.optimize import unfuse_skip_layernorm
+
+    stats = _skip_layernorm_graph(tmp_path, bias=True, sum_output=False, stats_output=True)
+    assert unfuse_skip_layernorm(stats, tmp_path / "a.onnx") == 0
+    assert _ops(tmp_path / "a.onnx") == _ops(stats)
+    old = _skip_layernorm_graph(tmp_path, bias=True, sum_output=False, opset=16)
+    assert unfuse_skip_layernorm(old, tmp_path / "b.onnx") == 0
+    assert _ops(tmp_path / "b.onnx")["SkipLayerNormalization"] == 1
+
+
+def _fused_int8(package, dst_package):
+    """``dst_package`` as a package quantized before the unfusing pass: its int8 file with SkipLayerNormalization."""
+    from secbert_edge.export.quantize import detect_target, quantize_int8_dynamic
+
+    manifest = Manifest.read(dst_package)
+    entry = manifest.variants["int8"]
+    quantize_int8_dynamic(package / "model.onnx", dst_package / entry.file, detect_target())
+    assert _ops(dst_package / entry.file)["SkipLayerNormalization"] > 0
+    options = {k: v for k, v in entry.options.items() if k != "unfused_skip_layernorm"}
+    old = dataclasses.replace(entry, sha256=sha256_file(dst_package / entry.file), options=options)
+    dataclasses.replace(manifest, variants={**manifest.variants, "int8": old}).write(dst_package)
+    return old
+
+
+def test_quantize_refresh_rewrites_an_older_int8_checked_against_fp32(quantized, tmp_path):
+    package, _, _, _, splits = quantized
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    old = _fused_int8(package, copy)
+    before = load(copy, variant="int8").score([e.text for e in splits.test[:20]])
+    result = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--refresh"])
+    assert result.exit_code == 0, result.output
+    layers = Manifest.read(copy).source["layers"]
+    assert f"refreshed model.int8.onnx: {2 * layers} SkipLayerNormalization nodes unfused" in result.output
+    entry = Manifest.read(copy).variants["int8"]
+    assert entry.sha256 == sha256_file(copy / entry.file) != old.sha256
+    assert entry.options["unfused_skip_layernorm"] == 2 * layers and entry.parity["passed"] is True
+    assert entry.parity["reference"].startswith("fp32 variant") and "refreshed" not in entry.parity
+    assert "SkipLayerNormalization" not in _ops(copy / entry.file)
+    after = load(copy, variant="int8").score([e.text for e in splits.test[:20]])
+    assert np.max(np.abs(after - before)) < 0.02
+    again = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--variant", "int8", "--refresh"])
+    assert again.exit_code == 0 and "already current: nothing written" in again.output
+    assert Manifest.read(copy).variants["int8"].sha256 == entry.sha256
+
+
+def test_quantize_refresh_without_fp32_checks_against_the_file_it_replaces(quantized, tmp_path, monkeypatch):
+    """A package that ships int8 alone (the embedded defaults' form): the rewrite is compared with the file it
+    replaces, recorded under parity.refreshed beside the fp32 record; a rewrite that changed what the graph computes
+    is refused and leaves the file as it was."""
+    from secbert_edge.export import quantize as quantize_module
+
+    package = quantized[0]
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy)
+    add_variant(copy, "int8", force=True, drop_fp32=True)
+    old = _fused_int8(package, copy)
+    # A broken rewrite first: the LayerNorms' epsilon blown up.
+    real = quantize_module.unfuse_skip_layernorm
+
+    def broken(src, dst):
+        count = real(src, dst)
+        model = onnx.load(str(dst))
+        for node in model.graph.node:
+            for attr in node.attribute:
+                if node.op_type == "LayerNormalization" and attr.name == "epsilon":
+                    attr.f = 10.0
+        onnx.save(model, str(dst))
+        return count
+
+    monkeypatch.setattr(quantize_module, "unfuse_skip_layernorm", broken)
+    with pytest.raises(ParityError, match="refreshed int8 graph misses its check"):
+        quantize_module.refresh_variant(copy)
+    assert sha256_file(copy / old.file) == old.sha256 and not list(copy.glob(".*.tmp"))
+    monkeypatch.setattr(quantize_module, "unfuse_skip_layernorm", real)
+    manifest, count = quantize_module.refresh_variant(copy)
+    entry = manifest.variants["int8"]
+    assert count > 0 and entry.parity["refreshed"]["previous_sha256"] == old.sha256
+    against = entry.parity["refreshed"]["against_previous"]
+    assert against["passed"] is True and 0 < against["max_abs_diff"] <= 0.02
+    assert entry.parity["max_abs_diff"] == old.parity["max_abs_diff"]  # the fp32 record, kept
+    assert Manifest.read(copy).variants["int8"].sha256 == sha256_file(copy / "model.int8.onnx")
+
+
+def test_quantize_refresh_errors(quantized):
+    runner = CliRunner()
+    package = str(quantized[0])
+    result = runner.invoke(main, ["quantize", "--model", package, "--refresh", "--drop-fp32", "--smooth", "0.8"])
+    assert result.exit_code == Status.USAGE and "--refresh rewrites the variant the package has" in result.output
+    assert "--drop-fp32, --smooth" in result.output
+    result = runner.invoke(main, ["quantize", "--model", package, "--variant", "fp16", "--refresh"])
+    assert result.exit_code != 0 and "fp16 has no graph pass to refresh" in result.output
+
+
+def test_cpu_sessions_keep_add_and_layernorm_apart(tmp_path):
+    """ONNX Runtime folds Add + LayerNormalization back into SkipLayerNormalization (its slow CPU kernel) where the
+    pattern is plain enough; the runtime's CPU-only sessions turn that transformer off by name. Without the setting
+    the fold happens (so the name is the one ORT uses: a renamed transformer fails here), with it the graph stays
+    apart; a chain with a GPU provider keeps ORT's default."""
+    import onnxruntime as ort
+
+    from secbert_edge.runtime import providers
+
+    assert providers.disabled_optimizers(["CPUExecutionProvider"]) == ["SkipLayerNormFusion"]
+    assert providers.disabled_optimizers(["CUDAExecutionProvider", "CPUExecutionProvider"]) == []
+    h, hidden = onnx.helper, 16
+    nodes, current = [], "x"
+    for i in range(2):
+        nodes += [
+            h.make_node("Add", [current, "skip"], [f"s{i}"]),
+            h.make_node("LayerNormalization", [f"s{i}", "gamma", "beta"], [f"y{i}"], axis=-1),
+        ]
+        current = f"y{i}"
+    shape = [1, 4, hidden]
+    graph = h.make_graph(
+        nodes,
+        "g",
+        [h.make_tensor_value_info(n, onnx.TensorProto.FLOAT, shape) for n in ("x", "skip")],
+        [h.make_tensor_value_info(current, onnx.TensorProto.FLOAT, shape)],
+        [
+            onnx.numpy_helper.from_array(np.ones(hidden, np.float32), "gamma"),
+            onnx.numpy_helper.from_array(np.zeros(hidden, np.float32), "beta"),
+        ],
+    )
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]).SerializeToString()
+
+    def optimized_ops(disabled):
+        options = providers.session_options(1)
+        options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+        ort.InferenceSession(model, options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled)
+        return _ops(tmp_path / "optimized.onnx")
+
+    assert "SkipLayerNormalization" in optimized_ops([])
+    kept = optimized_ops(providers.disabled_optimizers(["CPUExecutionProvider"]))
+    assert "SkipLayerNormalization" not in kept and kept["LayerNormalization"] == 2

@@ -1,9 +1,11 @@
-"""Graph passes on the exported ONNX model (onnx + onnxruntime; no torch): ONNX Runtime's transformer fusion, and
-the [CLS]-only last layer.
+"""Graph passes on the exported ONNX model (onnx + onnxruntime; no torch): ONNX Runtime's transformer fusion, the
+[CLS]-only last layer, and SkipLayerNormalization taken apart again in CPU int8 graphs.
 
 - **fusion**: ``onnxruntime.transformers.optimizer`` (model_type bert) -> EmbedLayerNormalization, Attention,
   SkipLayerNormalization, BiasGelu. The fused graph is the package's fp32 variant (checked against PyTorch at export).
 - **[CLS]-only last layer** (:func:`prune_to_cls`): written by hand, ORT's optimizer has no such pass.
+- **SkipLayerNormalization unfused** (:func:`unfuse_skip_layernorm`): written by hand, ORT's optimizer only fuses.
+  Applied to the dynamic int8 variants (CPU only), after quantization, which reads the fused pattern.
 """
 
 from __future__ import annotations
@@ -83,3 +85,58 @@ def prune_to_cls(src: str | Path, dst: str | Path) -> bool:
         )
     onnx.save(model, str(dst))
     return True
+
+
+def unfuse_skip_layernorm(src: str | Path, dst: str | Path) -> int:
+    """Replace every SkipLayerNormalization (com.microsoft) by Add (input + skip [+ bias]) and the standard
+    LayerNormalization (opset 17); returns how many were replaced (0: ``dst`` is ``src``'s graph unchanged).
+
+    Why: onnxruntime 1.32's CPU kernel for SkipLayerNormalization measured ~9x slower than Add + LayerNormalization
+    on the same tensors (24 nodes on [1, 37, 768], one thread: 2.68 against 0.29 ms), which made whole int8 graphs
+    1.11-1.23x slower on BERTimbau-base and 1.33-1.39x on the default e5 guard (one 37-token text: 15.2 -> 13.0 ms
+    and 2.21 -> 1.63 ms; benchmarks/results/2026-12-07-x86_64-2c-skip-layernorm.md). ONNX Runtime would fold a
+    plain Add + LayerNormalization back into the node: the runtime's CPU sessions turn that transformer off
+    (runtime.providers.CPU_DISABLED_OPTIMIZERS); fp32 and fp16 variants keep the node for CUDA's fused kernel.
+    Scores move by float rounding only (the same arithmetic in another order), which in a dynamic int8 graph can
+    shift an activation's rounding: max |dP| <= 4.0e-3 measured on the defaults and BERTimbau-base.
+
+    A node whose mean / inverse-std outputs are read is left fused (the standard op has no such outputs in this
+    form); its fourth output (the input + skip + bias sum, read by some graphs' next residual) becomes the Add's. A
+    graph below opset 17 (no standard LayerNormalization; export writes 17) is left as it is.
+    """
+    onnx = require("onnx", "quantize", "Rewriting an ONNX graph")
+    helper = onnx.helper
+    model = onnx.load(str(src))
+    graph = model.graph
+    nodes, replaced = [], 0
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    for node in graph.node if opset >= 17 else ():
+        outputs = list(node.output) + [""] * (4 - len(node.output))
+        if node.op_type != "SkipLayerNormalization" or node.domain != "com.microsoft" or outputs[1] or outputs[2]:
+            nodes.append(node)
+            continue
+        inputs = list(node.input) + [""] * (5 - len(node.input))
+        x, skip, gamma, beta, bias = inputs[:5]
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-12)
+        name = node.name or f"skip_layernorm_{replaced}"
+        total = outputs[3] or f"{name}_sum"
+        added = f"{name}_input_skip" if bias else total
+        nodes.append(helper.make_node("Add", [x, skip], [added], name=f"{name}_add"))
+        if bias:
+            nodes.append(helper.make_node("Add", [added, bias], [total], name=f"{name}_add_bias"))
+        nodes.append(
+            helper.make_node(
+                "LayerNormalization",
+                [total, gamma] + ([beta] if beta else []),
+                [outputs[0]],
+                name=f"{name}_layernorm",
+                axis=-1,
+                epsilon=eps,
+            )
+        )
+        replaced += 1
+    if replaced:
+        del graph.node[:]
+        graph.node.extend(nodes)
+    onnx.save(model, str(dst))
+    return replaced

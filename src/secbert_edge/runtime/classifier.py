@@ -387,6 +387,7 @@ class Classifier:
                 str(path),
                 providers.session_options(self.serving_plan.threads, self.serving_plan.spinning),
                 providers=self.provider_options,
+                disabled_optimizers=providers.disabled_optimizers(self.requested_providers),
             )
         except ProviderError:
             raise

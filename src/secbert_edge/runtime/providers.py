@@ -317,6 +317,19 @@ def provider_options(chain: Sequence[str], *, cuda: dict[str, str], tensorrt: di
     return out
 
 
+# ONNX Runtime graph transformers a CPU-only session turns off. SkipLayerNormFusion folds Add + LayerNormalization
+# into SkipLayerNormalization, whose CPU kernel measured ~9x slower than the pair in onnxruntime 1.32 (24 nodes on
+# [1, 37, 768], one thread: 2.68 against 0.29 ms; benchmarks/skip_layernorm.py): int8 variants are written unfused
+# (export.optimize.unfuse_skip_layernorm) and must stay so; the TensorRT graphs gated on CPU gain too. A chain with a
+# GPU provider keeps it (CUDA's fused kernel is the fast one there).
+CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
+
+def disabled_optimizers(chain: Sequence[str]) -> list[str]:
+    """``disabled_optimizers=`` for InferenceSession: CPU_DISABLED_OPTIMIZERS when no provider of the chain is a GPU."""
+    return [] if any(name in GPU_PROVIDERS for name in chain) else list(CPU_DISABLED_OPTIMIZERS)
+
+
 def session_device(chain: Sequence[str]) -> str:
     """'cuda' when the session's first provider runs on the GPU, else 'cpu' (where inputs are bound)."""
     return "cuda" if chain and chain[0] in GPU_PROVIDERS else "cpu"
