@@ -594,7 +594,7 @@ def test_quantize_refresh_rewrites_an_older_int8_checked_against_fp32(quantized,
     assert entry.parity["reference"].startswith("fp32 variant") and "refreshed" not in entry.parity
     assert "SkipLayerNormalization" not in _ops(copy / entry.file)
     after = load(copy, variant="int8").score([e.text for e in splits.test[:20]])
-    assert np.max(np.abs(after - before)) < 0.02
+    assert np.max(np.abs(after - before)) < 0.05
     again = CliRunner().invoke(main, ["quantize", "--model", str(copy), "--variant", "int8", "--refresh"])
     assert again.exit_code == 0 and "already current: nothing written" in again.output
     assert Manifest.read(copy).variants["int8"].sha256 == entry.sha256
@@ -633,7 +633,7 @@ def test_quantize_refresh_without_fp32_checks_against_the_file_it_replaces(quant
     entry = manifest.variants["int8"]
     assert count > 0 and entry.parity["refreshed"]["previous_sha256"] == old.sha256
     against = entry.parity["refreshed"]["against_previous"]
-    assert against["passed"] is True and 0 < against["max_abs_diff"] <= 0.02
+    assert against["passed"] is True and 0 < against["max_abs_diff"] <= 0.05
     assert entry.parity["max_abs_diff"] == old.parity["max_abs_diff"]  # the fp32 record, kept
     assert Manifest.read(copy).variants["int8"].sha256 == sha256_file(copy / "model.int8.onnx")
 

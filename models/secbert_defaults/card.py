@@ -289,6 +289,24 @@ The encoder: {ENCODER}.
 """
 
 
+def refreshed_line(manifest: Manifest) -> str:
+    """The card's line for an int8 graph rewritten after the build (``quantize --refresh``; none when it was not)."""
+    variant = manifest.variants.get("int8")
+    refreshed = variant.parity.get("refreshed") if variant else None
+    if not refreshed:
+        return ""
+    against = refreshed["against_previous"]
+    flips = ", ".join(f"{v} at {k}" for k, v in against["flips"].items())
+    return (
+        f"- Graph refreshed after the build (`secbert-edge quantize --refresh`): {refreshed['nodes']} "
+        "SkipLayerNormalization nodes unfused into Add + LayerNormalization (onnxruntime's CPU kernel for the fused "
+        "node measured ~9x slower: `benchmarks/skip_layernorm.py`); against the built file on "
+        f"{against['inputs']} parity inputs: max |dP| {against['max_abs_diff']:.4f}, mean "
+        f"{against['mean_abs_diff']:.5f}, label flips {flips}. The `verify` line above was measured on the built file "
+        "(its sha256 in `manifest.json`, parity.refreshed); the held-out tables and budgets below on this one.\n"
+    )
+
+
 def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_dir: Path) -> None:
     """Write the card of a default built on the pretrained encoder."""
     manifest = Manifest.read(path.parent)
@@ -313,6 +331,7 @@ def write(spec, build: dict, evaluation: dict, before: dict, path: Path, models_
             f"{CALIBRATION_TEXTS} training texts), so all of them run int8"
         )
     comps = ", ".join(f"{k} {v}" for k, v in report["components"].items() if v)
+    refreshed = refreshed_line(manifest)
     student = build.get("student")
     extra = ""
     if spec.transfer_generated or spec.transfer_real:
@@ -431,8 +450,8 @@ below before trusting it.
 - Package: int8 (dynamic, per-channel, the embedding Gather quantized too{kept}), fp32 dropped once int8 passed its
   check: {files}. `verify` against the shipped checkpoint on the generated-only `models/src/{spec.name}/test.jsonl`
   ({gate}).
-- tau* (KS-optimal on the generated validation split): {manifest.thresholds.get("ks_optimal")}: generated data,
-  not the threshold to use on real text.
+{refreshed}- tau* (KS-optimal on the generated validation split): {manifest.thresholds.get("ks_optimal")}:
+  generated data, not the threshold to use on real text.
 
 {held}
 ## Budgets (this 2-core box)

@@ -254,7 +254,7 @@ def train(
     "Rewrite the package's existing int8 variant with this version's graph passes instead of building it (today: "
     "SkipLayerNormalization as Add + LayerNormalization, 1.2-1.4x faster on CPU with onnxruntime 1.32; variants "
     "quantized now get it already). Checked against fp32, or in a package without fp32 against the file it "
-    "replaces (max |dP| <= 0.02); needs no checkpoint.",
+    "replaces (max |dP| <= 0.05); needs no checkpoint.",
 )
 @opt(
     "--smooth",

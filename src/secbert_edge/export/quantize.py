@@ -500,10 +500,11 @@ def add_variant(
     return updated
 
 
-# A graph rewrite that only reorders float arithmetic (refresh_variant) against the file it replaces: measured max
-# |dP| <= 4.0e-3 on the defaults' and BERTimbau-base's int8; 0.02 is 5x that and well under int8's 0.15, so a rewrite
-# that changed what the graph computes is refused. Flips as int8's (a text sitting at tau may cross it).
-REFRESH_CHECK = FP32Check(0.02, 0.01)
+# A graph rewrite that only reorders float arithmetic (refresh_variant) against the file it replaces. In a dynamic
+# int8 graph that can tip an activation across a rounding step: on the defaults' 600-text test splits mean |dP|
+# 0.0005-0.0009, max 0.026-0.033 (int8 itself against fp32: mean 0.0048, max 0.094). 0.05 is 1.5x that max and 3x
+# under int8's 0.15, so a rewrite that changed what the graph computes is refused. Flips as int8's.
+REFRESH_CHECK = FP32Check(0.05, 0.01)
 
 
 def recipe_unfuses(recipe: Recipe) -> bool:
