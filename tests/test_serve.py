@@ -419,7 +419,16 @@ def test_a_lone_request_runs_on_the_event_loop_and_a_burst_goes_to_the_workers(m
 
     clf = load(MODELS / "secbert-pt-demo", variant="int8")
     s = Served(clf, parallel_runs=2, solo_threads=2)
-    assert s.app.batcher.solo is not None
+    solo = s.app.batcher.solo
+    assert solo is not None
+    # The solo session spins while it runs and stops as a run returns (one client: no spinning thread in the gaps);
+    # the workers' sessions keep ORT's default.
+    options = solo.session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    with pytest.raises(RuntimeError, match="does not have configuration with key"):  # unset: ORT's default
+        clf.session.get_session_options().get_session_config_entry("session.force_spinning_stop")
     try:
         for text in TEXTS[:3]:
             r = s.request("POST", "/v1/classify", json={"texts": [text]})

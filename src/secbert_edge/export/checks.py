@@ -35,11 +35,16 @@ def validation_batch(
 
 
 def probabilities(path: str | Path, feeds: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
-    """P(positive) of ONNX model ``path`` (CPU provider) for every row of every feed, concatenated."""
+    """P(positive) of ONNX model ``path`` (CPU provider) for every row of every feed, concatenated. The session turns
+    off what the runtime's CPU sessions turn off (``runtime.providers.CPU_DISABLED_OPTIMIZERS``), so the graph
+    compared is the graph the runtime runs."""
     ort = require("onnxruntime", "runtime", "Comparing variants")
+    from ..runtime.providers import disabled_optimizers
+
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    cpu = ["CPUExecutionProvider"]
+    session = ort.InferenceSession(str(path), options, providers=cpu, disabled_optimizers=disabled_optimizers(cpu))
     wanted = {i.name for i in session.get_inputs()}
     outs = [session.run(["probability"], {k: v for k, v in feed.items() if k in wanted})[0] for feed in feeds]
     return np.concatenate([np.asarray(o, dtype=np.float64).reshape(-1) for o in outs]) if outs else np.zeros(0)

@@ -63,6 +63,10 @@ class SessionConfig:
         False, "One TensorRT optimisation profile per bucket edge, not one for all."
     )
     io_binding: bool | None = None  # None = on for GPU sessions; True also on CPU (same results)
+    # Idle intra-op threads stop spinning as soon as a run returns (ORT's session.force_spinning_stop) instead of
+    # spinning on into the gap before the next run: for a session whose runs come one at a time with gaps between
+    # them (serve's solo session: one client), where the spinning thread takes a core from the HTTP side.
+    stop_spinning: bool = False
 
     def __post_init__(self) -> None:
         providers = self.providers
@@ -347,15 +351,18 @@ class Classifier:
         )
         return choice
 
-    def replica(self, *, threads: int | None = None, spinning: bool | None = None) -> Classifier:
+    def replica(
+        self, *, threads: int | None = None, spinning: bool | None = None, stop_spinning: bool | None = None
+    ) -> Classifier:
         """The same package and settings in a session of its own (a serving plan with one session per run), with
-        ``threads`` / ``spinning`` given: that session's (a plan's solo session)."""
+        ``threads`` / ``spinning`` / ``stop_spinning`` given: that session's (a plan's solo session)."""
         config = self.config
-        if threads is not None or spinning is not None:
+        if threads is not None or spinning is not None or stop_spinning is not None:
             session = dataclasses.replace(
                 config.session,
                 threads=threads if threads is not None else config.session.threads,
                 spinning=spinning if spinning is not None else config.session.spinning,
+                stop_spinning=stop_spinning if stop_spinning is not None else config.session.stop_spinning,
             )
             config = dataclasses.replace(config, session=session)
         return Classifier(self.package_dir, config)
@@ -385,7 +392,11 @@ class Classifier:
         try:
             return ort.InferenceSession(
                 str(path),
-                providers.session_options(self.serving_plan.threads, self.serving_plan.spinning),
+                providers.session_options(
+                    self.serving_plan.threads,
+                    self.serving_plan.spinning,
+                    stop_spinning=self.config.session.stop_spinning,
+                ),
                 providers=self.provider_options,
                 disabled_optimizers=providers.disabled_optimizers(self.requested_providers),
             )

@@ -126,15 +126,18 @@ def physical_cores() -> int:
     return max(1, min(logical, len(cores))) if cores else logical
 
 
-def session_options(threads: int | None = None, spinning: bool | None = None):
+def session_options(threads: int | None = None, spinning: bool | None = None, *, stop_spinning: bool = False):
     """Explicit thread settings: intra-op = physical cores unless told otherwise; one inter-op thread. ``spinning``
-    False makes idle intra-op threads sleep instead of spinning (None: ONNX Runtime's default, spinning)."""
+    False makes idle intra-op threads sleep instead of spinning (None: ONNX Runtime's default, spinning).
+    ``stop_spinning``: they spin during a run but stop as soon as it returns (``session.force_spinning_stop``)."""
     if threads is not None and threads < 1:
         raise ProviderOptionError(f"threads must be >= 1, got {threads}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or physical_cores()
     if spinning is not None:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    if stop_spinning:
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
