@@ -91,12 +91,13 @@ def unfuse_skip_layernorm(src: str | Path, dst: str | Path) -> int:
     """Replace every SkipLayerNormalization (com.microsoft) by Add (input + skip [+ bias]) and the standard
     LayerNormalization (opset 17); returns how many were replaced (0: ``dst`` is ``src``'s graph unchanged).
 
-    Why: onnxruntime 1.32's CPU kernel for SkipLayerNormalization measured ~9x slower than Add + LayerNormalization
+    Why: onnxruntime 1.30+'s CPU kernel for SkipLayerNormalization measured ~9x slower than Add + LayerNormalization
     on the same tensors (24 nodes on [1, 37, 768], one thread: 2.68 against 0.29 ms), which made whole int8 graphs
     1.11-1.23x slower on BERTimbau-base and 1.33-1.39x on the default e5 guard (one 37-token text: 15.2 -> 13.0 ms
     and 2.21 -> 1.63 ms; benchmarks/results/2026-12-07-x86_64-2c-skip-layernorm.md). ONNX Runtime would fold a
     plain Add + LayerNormalization back into the node: the runtime's CPU sessions turn that transformer off
     (runtime.providers.CPU_DISABLED_OPTIMIZERS); fp32 and fp16 variants keep the node for CUDA's fused kernel.
+    Releases 1.27-1.29 had it the other way round (the pair ~6x slower), hence the package's onnxruntime >= 1.30.
     Scores move by float rounding only (the same arithmetic in another order), which in a dynamic int8 graph can
     tip an activation across an int8 rounding step: on the defaults' 600-text test splits mean |dP| 0.0005-0.0009,
     max 0.026-0.033, 1-2 decisions of 613 at tau (their int8 against fp32: mean 0.0048, max 0.094).
