@@ -217,8 +217,10 @@ def main() -> None:
     models = [(str(p), p) for p in args.model] if args.model else [(k, p) for k, p in defaults if p.exists()]
     if not models:
         sys.exit("no model to measure: pass --model FILE_OR_PACKAGE")
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.processor())
+    from secbert_edge.benchmarks.hardware import cpu_description
+
+    described = cpu_description()
+    cpu = described.get("model_name") or described["model"]
     ops = ops_alone(args.rounds, args.seconds)
     graphs = [whole_graph(label, _int8_file(path), args.rounds, args.seconds) for label, path in models]
     machine = f"{platform.machine()}-{os.cpu_count()}c"

@@ -447,10 +447,9 @@ def add_variant(
         parity = compare_variants(
             package_dir, manifest, fp32, tmp, row.fp32_check, check_texts, options.get("activation_scales") == "dynamic"
         )
-        parity = {"reference": "fp32 variant (itself within its tolerance of PyTorch)", **parity}
-        overall = parity
-        if not overall["passed"]:
-            measured = "; ".join(overall["failures"])
+        parity = {"reference": FP32_REFERENCE, **parity}
+        if not parity["passed"]:
+            measured = "; ".join(parity["failures"])
             fix = (
                 "calibrate on a few hundred texts that look like production traffic: both classes, short and "
                 "long, including the odd ones (obfuscated, code, lists) (--calibration FILE), or try --method "
@@ -462,7 +461,7 @@ def add_variant(
             )
             if not force:
                 raise ParityError(
-                    f"{key} variant misses its tolerance against fp32 on {overall['inputs']} inputs: {measured}. "
+                    f"{key} variant misses its tolerance against fp32 on {parity['inputs']} inputs: {measured}. "
                     f"Nothing was written. Fix: {fix}; or pass --force to write it anyway (the manifest records "
                     "that it missed)."
                 )
@@ -499,6 +498,9 @@ def add_variant(
         fp32.unlink()
     return updated
 
+
+# What a quantized variant's parity record is measured against (add_variant, refresh_variant with fp32 shipped).
+FP32_REFERENCE = "fp32 variant (itself within its tolerance of PyTorch)"
 
 # A graph rewrite that only reorders float arithmetic (refresh_variant) against the file it replaces. In a dynamic
 # int8 graph that can tip an activation across a rounding step: on the defaults' 600-text test splits mean |dP|
@@ -594,7 +596,7 @@ def refresh_variant(
             measured = compare_variants(
                 package_dir, manifest, package_dir / fp32.file, tmp, row.fp32_check, check_texts, per_row
             )
-            parity = {"reference": "fp32 variant (itself within its tolerance of PyTorch)", **measured}
+            parity = {"reference": FP32_REFERENCE, **measured}
         else:
             log(f"unfused {count} SkipLayerNormalization nodes; comparing with the file it replaces (no fp32 shipped)")
             measured = compare_variants(package_dir, manifest, path, tmp, REFRESH_CHECK, check_texts, per_row)
