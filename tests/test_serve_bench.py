@@ -63,3 +63,41 @@ def test_paused_stops_the_other_servers_process_groups_and_resumes_them():
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def test_a_tN_peer_that_opens_its_plain_twins_session_is_measured_once(monkeypatch):
+    """fastapi-t2 under a plan that already runs 2 threads is fastapi itself: measured twice and the faster taken, the
+    best peer would be biased upwards. Under a 1-thread plan the two differ and both stay."""
+    import secbert_edge.runtime as runtime
+
+    sb = _bench()
+    plan_threads = {"value": 2}
+
+    class Fake:
+        def __init__(self, threads):
+            self.threads = threads
+
+        def describe(self):
+            threads = self.threads if self.threads is not None else plan_threads["value"]
+            return {"plan": {"runs": 1, "threads": threads, "sessions": 1, "solo_threads": None}}
+
+    monkeypatch.setattr(runtime, "load", lambda model, variant=None, threads=None: Fake(threads))
+    designs = ["serve-tuned", "fastapi", "fastapi-t2", "litserve", "litserve-t2"]
+    assert sb.same_as_plain(Path("pkg"), "int8", designs) == {"fastapi-t2": "fastapi", "litserve-t2": "litserve"}
+    plan_threads["value"] = 1
+    assert sb.same_as_plain(Path("pkg"), "int8", designs) == {}
+    # a -tN peer without its plain twin in the run is kept
+    plan_threads["value"] = 2
+    assert sb.same_as_plain(Path("pkg"), "int8", ["serve-tuned", "fastapi-t2"]) == {}
+
+    # the verdict then reads the plain twin as the all-cores peer too
+    def runs(tps):
+        return {"runs": [{"clients": 1, "texts_per_s": tps, "p99_over_p50": 1.2}]}
+
+    result = {
+        "designs": {"serve-tuned": runs(100.0), "fastapi": runs(95.0), "litserve": runs(60.0)},
+        "measured_once": {"fastapi-t2": "fastapi"},
+    }
+    (v,) = sb.verdict(result, [1])
+    assert v["best_peer"] == "fastapi" and v["best_peer_old_threads"] == "fastapi"
+    assert v["tuned_over_best_peer"] == pytest.approx(100 / 95) and v["met"]
