@@ -165,6 +165,7 @@ def test_serve_reports_the_plan_source(tiny_package, cache):
             "max_wait_ms": "0",
             "spinning": "false",
             "solo_threads": "0",
+            "solo_stop_spinning": "true",
             "overrides": "max_wait_ms",
             "reason": app.plan_reason,
         },
@@ -266,6 +267,9 @@ def test_layouts_cover_the_splits_of_the_cores():
     assert (4, 16) not in sixteen and (2, 8) in sixteen
     assert variations(ServingPlan(runs=2, threads=1)) == [ServingPlan(runs=2), ServingPlan(runs=2, sessions=2)]
     assert ServingPlan(threads=2, spinning=False) in variations(ServingPlan(threads=2))
+    with_solo = ServingPlan(runs=2, solo_threads=2)  # its solo session spinning on after a run, measured beside
+    assert ServingPlan(runs=2, solo_threads=2, solo_stop_spinning=False) in variations(with_solo)
+    assert all(p.solo_stop_spinning for p in variations(ServingPlan(runs=2)))
     assert {p.max_batch_size for p in batchings(two[0], (1, 64), (0.0,))} == {1, 64}
 
 
@@ -277,7 +281,16 @@ def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
     from secbert_edge.cli import main
     from secbert_edge.serve.tune import serve_command
 
-    plan = ServingPlan(runs=2, threads=1, sessions=2, max_batch_size=8, max_wait_ms=1.5, spinning=False, solo_threads=2)
+    plan = ServingPlan(
+        runs=2,
+        threads=1,
+        sessions=2,
+        max_batch_size=8,
+        max_wait_ms=1.5,
+        spinning=False,
+        solo_threads=2,
+        solo_stop_spinning=False,
+    )
     cmd = serve_command(tiny_package, "fp32", plan, 8123, None)
     flags = {
         "runs": "--parallel-runs",
@@ -288,13 +301,14 @@ def test_tune_serves_every_setting_of_the_plan_it_measures(tiny_package):
         "solo_threads": "--solo-threads",
     }
     for field in dataclasses.fields(ServingPlan):
-        if field.name == "spinning":
-            assert "--no-spinning" in cmd
+        if field.name in ("spinning", "solo_stop_spinning"):  # the plan's non-defaults: their --no- flags
+            assert "--no-" + field.name.replace("_", "-") in cmd
             continue
         flag = flags[field.name]  # a new plan field needs its flag here and in serve_command
         value = cmd[cmd.index(flag) + 1]
         assert float(value) == float(getattr(plan, field.name)), field.name
-    assert CliRunner().invoke(main, ["serve", "--help"]).output.count("--solo-threads") == 1
+    help_ = CliRunner().invoke(main, ["serve", "--help"]).output
+    assert help_.count("--solo-threads") == 1 and "--solo-stop-spinning / --no-solo-stop-spinning" in help_
 
 
 def _measured(plan: ServingPlan, stage: str, *rounds: tuple[float, float, float]) -> tune.Measured:
@@ -391,6 +405,12 @@ def test_serve_opens_the_solo_session_the_plan_or_an_option_asks_for(tiny_packag
     )
     with pytest.raises(ConfigError, match="solo_threads"):
         ServingPlan(solo_threads=-1)
+    with pytest.raises(ConfigError, match="solo_stop_spinning"):
+        ServingPlan(solo_stop_spinning="no")  # type: ignore[arg-type]
+    # a plan file from before the field reads as what serve did then (stop), and the field round-trips
+    assert ServingPlan.from_dict({"runs": 2, "solo_threads": 2}).solo_stop_spinning is True
+    on = ServingPlan(runs=2, solo_threads=2, solo_stop_spinning=False)
+    assert ServingPlan.from_dict(dataclasses.asdict(on)) == on and "(spinning on)" in on.describe()
 
 
 def test_a_batch_alone_runs_on_the_solo_session_and_concurrent_ones_on_the_runs():

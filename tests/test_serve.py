@@ -429,6 +429,16 @@ def test_a_lone_request_runs_on_the_event_loop_and_a_burst_goes_to_the_workers(m
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     with pytest.raises(RuntimeError, match="does not have configuration with key"):  # unset: ORT's default
         clf.session.get_session_options().get_session_config_entry("session.force_spinning_stop")
+    # a plan (or --no-solo-stop-spinning) that keeps the solo's threads spinning between runs: ORT's default there too
+    spin_on = Served(clf, parallel_runs=2, solo_threads=2, solo_stop_spinning=False)
+    try:
+        with pytest.raises(RuntimeError, match="does not have configuration with key"):
+            spin_on.app.batcher.solo.session.get_session_options().get_session_config_entry(
+                "session.force_spinning_stop"
+            )
+        assert "solo_stop_spinning" in spin_on.app.plan_overrides
+    finally:
+        spin_on.app.close(5)
     try:
         for text in TEXTS[:3]:
             r = s.request("POST", "/v1/classify", json={"texts": [text]})

@@ -49,7 +49,8 @@ def tune(
     """Measure serving plans for a package on this box; write the fastest where `serve` picks it up.
 
     A plan is how serve uses the cores: parallel runs (inference workers), intra-op threads per run, one session
-    shared or one per run, idle threads spinning, max texts per runtime call and the wait for batch-mates. Each
+    shared or one per run, idle threads spinning, a session on every core for a request alone (and whether its
+    threads stop spinning after it), max texts per runtime call and the wait for batch-mates. Each
     candidate is served by the real `secbert-edge serve`, loaded by closed-loop clients over loopback (one text a
     request, cycling through real-length pt-BR prompts or --texts) at every --clients level; a stage keeps the plan
     nearest the stage's best at its worst level (its texts/s over the stage's best there, the lowest of those; the

@@ -63,9 +63,10 @@ class ServeApp:
             runners = [classifier] + [classifier.replica() for _ in range(self.plan.sessions - 1)]
         solo = None
         if self.plan.solo_threads and self.plan.runs > 1:  # one request alone: a session on every core, spinning
-            # during its run and stopping as it returns: between one client's requests a spinning thread kept a core
-            # from the HTTP side and the client (default guard, one client: 453 -> 555 texts/s, 10 rounds).
-            solo = classifier.replica(threads=self.plan.solo_threads, spinning=True, stop_spinning=True)
+            # during its run and, where the plan says so, stopping as it returns (ServingPlan.solo_stop_spinning)
+            solo = classifier.replica(
+                threads=self.plan.solo_threads, spinning=True, stop_spinning=self.plan.solo_stop_spinning
+            )
         self.batcher = Batcher(
             classifier,
             max_batch_size=self.plan.max_batch_size,
@@ -365,6 +366,7 @@ def serving_plan(classifier: Any, config: ServeConfig) -> tuple[ServingPlan, str
         "max_batch_size": config.max_batch_size,
         "max_wait_ms": config.max_wait_ms,
         "solo_threads": config.solo_threads,
+        "solo_stop_spinning": config.solo_stop_spinning,
     }
     session = getattr(getattr(classifier, "config", None), "session", None)
     given = [name for name, value in overrides.items() if value is not None]

@@ -45,6 +45,11 @@ class ServeConfig:
         "the service (one request alone gets every core; 0: off) [default: the serving plan's].",
         min=0,
     )
+    solo_stop_spinning: bool | None = setting(
+        None,
+        "The solo session's pool threads stop spinning as each run returns (--solo-stop-spinning) or spin on into "
+        "the gap before the next request (--no-solo-stop-spinning) [default: the serving plan's].",
+    )
     max_texts: int = setting(256, "Texts per request (413 beyond).", min=1)
     max_body_bytes: int = setting(1_048_576, "Request body size (413 beyond).", min=1)
     max_queue_texts: int = setting(

@@ -72,6 +72,7 @@ class Metrics:
                 "max_wait_ms": f"{plan.max_wait_ms:g}",
                 "spinning": str(plan.spinning).lower(),
                 "solo_threads": str(getattr(plan, "solo_threads", 0)),
+                "solo_stop_spinning": str(getattr(plan, "solo_stop_spinning", True)).lower(),
                 "overrides": ",".join(overrides),
                 "reason": reason,
             }

@@ -9,7 +9,8 @@ through a real-length workload).
 Search in stages, each keeping the best plan so far (a full grid would take an hour on a big model):
   1. layout: parallel runs x intra-op threads per run (every split that asks for at most cores + 1 busy threads),
      several runs also with a solo session on every core for a request that is the only work;
-  2. on the best layout: a session of its own per run, idle pool threads sleeping instead of spinning;
+  2. on the best layout: a session of its own per run, idle pool threads sleeping instead of spinning, the solo
+     session's threads spinning on after a lone request instead of stopping;
   3. on the best so far: max texts per runtime call;
   4. on the best so far: the wait for batch-mates, with the rule beside it.
 The box is shared and noisy, so every candidate of a stage is up at once and the stage is measured in interleaved
@@ -272,13 +273,16 @@ def layouts(cores: int, runs: Sequence[int] | None = None, threads: Sequence[int
 
 
 def variations(best: ServingPlan) -> list[ServingPlan]:
-    """Stage 2: the best layout with a session of its own per run (when it has several runs), and with its idle
-    pool threads sleeping (when its sessions have several threads)."""
+    """Stage 2: the best layout with a session of its own per run (when it has several runs), with its idle
+    pool threads sleeping (when its sessions have several threads), and with its solo session's threads spinning on
+    after a run instead of stopping (when it has one; ServingPlan.solo_stop_spinning)."""
     out = [best]
     if best.runs > 1:
         out.append(best.replace(sessions=best.runs))
     if best.threads > 1:
         out.append(best.replace(spinning=not best.spinning))
+    if best.solo_threads:
+        out.append(best.replace(solo_stop_spinning=not best.solo_stop_spinning))
     return out
 
 
@@ -307,6 +311,7 @@ def serve_command(model_dir: Path, variant: str, plan: ServingPlan, port: int, p
     cmd += ["--threads", str(plan.threads), "--sessions", str(plan.sessions)]
     cmd += ["--max-batch-size", str(plan.max_batch_size), "--max-wait-ms", f"{plan.max_wait_ms:g}"]
     cmd += ["--spinning" if plan.spinning else "--no-spinning", "--solo-threads", str(plan.solo_threads)]
+    cmd += ["--solo-stop-spinning" if plan.solo_stop_spinning else "--no-solo-stop-spinning"]
     return cmd + (["--providers", providers] if providers else [])
 
 
