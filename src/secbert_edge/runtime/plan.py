@@ -52,9 +52,9 @@ class ServingPlan:
     its batch is the only work in the service (nothing queued, no other worker busy): one request alone gets every
     core, concurrent ones a run each (0: off); ``solo_stop_spinning``: its pool threads spin during a run and stop
     as it returns (ORT's ``session.force_spinning_stop``), or spin on into the gap before the next one (ORT's way).
-    Measured on a 2-core box at one client: stopping took the default guard (~1.2 ms a run) from 453 to 555 texts/s,
-    and cost BERTimbau-base int8 (~9 ms a run) 3% (101 vs 104 texts/s, 10 rounds): which one a package wants is
-    measured (``secbert-edge tune``)."""
+    Measured on a 2-core box at one client, it moved with the box's state: stopping once took the default guard from
+    453 to 555 texts/s and a later tune put spinning on ahead (527-541 vs 350-423); on BERTimbau-base int8 stopping
+    read 101 vs 104 texts/s: so it is measured per package (``secbert-edge tune``), not fixed."""
 
     runs: int = 1
     threads: int = 1
