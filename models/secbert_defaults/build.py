@@ -205,7 +205,12 @@ GUARD = DefaultSpec(
     # place of the chat-window ingredient: r4 10.0%, windows 33/19; as a fourth: r4 8.5%, windows 35/23 (not shipped).
     # The windows figures above are on long texts of 3,200 characters (~800-1,100 tokens); with the prefix sized at
     # ~600 of the package's own tokens (heldout.long_set, since 2026-12-07) the shipped guard reads 33/23, the single
-    # one-epoch student 34/23, the teacher 23/9.
+    # one-epoch student 34/23, the teacher 23/9. Whether the 12-layer teacher would do better shipped (the budgets now
+    # have room: the student's p50 1.2 ms of 10): rebuilt by this recipe (2026-12-07, 1,060 s), its fp32 windows, each
+    # long set at the threshold catching 32/40 payloads, flagged 20 / 10 / 21 / 11 of 40 long benign texts (mixed /
+    # cosibot / fakewhatsapp / Debian; seed 0) and the shipped student 21 / 11 / 21 / 9: no better, and its int8 with
+    # SmoothQuant 0.85 missed parity (max |dP| 0.318). Both models' scores saturate on topical chat (the student's
+    # top benign messages score 0.91, like its attacks: COVID transmission questions, election forwards).
     student=_GUARD_STUDENT,
     average=(
         Ingredient("rows", _GUARD_STUDENT),
