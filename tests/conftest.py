@@ -18,6 +18,7 @@ SHARED_VOCAB = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bertimbau-base-portuguese-cased-vocab.txt"
 )
 
+
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path_factory, monkeypatch):
     """Every test reads and writes $SECBERT_EDGE_CACHE in this session's temp folder, never the user's
