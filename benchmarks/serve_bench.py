@@ -347,9 +347,13 @@ def same_as_plain(model: Path, variant: str, designs: list[str]) -> dict[str, st
     measured once, under the plain name."""
     from secbert_edge.runtime import load
 
+    opened: dict[int | None, tuple[Any, ...]] = {}  # each thread count's runtime loaded once (a model each time)
+
     def opens(threads: int | None) -> tuple[Any, ...]:
-        plan = load(model, variant=variant, threads=threads).describe()["plan"]
-        return tuple(plan.get(k) for k in ("runs", "threads", "sessions", "solo_threads"))
+        if threads not in opened:
+            plan = load(model, variant=variant, threads=threads).describe()["plan"]
+            opened[threads] = tuple(plan.get(k) for k in ("runs", "threads", "sessions", "solo_threads"))
+        return opened[threads]
 
     out = {}
     for design in designs:

@@ -81,9 +81,16 @@ def test_a_tN_peer_that_opens_its_plain_twins_session_is_measured_once(monkeypat
             threads = self.threads if self.threads is not None else plan_threads["value"]
             return {"plan": {"runs": 1, "threads": threads, "sessions": 1, "solo_threads": None}}
 
-    monkeypatch.setattr(runtime, "load", lambda model, variant=None, threads=None: Fake(threads))
+    loaded: list[int | None] = []
+
+    def fake_load(model, variant=None, threads=None):
+        loaded.append(threads)
+        return Fake(threads)
+
+    monkeypatch.setattr(runtime, "load", fake_load)
     designs = ["serve-tuned", "fastapi", "fastapi-t2", "litserve", "litserve-t2"]
     assert sb.same_as_plain(Path("pkg"), "int8", designs) == {"fastapi-t2": "fastapi", "litserve-t2": "litserve"}
+    assert sorted(loaded, key=str) == [2, None]  # each thread count's runtime loaded once, not once per design
     plan_threads["value"] = 1
     assert sb.same_as_plain(Path("pkg"), "int8", designs) == {}
     # a -tN peer without its plain twin in the run is kept
