@@ -88,12 +88,10 @@ class ServingPlan:
     def describe(self) -> str:
         shared = "shared session" if self.sessions == 1 else "a session each"
         spin = "" if self.threads == 1 else (", spinning" if self.spinning else ", no spinning")
-        solo = (
-            f", a request alone on {self.solo_threads} threads"
-            + (" (stop spinning after it)" if self.solo_stop_spinning else " (spinning on)")
-            if self.solo_threads
-            else ""
-        )
+        solo = ""
+        if self.solo_threads:
+            after = "stop spinning after it" if self.solo_stop_spinning else "spinning on"
+            solo = f", a request alone on {self.solo_threads} threads ({after})"
         return (
             f"{self.runs} run(s) x {self.threads} thread(s), {shared}{spin}{solo}, batch <= {self.max_batch_size}, "
             f"wait {self.max_wait_ms:g} ms"
