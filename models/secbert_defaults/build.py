@@ -210,7 +210,10 @@ GUARD = DefaultSpec(
     # long set at the threshold catching 32/40 payloads, flagged 20 / 10 / 21 / 11 of 40 long benign texts (mixed /
     # cosibot / fakewhatsapp / Debian; seed 0) and the shipped student 21 / 11 / 21 / 9: no better, and its int8 with
     # SmoothQuant 0.85 missed parity (max |dP| 0.318). Both models' scores saturate on topical chat (the student's
-    # top benign messages score 0.91, like its attacks: COVID transmission questions, election forwards).
+    # top benign messages score 0.91, like its attacks: COVID transmission questions, election forwards). The teacher
+    # with 1,600 labelled chat-window pairs beside its rows (2,306 s): 20 / 11 / 16 / 4 (seed 0), r4 FPR 8.5 -> 11.3%,
+    # int8 parity missed (0.525); the student fine-tuned on one held-out chat source does not carry to the other
+    # (README, "Where the issue's targets stand"). Neither shipped.
     student=_GUARD_STUDENT,
     average=(
         Ingredient("rows", _GUARD_STUDENT),
