@@ -93,7 +93,13 @@ class RuntimeConfig:
 
     variant: str | None = None  # see secbert_edge.variants; None = the package's default variant
     session: SessionConfig = SessionConfig()
-    long_inputs: LongInputPolicy = setting(LongInputPolicy.TRUNCATE, "What to do with inputs over the max length.")
+    long_inputs: LongInputPolicy = setting(
+        LongInputPolicy.TRUNCATE,
+        "Inputs over the max length: 'truncate' scores the first tokens (the rest unread; `truncated` says so), "
+        "'head_tail' the first quarter and last three quarters of the room, 'windows' every overlapping window and "
+        "reports the highest (nothing unread, but more windows, more false flags on long benign text: README, "
+        "'Behaviour worth knowing').",
+    )
     max_batch_size: int = setting(32, "Max texts per model call.", flag="--batch-size", min=1)
     plan: str | None = setting(
         plan_module.AUTO,
